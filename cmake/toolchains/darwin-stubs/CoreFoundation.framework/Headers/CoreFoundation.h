@@ -1,0 +1,2 @@
+/* Stub umbrella header; see CFTimeZone.h. */
+#include <CoreFoundation/CFTimeZone.h>

