@@ -1,0 +1,36 @@
+// The C ABI for the platform report.
+#include <cstring>
+#include <string>
+
+#include "gort.h"
+#include "gort/platform.h"
+
+namespace {
+
+template <size_t N>
+void CopyString(char (&dst)[N], const std::string& src) {
+  size_t n = src.size() < N - 1 ? src.size() : N - 1;
+  std::memcpy(dst, src.data(), n);
+  dst[n] = '\0';
+}
+
+}  // namespace
+
+extern "C" int gort_platform_query(gort_platform_info_t* out) {
+  if (out == nullptr || out->size < sizeof(gort_platform_info_t)) {
+    return GORT_EINVAL;
+  }
+  try {
+    gort::PlatformInfo info = gort::GetPlatformInfo();
+    CopyString(out->os, info.os);
+    CopyString(out->arch, info.arch);
+    CopyString(out->os_version, info.os_version);
+    CopyString(out->machine, info.machine);
+    CopyString(out->emulator, info.emulator);
+    out->page_size = info.page_size;
+    out->cpu_count = info.cpu_count;
+    return 0;
+  } catch (...) {  // std::bad_alloc: nothing else is thrown below.
+    return GORT_ENOMEM;
+  }
+}

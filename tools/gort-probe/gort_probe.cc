@@ -1,0 +1,141 @@
+// gort-probe: the platform report.
+//
+//   gort-probe            the report, as text
+//   gort-probe --json     the same, as one JSON object
+//   gort-probe errnos OS  the error table of OS (linux, darwin, windows) as
+//                         NAME<TAB>value lines, whatever machine this runs on
+//
+// It grows with every capability gort gains.
+#include <cstdio>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "gort.h"
+#include "gort/errno.h"
+#include "gort/platform.h"
+
+namespace {
+
+std::string JsonString(std::string_view s) {
+  std::string out = "\"";
+  for (char c : s) {
+    switch (c) {
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      default:
+        if (static_cast<unsigned char>(c) < 0x20) {
+          out += absl::StrFormat("\\u%04x", c);
+        } else {
+          out += c;
+        }
+    }
+  }
+  return out + "\"";
+}
+
+// One line of the report: a key and its value, already JSON-encoded.
+struct Fact {
+  std::string key;
+  std::string text;  // for the text report
+  std::string json;  // for --json
+};
+
+std::vector<Fact> CollectFacts() {
+  gort::PlatformInfo p = gort::GetPlatformInfo();
+  std::vector<Fact> facts;
+  auto str = [&](std::string key, std::string v) {
+    std::string shown = v.empty() ? "unknown" : v;
+    facts.push_back({std::move(key), shown, JsonString(v)});
+  };
+  auto num = [&](std::string key, int64_t v) {
+    facts.push_back({std::move(key), v > 0 ? absl::StrCat(v) : "unknown",
+                     absl::StrCat(v)});
+  };
+  str("gort_version", gort_version_string());
+  str("compiler", std::string(gort::CompilerVersion()));
+  str("os", p.os);
+  str("arch", p.arch);
+  str("os_version", p.os_version);
+  str("machine", p.machine);
+  facts.push_back({"emulator", p.emulator.empty() ? "none" : p.emulator,
+                   JsonString(p.emulator)});
+  num("page_size", p.page_size);
+  num("cpu_count", p.cpu_count);
+  str("error_space", std::string(gort::ErrorSpaceName(gort::NativeErrorSpace())));
+  std::string text, json = "[";
+  for (std::string_view f : gort::BackendFiles()) {
+    if (!text.empty()) text += ", ";
+    if (json.size() > 1) json += ", ";
+    text += f;
+    json += JsonString(f);
+  }
+  facts.push_back({"backend_files", text, json + "]"});
+  return facts;
+}
+
+int Report(bool json) {
+  std::vector<Fact> facts = CollectFacts();
+  if (json) {
+    std::string out = "{";
+    for (size_t i = 0; i < facts.size(); ++i) {
+      absl::StrAppend(&out, i ? ", " : "", JsonString(facts[i].key), ": ",
+                      facts[i].json);
+    }
+    std::printf("%s}\n", out.c_str());
+  } else {
+    std::printf("gort platform report\n");
+    for (const Fact& f : facts) {
+      std::printf("  %-14s %s\n", f.key.c_str(), f.text.c_str());
+    }
+  }
+  return 0;
+}
+
+int Errnos(std::string_view os) {
+  int space;
+  if (os == "linux") {
+    space = GORT_ERRSPACE_LINUX;
+  } else if (os == "darwin") {
+    space = GORT_ERRSPACE_DARWIN;
+  } else if (os == "windows") {
+    space = GORT_ERRSPACE_WINDOWS;
+  } else {
+    std::fprintf(stderr, "gort-probe: unknown OS %.*s (linux, darwin, windows)\n",
+                 static_cast<int>(os.size()), os.data());
+    return 2;
+  }
+  gort_syserr_t e = {};
+  e.size = sizeof(e);
+  for (size_t i = 0; gort_syserr_at(space, i, &e) == 0; ++i) {
+    std::printf("%s\t%lld\n", e.name, static_cast<long long>(e.raw));
+  }
+  return 0;
+}
+
+int Usage() {
+  std::fprintf(stderr,
+               "usage: gort-probe [--json]\n"
+               "       gort-probe errnos linux|darwin|windows\n");
+  return 2;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::vector<std::string_view> args(argv + 1, argv + argc);
+  if (args.empty()) return Report(false);
+  if (args.size() == 1 && args[0] == "--json") return Report(true);
+  if (args.size() == 2 && args[0] == "errnos") return Errnos(args[1]);
+  return Usage();
+}
