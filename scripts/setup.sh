@@ -103,7 +103,7 @@ setup_zig() {
 # (it adds GNU ld flags the Mach-O linker rejects, and Zig has no libatomic).
 setup_abseil_source() {
   local src=$GORT_CACHE/src/abseil
-  [ -f "$src/.gort-ready" ] && return 0
+  [ -f "$src/.gort-ready-v2" ] && return 0
   if ! grep -rqs '^Types: deb-src' /etc/apt/sources.list.d/ && ! grep -qs '^deb-src' /etc/apt/sources.list; then
     log "adding deb-src entries beside the deb ones"
     sed 's/^Types: deb$/Types: deb-src/' /etc/apt/sources.list.d/debian.sources |
@@ -122,10 +122,16 @@ setup_abseil_source() {
     case "$p" in ''|'#'*|latomic.diff) continue ;; esac
     patch -s -d "$tmp/abseil" -p1 <"$tmp/abseil/debian/patches/$p"
   done <"$tmp/abseil/debian/patches/series"
+  # Zig cannot take Abseil's AES flags for Apple targets (-Xarch_x86_64 -maes
+  # reaches the arm64 compiler, and -march=armv8-a+crypto is no Zig CPU):
+  # GORT_NO_HWAES_COPTS builds Randen without them (it then uses portable AES).
+  sed -i 's/^if(APPLE AND CMAKE_CXX_COMPILER_ID MATCHES \[\[Clang\]\])/if(GORT_NO_HWAES_COPTS)\n  set(ABSL_RANDOM_RANDEN_COPTS "")\nelseif(APPLE AND CMAKE_CXX_COMPILER_ID MATCHES [[Clang]])/' \
+    "$tmp/abseil/absl/copts/AbseilConfigureCopts.cmake"
+  grep -q GORT_NO_HWAES_COPTS "$tmp/abseil/absl/copts/AbseilConfigureCopts.cmake"
   rm -rf "$src"
   mkdir -p "$(dirname "$src")"
   mv "$tmp/abseil" "$src"
-  touch "$src/.gort-ready"
+  touch "$src/.gort-ready-v2"
   rm -rf "$tmp"
 }
 
@@ -137,13 +143,15 @@ build_deps() {
   [ -f "$stamp" ] && return 0
   local tc=$root/cmake/toolchains/$preset.cmake
   local b=$GORT_CACHE/build/$preset
+  local no_hwaes=OFF
+  case "$preset" in macos-*) no_hwaes=ON ;; esac
   log "building Abseil for $preset (cached in $prefix)"
   rm -rf "$b"; mkdir -p "$b"
   cmake -S "$GORT_CACHE/src/abseil" -B "$b/absl" -G Ninja \
     -DCMAKE_TOOLCHAIN_FILE="$tc" -DCMAKE_BUILD_TYPE=Release \
     -DCMAKE_INSTALL_PREFIX="$prefix" -DCMAKE_CXX_STANDARD=17 \
     -DABSL_PROPAGATE_CXX_STD=ON -DABSL_ENABLE_INSTALL=ON -DBUILD_TESTING=OFF \
-    -DCMAKE_POSITION_INDEPENDENT_CODE=ON >"$b.absl.log" 2>&1 || { tail -40 "$b.absl.log"; exit 1; }
+    -DCMAKE_POSITION_INDEPENDENT_CODE=ON -DGORT_NO_HWAES_COPTS=$no_hwaes >"$b.absl.log" 2>&1 || { tail -40 "$b.absl.log"; exit 1; }
   cmake --build "$b/absl" -j "$jobs" >>"$b.absl.log" 2>&1 || { tail -40 "$b.absl.log"; exit 1; }
   cmake --install "$b/absl" >>"$b.absl.log" 2>&1
   log "building GoogleTest for $preset"

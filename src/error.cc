@@ -106,7 +106,8 @@ std::string Error::ToString() const {
     s += ErrorSpaceName(space_);
     s += " ";
     s += rn.empty() ? std::string_view("raw") : rn;
-    s += "=" + std::to_string(raw_);
+    s += '=';
+    s += std::to_string(raw_);
   }
   s += ")";
   return s;
@@ -119,7 +120,8 @@ absl::Status Error::ToStatus(std::string_view context) const {
   msg += ToString();
   absl::Status status(StatusCodeFor(code_), msg);
   std::string payload(ErrorSpaceName(space_));
-  payload += ":" + std::to_string(raw_);
+  payload += ':';
+  payload += std::to_string(raw_);
   status.SetPayload(kErrorPayloadUrl, absl::Cord(payload));
   return status;
 }
