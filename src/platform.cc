@@ -1,10 +1,11 @@
 // The platform report, portable part: GOOS/GOARCH of this build and the
 // compiler; the OS folders fill in the rest.
+#include "gort/platform.h"
+
 #include <string>
 #include <string_view>
 
 #include "absl/strings/str_cat.h"
-#include "gort/platform.h"
 #include "platform_internal.h"
 
 namespace gort {
@@ -33,11 +34,12 @@ PlatformInfo GetPlatformInfo() {
 
 std::string_view CompilerVersion() {
 #if defined(__clang__)
-  static const std::string v = absl::StrCat(
-      "clang ", __clang_major__, ".", __clang_minor__, ".", __clang_patchlevel__);
-#elif defined(__GNUC__)
   static const std::string v =
-      absl::StrCat("gcc ", __GNUC__, ".", __GNUC_MINOR__, ".", __GNUC_PATCHLEVEL__);
+      absl::StrCat("clang ", __clang_major__, ".", __clang_minor__, ".",
+                   __clang_patchlevel__);
+#elif defined(__GNUC__)
+  static const std::string v = absl::StrCat(
+      "gcc ", __GNUC__, ".", __GNUC_MINOR__, ".", __GNUC_PATCHLEVEL__);
 #else
   static const std::string v = "unknown";
 #endif

@@ -1,5 +1,7 @@
 // gort.h compiles as C++ on its own (included first, nothing before it).
+// clang-format off
 #include "gort.h"
+// clang-format on
 
 #include <type_traits>
 

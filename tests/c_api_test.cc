@@ -53,7 +53,8 @@ TEST(CApi, LookupBothDirections) {
   ASSERT_EQ(gort_syserr_lookup(GORT_ERRSPACE_DARWIN, 35, &e), 0);
   EXPECT_STREQ(e.name, "EAGAIN");
   EXPECT_EQ(e.code, GORT_EAGAIN);
-  ASSERT_EQ(gort_syserr_by_name(GORT_ERRSPACE_WINDOWS, "ERROR_ACCESS_DENIED", &e), 0);
+  ASSERT_EQ(
+      gort_syserr_by_name(GORT_ERRSPACE_WINDOWS, "ERROR_ACCESS_DENIED", &e), 0);
   EXPECT_EQ(e.raw, 5);
   EXPECT_EQ(e.code, GORT_EACCES);
   ASSERT_EQ(gort_syserr_by_name(GORT_ERRSPACE_PORTABLE, "ENOENT", &e), 0);
@@ -63,10 +64,12 @@ TEST(CApi, LookupBothDirections) {
 TEST(CApi, ByNameChecksArguments) {
   gort_syserr_t e = Syserr();
   EXPECT_EQ(gort_syserr_by_name(GORT_ERRSPACE_LINUX, nullptr, &e), GORT_EINVAL);
-  EXPECT_EQ(gort_syserr_by_name(GORT_ERRSPACE_LINUX, "ENOENT", nullptr), GORT_EINVAL);
+  EXPECT_EQ(gort_syserr_by_name(GORT_ERRSPACE_LINUX, "ENOENT", nullptr),
+            GORT_EINVAL);
   EXPECT_EQ(gort_syserr_by_name(42, "ENOENT", &e), GORT_EINVAL);
   EXPECT_EQ(gort_syserr_by_name(GORT_ERRSPACE_LINUX, "", &e), GORT_ENOENT);
-  EXPECT_EQ(gort_syserr_by_name(GORT_ERRSPACE_LINUX, "enoent", &e), GORT_ENOENT);
+  EXPECT_EQ(gort_syserr_by_name(GORT_ERRSPACE_LINUX, "enoent", &e),
+            GORT_ENOENT);
 }
 
 TEST(CApi, AtWalksATableAndStopsWithERANGE) {

@@ -8,9 +8,12 @@
 #include "gtest/gtest.h"
 
 #if defined(_WIN32)
+// winsock2.h must come before windows.h.
+// clang-format off
 #include <winsock2.h>
 #include <ws2tcpip.h>
 #include <windows.h>
+// clang-format on
 #else
 #include <arpa/inet.h>
 #include <fcntl.h>

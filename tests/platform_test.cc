@@ -1,8 +1,9 @@
 // The platform report's basic facts, and how they differ per platform.
+#include "gort/platform.h"
+
 #include <cstdio>
 #include <string>
 
-#include "gort/platform.h"
 #include "gtest/gtest.h"
 
 namespace {
@@ -47,7 +48,8 @@ TEST(Platform, EmulatorIsDetected) {
     EXPECT_EQ(p.emulator, "qemu-user");
 #endif
   }
-  std::printf("emulator: %s\n", p.emulator.empty() ? "none" : p.emulator.c_str());
+  std::printf("emulator: %s\n",
+              p.emulator.empty() ? "none" : p.emulator.c_str());
 }
 
 TEST(Platform, BackendFilesNameTheOsFolder) {
@@ -57,9 +59,11 @@ TEST(Platform, BackendFilesNameTheOsFolder) {
 #if defined(_WIN32)
     EXPECT_EQ(f.rfind("src/windows/", 0), 0u) << f;
 #elif defined(__APPLE__)
-    EXPECT_TRUE(f.rfind("src/darwin/", 0) == 0 || f.rfind("src/posix/", 0) == 0) << f;
+    EXPECT_TRUE(f.rfind("src/darwin/", 0) == 0 || f.rfind("src/posix/", 0) == 0)
+        << f;
 #else
-    EXPECT_TRUE(f.rfind("src/linux/", 0) == 0 || f.rfind("src/posix/", 0) == 0) << f;
+    EXPECT_TRUE(f.rfind("src/linux/", 0) == 0 || f.rfind("src/posix/", 0) == 0)
+        << f;
 #endif
   }
 }

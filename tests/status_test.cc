@@ -1,8 +1,9 @@
 // gort::Error <-> absl::Status: the code follows the portable error, the raw
 // value survives as payload.
+#include "absl/status/status.h"
+
 #include <optional>
 
-#include "absl/status/status.h"
 #include "gort/errno.h"
 #include "gtest/gtest.h"
 

@@ -90,6 +90,7 @@ class Error {
   /// The error ToStatus() stored in `status`, if any.
   static std::optional<Error> FromStatus(const absl::Status& status);
 
+  /// Equal when code, raw value and space are all equal.
   friend bool operator==(const Error& a, const Error& b) {
     return a.code_ == b.code_ && a.raw_ == b.raw_ && a.space_ == b.space_;
   }

@@ -15,13 +15,14 @@ namespace gort {
 
 /// What gort knows of the platform it runs on.
 struct PlatformInfo {
-  std::string os;          ///< GOOS of this build: "linux", "darwin", "windows"
-  std::string arch;        ///< GOARCH of this build: "amd64", "arm64", "riscv64"
-  std::string os_version;  ///< e.g. "Linux 6.1.0-18-amd64 (Debian GNU/Linux 12)"
-  std::string machine;     ///< the machine as the OS reports it ("x86_64")
-  std::string emulator;    ///< "" natively, "qemu-user", "wine 8.0"
-  int64_t page_size = 0;   ///< bytes; 0 if unknown
-  int cpu_count = 0;       ///< CPUs this process may run on; 0 if unknown
+  std::string os;    ///< GOOS of this build: "linux", "darwin", "windows"
+  std::string arch;  ///< GOARCH of this build: "amd64", "arm64", "riscv64"
+  std::string
+      os_version;         ///< e.g. "Linux 6.1.0-18-amd64 (Debian GNU/Linux 12)"
+  std::string machine;    ///< the machine as the OS reports it ("x86_64")
+  std::string emulator;   ///< "" natively, "qemu-user", "wine 8.0"
+  int64_t page_size = 0;  ///< bytes; 0 if unknown
+  int cpu_count = 0;      ///< CPUs this process may run on; 0 if unknown
 };
 
 /// Reads the platform's facts. Never throws; a fact it cannot read is left

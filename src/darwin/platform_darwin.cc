@@ -15,7 +15,8 @@ void FillOsPlatformInfo(PlatformInfo* info) {
   if (sysctlbyname("kern.osproductversion", version, &len, nullptr, 0) == 0 &&
       len > 0) {
     version[sizeof(version) - 1] = '\0';
-    info->os_version = absl::StrCat("macOS ", version, " (", info->os_version, ")");
+    info->os_version =
+        absl::StrCat("macOS ", version, " (", info->os_version, ")");
   }
   int cpus = 0;
   len = sizeof(cpus);

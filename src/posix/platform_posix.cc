@@ -1,5 +1,7 @@
 // The platform report on Linux and macOS: uname and sysconf, plus what the
 // OS-specific file adds (FillOsPlatformInfo).
+#include "posix/platform_posix.h"
+
 #include <sys/utsname.h>
 #include <unistd.h>
 
@@ -7,7 +9,6 @@
 
 #include "absl/strings/str_cat.h"
 #include "platform_internal.h"
-#include "posix/platform_posix.h"
 
 namespace gort::internal {
 

@@ -13,7 +13,8 @@ namespace {
 using RtlGetVersionFn = LONG(WINAPI*)(OSVERSIONINFOW*);
 using WineGetVersionFn = const char*(__cdecl*)(void);
 
-// GetProcAddress returns FARPROC; going through void* keeps -Wcast-function-type quiet.
+// GetProcAddress returns FARPROC; going through void* keeps
+// -Wcast-function-type quiet.
 template <typename Fn>
 Fn NtdllProc(const char* name) {
   HMODULE ntdll = GetModuleHandleW(L"ntdll.dll");

@@ -59,8 +59,8 @@ std::vector<Fact> CollectFacts() {
     facts.push_back({std::move(key), shown, JsonString(v)});
   };
   auto num = [&](std::string key, int64_t v) {
-    facts.push_back({std::move(key), v > 0 ? absl::StrCat(v) : "unknown",
-                     absl::StrCat(v)});
+    facts.push_back(
+        {std::move(key), v > 0 ? absl::StrCat(v) : "unknown", absl::StrCat(v)});
   };
   str("gort_version", gort_version_string());
   str("compiler", std::string(gort::CompilerVersion()));
@@ -72,7 +72,8 @@ std::vector<Fact> CollectFacts() {
                    JsonString(p.emulator)});
   num("page_size", p.page_size);
   num("cpu_count", p.cpu_count);
-  str("error_space", std::string(gort::ErrorSpaceName(gort::NativeErrorSpace())));
+  str("error_space",
+      std::string(gort::ErrorSpaceName(gort::NativeErrorSpace())));
   std::string text, json = "[";
   for (std::string_view f : gort::BackendFiles()) {
     if (!text.empty()) text += ", ";
@@ -111,7 +112,8 @@ int Errnos(std::string_view os) {
   } else if (os == "windows") {
     space = GORT_ERRSPACE_WINDOWS;
   } else {
-    std::fprintf(stderr, "gort-probe: unknown OS %.*s (linux, darwin, windows)\n",
+    std::fprintf(stderr,
+                 "gort-probe: unknown OS %.*s (linux, darwin, windows)\n",
                  static_cast<int>(os.size()), os.data());
     return 2;
   }

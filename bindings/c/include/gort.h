@@ -98,12 +98,12 @@ GORT_EXTERN int gort_err_from_sys(int64_t raw);
 
 /** One raw OS error, as described by gort_syserr_lookup(). */
 typedef struct gort_syserr {
-  size_t size;          /**< in: sizeof(gort_syserr_t) */
-  int space;            /**< gort_errspace_t of `raw` */
-  int code;             /**< the portable code it maps to (GORT_EUNKNOWN if none) */
-  int64_t raw;          /**< the OS's own value */
-  const char* name;     /**< e.g. "ERROR_FILE_NOT_FOUND"; static storage */
-  const char* message;  /**< e.g. "file not found"; static storage */
+  size_t size;      /**< in: sizeof(gort_syserr_t) */
+  int space;        /**< gort_errspace_t of `raw` */
+  int code;         /**< the portable code it maps to (GORT_EUNKNOWN if none) */
+  int64_t raw;      /**< the OS's own value */
+  const char* name; /**< e.g. "ERROR_FILE_NOT_FOUND"; static storage */
+  const char* message; /**< e.g. "file not found"; static storage */
 } gort_syserr_t;
 
 /** Describes raw error `raw` of error space `space`, whatever OS this runs on.
@@ -125,16 +125,17 @@ GORT_EXTERN int gort_syserr_at(int space, size_t index, gort_syserr_t* out);
 
 /** What gort knows of the platform it runs on. */
 typedef struct gort_platform_info {
-  size_t size;           /**< in: sizeof(gort_platform_info_t) */
-  char os[16];           /**< GOOS of this build: "linux", "darwin", "windows" */
-  char arch[16];         /**< GOARCH of this build: "amd64", "arm64", "riscv64" */
-  char os_version[128];  /**< e.g. "Linux 6.1.0-18-amd64", "Windows 10.0.19045" */
-  char machine[32];      /**< the machine as the OS reports it ("x86_64"); under
-                              an emulator this is the host's */
-  char emulator[64];     /**< "" natively; "qemu-user" or "wine 8.0" when
-                              detected */
-  int64_t page_size;     /**< bytes; 0 if unknown */
-  int32_t cpu_count;     /**< CPUs this process may run on; 0 if unknown */
+  size_t size;   /**< in: sizeof(gort_platform_info_t) */
+  char os[16];   /**< GOOS of this build: "linux", "darwin", "windows" */
+  char arch[16]; /**< GOARCH of this build: "amd64", "arm64", "riscv64" */
+  char
+      os_version[128]; /**< e.g. "Linux 6.1.0-18-amd64", "Windows 10.0.19045" */
+  char machine[32];    /**< the machine as the OS reports it ("x86_64"); under
+                            an emulator this is the host's */
+  char emulator[64];   /**< "" natively; "qemu-user" or "wine 8.0" when
+                            detected */
+  int64_t page_size;   /**< bytes; 0 if unknown */
+  int32_t cpu_count;   /**< CPUs this process may run on; 0 if unknown */
 } gort_platform_info_t;
 
 /** Fills `out` with the platform report's basic facts. @return 0, or
