@@ -28,3 +28,22 @@ macro(gort_use_zig target)
   set(CMAKE_C_FLAGS_INIT "-g0")
   set(CMAKE_CXX_FLAGS_INIT "-g0")
 endmacro()
+
+# gort_use_macos(<cmake-arch> <zig-arch>): macOS through Zig 0.11 against its
+# libSystem stubs, plus a stub CoreFoundation.framework (Zig ships no SDK
+# frameworks) for Abseil's time zone code. Compiled and linked only; a
+# release would use a real macOS SDK.
+macro(gort_use_macos arch zig_arch)
+  set(CMAKE_SYSTEM_NAME Darwin)
+  set(CMAKE_SYSTEM_PROCESSOR ${arch})
+  set(CMAKE_OSX_SYSROOT "")
+  gort_use_zig(${zig_arch}-macos)
+  set(CMAKE_INSTALL_NAME_TOOL true)
+  set(_gort_stubs "${CMAKE_CURRENT_LIST_DIR}/darwin-stubs")
+  list(APPEND CMAKE_FRAMEWORK_PATH "${_gort_stubs}")
+  list(APPEND CMAKE_FIND_ROOT_PATH "${_gort_stubs}")
+  foreach(lang C CXX)
+    string(APPEND CMAKE_${lang}_FLAGS_INIT " -F${_gort_stubs}")
+  endforeach()
+  gort_use_deps(macos-${arch})
+endmacro()
