@@ -1,5 +1,26 @@
-# Checks the shared library's dynamic symbol table: every defined global is a
-# gort_ function (or the GORT_0 version node), and (with SONAME) its SONAME.
+# Checks the shared library's exports: every one is a gort_ function (or, in
+# ELF, the GORT_0 version node); with SONAME, the ELF SONAME. ELF is read with
+# READELF, PE (Windows DLLs) with OBJDUMP -p.
+if(DEFINED OBJDUMP)
+  execute_process(COMMAND ${OBJDUMP} -p ${LIB} OUTPUT_VARIABLE pe RESULT_VARIABLE rc)
+  if(NOT rc EQUAL 0)
+    message(FATAL_ERROR "objdump failed on ${LIB}")
+  endif()
+  string(REGEX MATCH "\\[Ordinal/Name Pointer\\] Table\n([^\n]+\n)+" table "${pe}")
+  string(REGEX MATCHALL "\\[ *[0-9]+\\] [^\n]+" names "${table}")
+  list(LENGTH names count)
+  foreach(n IN LISTS names)
+    string(REGEX REPLACE "^\\[ *[0-9]+\\] " "" n "${n}")
+    if(NOT n MATCHES "^gort_")
+      message(FATAL_ERROR "DLL exports a symbol outside the C ABI: ${n}")
+    endif()
+  endforeach()
+  if(count LESS 5)
+    message(FATAL_ERROR "only ${count} exports:\n${pe}")
+  endif()
+  message(STATUS "${count} DLL exports, all gort_*")
+  return()
+endif()
 execute_process(COMMAND ${READELF} -W --dyn-syms ${LIB} OUTPUT_VARIABLE syms
                 RESULT_VARIABLE rc)
 if(NOT rc EQUAL 0)
