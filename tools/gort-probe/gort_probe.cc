@@ -6,6 +6,8 @@
 //                         NAME<TAB>value lines, whatever machine this runs on
 //
 // It grows with every capability gort gains.
+#include <algorithm>
+#include <cstdint>
 #include <cstdio>
 #include <string>
 #include <string_view>
@@ -17,6 +19,7 @@
 #include "gort.h"
 #include "gort/errno.h"
 #include "gort/platform.h"
+#include "gort/time.h"
 
 namespace {
 
@@ -51,6 +54,39 @@ struct Fact {
   std::string json;  // for --json
 };
 
+// What the clock really does here: the smallest step two reads show, the
+// cost of one read, and how late a 1 ms sleep wakes (median of 9).
+struct ClockFacts {
+  int64_t step_ns;
+  int64_t read_ns;
+  int64_t sleep_late_us;
+};
+
+ClockFacts MeasureClock() {
+  ClockFacts f;
+  f.step_ns = INT64_MAX;
+  for (int i = 0; i < 200; ++i) {
+    int64_t a = gort::Nanotime();
+    int64_t b;
+    while ((b = gort::Nanotime()) == a) {
+    }
+    f.step_ns = std::min(f.step_ns, b - a);
+  }
+  constexpr int kReads = 100000;
+  int64_t t0 = gort::Nanotime();
+  for (int i = 0; i < kReads; ++i) gort::Nanotime();
+  f.read_ns = (gort::Nanotime() - t0) / kReads;
+  std::vector<int64_t> late;
+  for (int i = 0; i < 9; ++i) {
+    int64_t s0 = gort::Nanotime();
+    (void)gort::Sleep(1000000);
+    late.push_back((gort::Nanotime() - s0 - 1000000) / 1000);
+  }
+  std::sort(late.begin(), late.end());
+  f.sleep_late_us = late[late.size() / 2];
+  return f;
+}
+
 std::vector<Fact> CollectFacts() {
   gort::PlatformInfo p = gort::GetPlatformInfo();
   std::vector<Fact> facts;
@@ -74,6 +110,11 @@ std::vector<Fact> CollectFacts() {
   num("cpu_count", p.cpu_count);
   str("error_space",
       std::string(gort::ErrorSpaceName(gort::NativeErrorSpace())));
+  ClockFacts clock = MeasureClock();
+  str("clock_source", std::string(gort::ClockSource()));
+  num("clock_step_ns", clock.step_ns);
+  num("clock_read_ns", clock.read_ns);
+  num("sleep_1ms_late_us", clock.sleep_late_us);
   std::string text, json = "[";
   for (std::string_view f : gort::BackendFiles()) {
     if (!text.empty()) text += ", ";
@@ -97,7 +138,7 @@ int Report(bool json) {
   } else {
     std::printf("gort platform report\n");
     for (const Fact& f : facts) {
-      std::printf("  %-14s %s\n", f.key.c_str(), f.text.c_str());
+      std::printf("  %-18s %s\n", f.key.c_str(), f.text.c_str());
     }
   }
   return 0;

@@ -142,6 +142,95 @@ typedef struct gort_platform_info {
  *  GORT_EINVAL if `out` is NULL or its size too small. */
 GORT_EXTERN int gort_platform_query(gort_platform_info_t* out);
 
+
+/** @name Clocks and sleep
+ *  Go: nanotime, walltime, usleep. See include/gort/time.h for the source of
+ *  each clock per OS.
+ *  @{ */
+
+/** Monotonic time in nanoseconds since an arbitrary fixed point; never goes
+ *  backwards. Every gort deadline is a value of this clock. */
+GORT_EXTERN int64_t gort_nanotime(void);
+
+/** Calendar time in nanoseconds since 1970-01-01 00:00:00 UTC. */
+GORT_EXTERN int64_t gort_walltime(void);
+
+/** Sleeps at least `ns` nanoseconds (returns at once for `ns` <= 0), with
+ *  sub-millisecond precision. @return 0, or the OS's error. */
+GORT_EXTERN int gort_sleep(int64_t ns);
+
+/** @} */
+
+/** @name Timer heaps
+ *  A 4-ary heap of timers with Go 1.23 semantics (see include/gort/timer.h):
+ *  reset and stop report whether the timer was pending, nothing fires after
+ *  they return, equal deadlines fire in arming order, periodic timers skip
+ *  missed ticks. A timer runs a callback or hands back a token from
+ *  gort_timers_run(). Every function may be called from any thread, also
+ *  while another thread runs gort_timers_run(). Stale handles (a removed
+ *  timer, a freed heap) give GORT_EBADF.
+ *  @{ */
+
+/** A timer heap's handle; 0 is never valid. */
+typedef uint64_t gort_timers_t;
+/** A timer's handle within its heap; 0 is never valid. */
+typedef uint64_t gort_timer_t;
+/** A timer callback: `arg` as given to gort_timer_add(), `now` as given to
+ *  gort_timers_run(). It runs without the heap's lock and may start, stop,
+ *  reset or remove timers, its own included. */
+typedef void (*gort_timer_fn)(void* arg, int64_t now);
+
+/** Creates a timer heap. @return 0, GORT_EINVAL if `out` is NULL,
+ *  GORT_EMFILE if 4096 heaps exist, GORT_ENOMEM. */
+GORT_EXTERN int gort_timers_new(gort_timers_t* out);
+
+/** Frees a heap and its timers; the caller must make sure no other thread
+ *  still uses it. @return 0 or GORT_EBADF. */
+GORT_EXTERN int gort_timers_free(gort_timers_t heap);
+
+/** Adds an unarmed timer that calls `fn(arg, now)` when it fires.
+ *  @return 0, GORT_EBADF, GORT_EINVAL if `fn` or `out` is NULL. */
+GORT_EXTERN int gort_timer_add(gort_timers_t heap, gort_timer_fn fn, void* arg,
+                               gort_timer_t* out);
+
+/** Adds an unarmed timer that hands `token` back from gort_timers_run().
+ *  @return 0, GORT_EBADF, GORT_EINVAL if `out` is NULL. */
+GORT_EXTERN int gort_timer_add_token(gort_timers_t heap, uintptr_t token,
+                                     gort_timer_t* out);
+
+/** Arms timer `t` to fire at `when` (a gort_nanotime() value), then every
+ *  `period` ns if `period` > 0; `*was_pending` (if not NULL) says whether it
+ *  was pending. Waits for the timer's callback if another thread runs it.
+ *  @return 0, GORT_EBADF, GORT_EINVAL if `period` < 0. */
+GORT_EXTERN int gort_timer_reset(gort_timers_t heap, gort_timer_t t,
+                                 int64_t when, int64_t period,
+                                 int* was_pending);
+
+/** Disarms timer `t`; `*was_pending` (if not NULL) says whether it was
+ *  pending. When it returns, the timer's callback is not running (unless
+ *  called from that callback) and will not run. @return 0 or GORT_EBADF. */
+GORT_EXTERN int gort_timer_stop(gort_timers_t heap, gort_timer_t t,
+                                int* was_pending);
+
+/** Stops and removes timer `t`; its handle becomes stale.
+ *  @return 0 or GORT_EBADF. */
+GORT_EXTERN int gort_timer_remove(gort_timers_t heap, gort_timer_t t);
+
+/** The nearest pending deadline, -1 if none: what bounds a poller's wait.
+ *  @return 0, GORT_EBADF, GORT_EINVAL if `when` is NULL. */
+GORT_EXTERN int gort_timers_next_when(gort_timers_t heap, int64_t* when);
+
+/** Fires every timer due at `now`: runs callbacks, stores tokens in
+ *  `tokens[0..capacity)` and their count in `*n`; `*next_when` (if not NULL)
+ *  receives the next deadline, -1 if none, <= `now` if `tokens` filled up
+ *  (call again). @return 0, GORT_EBADF, GORT_EINVAL if `n` is NULL or
+ *  `tokens` is NULL with a non-zero capacity. */
+GORT_EXTERN int gort_timers_run(gort_timers_t heap, int64_t now,
+                                uintptr_t* tokens, size_t capacity, size_t* n,
+                                int64_t* next_when);
+
+/** @} */
+
 #ifdef __cplusplus
 } /* extern "C" */
 #endif

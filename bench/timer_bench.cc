@@ -1,0 +1,239 @@
+// Timer heap costs at 1e4 and 1e6 live timers: start (arm), stop, reset and
+// fire, beside a std::priority_queue baseline with lazy deletion (the usual
+// hand-rolled timer queue) in the same binary. Reports bytes per timer.
+#include <algorithm>
+#include <cstdint>
+#include <queue>
+#include <random>
+#include <utility>
+#include <vector>
+
+#include "benchmark/benchmark.h"
+#include "gort/timer.h"
+
+namespace {
+
+using gort::TimerHeap;
+using gort::TimerId;
+
+constexpr int64_t kSpan = 1000000000;  // deadlines spread over 1 s
+
+gort::TimerTarget Token(uintptr_t t) {
+  gort::TimerTarget target;
+  target.token = t;
+  return target;
+}
+
+// A heap with `n` armed timers at random deadlines; their ids in *ids.
+void Fill(TimerHeap& h, size_t n, std::mt19937_64& rng,
+          std::vector<TimerId>* ids) {
+  h.Reserve(n + n / 8 + 1);
+  for (size_t i = 0; i < n; ++i) {
+    TimerId id = *h.Start(static_cast<int64_t>(rng() % kSpan), 0, Token(i));
+    if (ids != nullptr) ids->push_back(id);
+  }
+}
+
+void BM_GortStart(benchmark::State& state) {
+  const size_t n = static_cast<size_t>(state.range(0));
+  TimerHeap h;
+  std::mt19937_64 rng(1);
+  Fill(h, n, rng, nullptr);
+  // A pool of unarmed timers to arm; disarmed again (untimed) when used up.
+  std::vector<TimerId> pool;
+  for (size_t i = 0; i < n / 8 + 1; ++i) pool.push_back(h.Add(Token(i)));
+  std::vector<int64_t> whens(pool.size());
+  for (auto& w : whens) w = static_cast<int64_t>(rng() % kSpan);
+  size_t i = 0;
+  for (auto _ : state) {
+    benchmark::DoNotOptimize(h.Reset(pool[i], whens[i], 0));
+    if (++i == pool.size()) {
+      state.PauseTiming();
+      for (TimerId id : pool) (void)h.Stop(id);
+      i = 0;
+      state.ResumeTiming();
+    }
+  }
+  state.counters["bytes_per_timer"] =
+      static_cast<double>(h.MemoryUsage()) / static_cast<double>(n);
+}
+
+void BM_GortStop(benchmark::State& state) {
+  const size_t n = static_cast<size_t>(state.range(0));
+  TimerHeap h;
+  std::mt19937_64 rng(2);
+  std::vector<TimerId> ids;
+  Fill(h, n, rng, &ids);
+  std::shuffle(ids.begin(), ids.end(), rng);
+  const size_t batch = n / 8 + 1;
+  size_t i = 0;
+  for (auto _ : state) {
+    benchmark::DoNotOptimize(h.Stop(ids[i]));
+    if (++i == batch) {
+      state.PauseTiming();
+      for (size_t j = 0; j < batch; ++j) {
+        (void)h.Reset(ids[j], static_cast<int64_t>(rng() % kSpan), 0);
+      }
+      std::shuffle(ids.begin(), ids.end(), rng);
+      i = 0;
+      state.ResumeTiming();
+    }
+  }
+}
+
+void BM_GortReset(benchmark::State& state) {
+  const size_t n = static_cast<size_t>(state.range(0));
+  TimerHeap h;
+  std::mt19937_64 rng(3);
+  std::vector<TimerId> ids;
+  Fill(h, n, rng, &ids);
+  std::vector<std::pair<TimerId, int64_t>> ops(1 << 16);
+  for (auto& op : ops) {
+    op = {ids[rng() % n], static_cast<int64_t>(rng() % kSpan)};
+  }
+  size_t i = 0;
+  for (auto _ : state) {
+    const auto& op = ops[i++ & (ops.size() - 1)];
+    benchmark::DoNotOptimize(h.Reset(op.first, op.second, 0));
+  }
+}
+
+void BM_GortFire(benchmark::State& state) {
+  const size_t n = static_cast<size_t>(state.range(0));
+  TimerHeap h;
+  std::mt19937_64 rng(4);
+  Fill(h, n, rng, nullptr);
+  uintptr_t token;
+  size_t fired;
+  size_t live = n;
+  for (auto _ : state) {
+    // One timer per iteration: the earliest, handed back as a token.
+    h.Run(INT64_MAX, &token, 1, &fired);
+    benchmark::DoNotOptimize(token);
+    if (--live == n / 2) {
+      state.PauseTiming();
+      for (size_t j = 0; j < n / 2; ++j) {
+        (void)h.Start(static_cast<int64_t>(rng() % kSpan), 0, Token(j));
+      }
+      live = n;
+      state.ResumeTiming();
+    }
+  }
+}
+
+// --- Baseline: std::priority_queue of (when, id), lazy deletion ----------
+
+struct Baseline {
+  using Entry = std::pair<int64_t, uint64_t>;
+  std::priority_queue<Entry, std::vector<Entry>, std::greater<Entry>> q;
+  std::vector<uint32_t> arming;  // current arming per timer; entry = id|arming
+  void Start(uint64_t id, int64_t when) {
+    q.push({when, (id << 32) | ++arming[id]});
+  }
+  void Stop(uint64_t id) { ++arming[id]; }
+  bool PopLive() {
+    while (!q.empty()) {
+      Entry e = q.top();
+      q.pop();
+      if ((e.second & 0xffffffffu) == arming[e.second >> 32]) return true;
+    }
+    return false;
+  }
+};
+
+void BM_BaselineStart(benchmark::State& state) {
+  const size_t n = static_cast<size_t>(state.range(0));
+  Baseline b;
+  b.arming.resize(n + n / 8 + 1);
+  std::mt19937_64 rng(1);
+  for (size_t i = 0; i < n; ++i) b.Start(i, static_cast<int64_t>(rng() % kSpan));
+  std::vector<int64_t> whens(n / 8 + 1);
+  for (auto& w : whens) w = static_cast<int64_t>(rng() % kSpan);
+  size_t i = 0;
+  for (auto _ : state) {
+    b.Start(n + i, whens[i]);
+    if (++i == whens.size()) {
+      state.PauseTiming();
+      for (size_t j = 0; j < whens.size(); ++j) b.Stop(n + j);
+      while (b.q.size() > n) b.q.pop();  // keep the size, roughly
+      i = 0;
+      state.ResumeTiming();
+    }
+  }
+  state.counters["bytes_per_timer"] =
+      static_cast<double>(b.q.size() * sizeof(Baseline::Entry) +
+                          b.arming.size() * sizeof(uint32_t)) /
+      static_cast<double>(n);
+}
+
+void BM_BaselineStop(benchmark::State& state) {
+  const size_t n = static_cast<size_t>(state.range(0));
+  Baseline b;
+  b.arming.resize(n);
+  std::mt19937_64 rng(2);
+  for (size_t i = 0; i < n; ++i) b.Start(i, static_cast<int64_t>(rng() % kSpan));
+  std::vector<uint64_t> ids(1 << 16);
+  for (auto& id : ids) id = rng() % n;
+  size_t i = 0;
+  for (auto _ : state) b.Stop(ids[i++ & (ids.size() - 1)]);
+  benchmark::DoNotOptimize(b.arming.data());
+}
+
+void BM_BaselineReset(benchmark::State& state) {
+  const size_t n = static_cast<size_t>(state.range(0));
+  Baseline b;
+  b.arming.resize(n);
+  std::mt19937_64 rng(3);
+  for (size_t i = 0; i < n; ++i) b.Start(i, static_cast<int64_t>(rng() % kSpan));
+  std::vector<std::pair<uint64_t, int64_t>> ops(1 << 16);
+  for (auto& op : ops) op = {rng() % n, static_cast<int64_t>(rng() % kSpan)};
+  size_t i = 0;
+  for (auto _ : state) {
+    const auto& op = ops[i++ & (ops.size() - 1)];
+    b.Stop(op.first);
+    b.Start(op.first, op.second);
+    if (b.q.size() > 2 * n) {  // sweep stale entries, as a real one must
+      state.PauseTiming();
+      std::vector<Baseline::Entry> live;
+      while (!b.q.empty()) {
+        Baseline::Entry e = b.q.top();
+        b.q.pop();
+        if ((e.second & 0xffffffffu) == b.arming[e.second >> 32]) live.push_back(e);
+      }
+      for (const auto& e : live) b.q.push(e);
+      state.ResumeTiming();
+    }
+  }
+}
+
+void BM_BaselineFire(benchmark::State& state) {
+  const size_t n = static_cast<size_t>(state.range(0));
+  Baseline b;
+  b.arming.resize(n);
+  std::mt19937_64 rng(4);
+  for (size_t i = 0; i < n; ++i) b.Start(i, static_cast<int64_t>(rng() % kSpan));
+  size_t live = n;
+  for (auto _ : state) {
+    benchmark::DoNotOptimize(b.PopLive());
+    if (--live == n / 2) {
+      state.PauseTiming();
+      for (size_t j = 0; j < n / 2; ++j) {
+        b.Start(rng() % n, static_cast<int64_t>(rng() % kSpan));
+      }
+      live = n;
+      state.ResumeTiming();
+    }
+  }
+}
+
+#define GORT_TIMER_BENCH(fn) BENCHMARK(fn)->Arg(10000)->Arg(1000000)
+GORT_TIMER_BENCH(BM_GortStart);
+GORT_TIMER_BENCH(BM_BaselineStart);
+GORT_TIMER_BENCH(BM_GortStop);
+GORT_TIMER_BENCH(BM_BaselineStop);
+GORT_TIMER_BENCH(BM_GortReset);
+GORT_TIMER_BENCH(BM_BaselineReset);
+GORT_TIMER_BENCH(BM_GortFire);
+GORT_TIMER_BENCH(BM_BaselineFire);
+
+}  // namespace
