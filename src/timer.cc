@@ -4,8 +4,10 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <memory>
 #include <mutex>
+#include <new>
 #include <utility>
 
 #include "absl/status/status.h"
@@ -13,36 +15,43 @@
 
 namespace gort {
 
-struct TimerHeap::Record {
+// 32 bytes, aligned: one timer never straddles two cache lines.
+struct alignas(32) TimerHeap::Record {
   void (*fn)(void*, int64_t);
-  uintptr_t arg;       // callback argument, or the token
-  int64_t period;      // > 0 for a periodic timer
-  uint32_t order;      // arming number of its live slot, if pending
-  uint32_t gen;        // bumped on Remove: handles carry it
-  uint32_t next_free;  // free list link (1-based), while free
-  uint16_t running;    // callbacks of this timer running now
-  uint8_t pending;     // armed and not yet fired or stopped
-  uint8_t removed;     // Remove()d while its callback ran: free afterwards
+  uintptr_t arg;   // callback argument, or the token
+  int64_t period;  // > 0 for a periodic timer
+  uint32_t order;  // arming number of its live slot; free list link if free
+  uint32_t state;  // gen << 2 | kRemoved | kPending
 };
 
 namespace {
 
+constexpr uint32_t kPending = 1;  // armed and not yet fired or stopped
+constexpr uint32_t kRemoved = 2;  // removed while its callback ran
+constexpr uint32_t kGenOne = 4;   // the generation counts in state's top bits
 constexpr size_t kArity = 4;
-// Stale slots are swept out when they outnumber live ones by this much.
+// Stale slots are swept out when they outnumber live ones, and this many.
 constexpr size_t kMinStaleToSweep = 64;
+constexpr std::align_val_t kLine{64};
 
 // The record whose callback this thread is running (nested Run() calls are
 // allowed, so it is saved and restored around each callback).
 thread_local const void* tls_running = nullptr;
 
-TimerId MakeId(uint32_t index, uint32_t gen) {
-  return (static_cast<uint64_t>(gen) << 32) | (static_cast<uint64_t>(index) + 1);
+uint32_t GenOf(uint32_t state) { return state >> 2; }
+
+TimerId MakeId(uint32_t index, uint32_t state) {
+  return (static_cast<uint64_t>(GenOf(state)) << 32) |
+         (static_cast<uint64_t>(index) + 1);
 }
 
 }  // namespace
 
-TimerHeap::TimerHeap() = default;
-TimerHeap::~TimerHeap() = default;
+TimerHeap::TimerHeap() { running_.reserve(16); }
+
+TimerHeap::~TimerHeap() {
+  if (slots_ != nullptr) ::operator delete(slots_, kLine);
+}
 
 TimerHeap::Record& TimerHeap::At(uint32_t index) const {
   return chunks_[index >> kChunkShift][index & ((1u << kChunkShift) - 1)];
@@ -52,14 +61,15 @@ TimerHeap::Record* TimerHeap::Lookup(TimerId id) {
   uint64_t low = id & 0xffffffffu;
   if (low == 0 || low > records_) return nullptr;
   Record& r = At(static_cast<uint32_t>(low - 1));
-  // Remove() bumps gen, so every handle to a removed record is stale.
-  if (r.gen != static_cast<uint32_t>(id >> 32) || r.removed) {
+  // Remove() bumps the generation, so every handle to it is stale.
+  if (GenOf(r.state) != static_cast<uint32_t>(id >> 32) ||
+      (r.state & kRemoved) != 0) {
     return nullptr;
   }
   return &r;
 }
 
-bool TimerHeap::Less(const Slot& a, const Slot& b) const {
+bool TimerHeap::Less(const Slot& a, const Slot& b) {
   if (a.when != b.when) return a.when < b.when;
   // Arming numbers wrap; live ones are far less than 2^31 apart.
   return static_cast<int32_t>(a.order - b.order) < 0;
@@ -67,88 +77,114 @@ bool TimerHeap::Less(const Slot& a, const Slot& b) const {
 
 bool TimerHeap::Live(const Slot& s) const {
   const Record& r = At(s.index);
-  return r.pending && r.order == s.order;
+  return (r.state & kPending) != 0 && r.order == s.order;
+}
+
+void TimerHeap::Grow(size_t need) {
+  if (need <= cap_) return;
+  size_t cap = cap_ < 64 ? 64 : cap_ * 2;
+  while (cap < need) cap *= 2;
+  auto* slots =
+      static_cast<Slot*>(::operator new((cap + kPad) * sizeof(Slot), kLine));
+  if (slots_ != nullptr) {
+    std::memcpy(slots + kPad, slots_ + kPad, size_ * sizeof(Slot));
+    ::operator delete(slots_, kLine);
+  }
+  slots_ = slots;
+  cap_ = cap;
 }
 
 void TimerHeap::SiftUp(size_t i) {
-  Slot s = heap_[i];
+  Slot s = H(i);
   while (i > 0) {
     size_t parent = (i - 1) / kArity;
-    if (!Less(s, heap_[parent])) break;
-    heap_[i] = heap_[parent];
+    if (!Less(s, H(parent))) break;
+    H(i) = H(parent);
     i = parent;
   }
-  heap_[i] = s;
+  H(i) = s;
 }
 
 void TimerHeap::SiftDown(size_t i) {
-  const size_t n = heap_.size();
-  Slot s = heap_[i];
+  const size_t n = size_;
+  Slot s = H(i);
   for (;;) {
     size_t first = i * kArity + 1;
     if (first >= n) break;
     size_t best = first;
     size_t end = first + kArity < n ? first + kArity : n;
     for (size_t c = first + 1; c < end; ++c) {
-      if (Less(heap_[c], heap_[best])) best = c;
+      if (Less(H(c), H(best))) best = c;
     }
-    if (!Less(heap_[best], s)) break;
-    heap_[i] = heap_[best];
+    if (!Less(H(best), s)) break;
+    H(i) = H(best);
     i = best;
   }
-  heap_[i] = s;
+  H(i) = s;
 }
 
 void TimerHeap::Push(Slot s) {
-  heap_.push_back(s);
-  SiftUp(heap_.size() - 1);
+  Grow(size_ + 1);
+  H(size_++) = s;
+  SiftUp(size_ - 1);
 }
 
 void TimerHeap::PopTop() {
-  heap_[0] = heap_.back();
-  heap_.pop_back();
-  if (!heap_.empty()) SiftDown(0);
+  H(0) = H(--size_);
+  if (size_ > 0) SiftDown(0);
 }
 
 void TimerHeap::Disarm(Record& r) {
-  if (r.pending) {
-    r.pending = 0;
+  if ((r.state & kPending) != 0) {
+    r.state &= ~kPending;
     --pending_;
   }
 }
 
 void TimerHeap::Clean() {
-  size_t stale = heap_.size() - pending_;
+  size_t stale = size_ - pending_;
   if (stale > pending_ && stale >= kMinStaleToSweep) {
     // Go's zombie sweep: keep the live slots, rebuild the heap bottom-up.
     size_t out = 0;
-    for (const Slot& s : heap_) {
-      if (Live(s)) heap_[out++] = s;
+    for (size_t i = 0; i < size_; ++i) {
+      if (Live(H(i))) H(out++) = H(i);
     }
-    heap_.resize(out);
-    for (size_t i = heap_.size() / kArity + 1; i-- > 0;) {
-      if (i < heap_.size()) SiftDown(i);
+    size_ = out;
+    for (size_t i = size_ / kArity + 1; i-- > 0;) {
+      if (i < size_) SiftDown(i);
     }
   }
-  while (!heap_.empty() && !Live(heap_[0])) PopTop();
+  while (size_ > 0 && !Live(H(0))) PopTop();
 }
 
 void TimerHeap::Publish() {
-  next_when_.store(heap_.empty() ? -1 : heap_[0].when,
-                   std::memory_order_release);
+  next_when_.store(size_ == 0 ? -1 : H(0).when, std::memory_order_release);
+}
+
+uint32_t TimerHeap::RunningCount(uint32_t index) const {
+  for (const Running& r : running_) {
+    if (r.index == index) return r.count;
+  }
+  return 0;
 }
 
 void TimerHeap::WaitNotRunning(std::unique_lock<std::mutex>& lock,
-                               Record& r) {
-  while (r.running > 0 && tls_running != &r) done_running_.wait(lock);
+                               uint32_t index) {
+  const Record* r = &At(index);
+  while (tls_running != r && RunningCount(index) > 0) done_running_.wait(lock);
+}
+
+void TimerHeap::Free(uint32_t index) {
+  Record& r = At(index);
+  r.state = (r.state & ~(kPending | kRemoved)) + kGenOne;
+  r.order = free_head_;
+  free_head_ = index + 1;
 }
 
 uint32_t TimerHeap::NewRecord() {
   if (free_head_ != 0) {
     uint32_t index = free_head_ - 1;
-    Record& r = At(index);
-    free_head_ = r.next_free;
-    r.next_free = 0;
+    free_head_ = At(index).order;
     return index;
   }
   uint32_t index = records_;
@@ -168,10 +204,8 @@ TimerId TimerHeap::Add(TimerTarget target) {
   r.arg = target.fn != nullptr ? reinterpret_cast<uintptr_t>(target.arg)
                                : target.token;
   r.period = 0;
-  r.pending = 0;
-  r.removed = 0;
-  r.running = 0;
-  return MakeId(index, r.gen);
+  r.order = 0;
+  return MakeId(index, r.state);
 }
 
 absl::StatusOr<TimerId> TimerHeap::Start(int64_t when, int64_t period,
@@ -186,22 +220,24 @@ absl::StatusOr<TimerId> TimerHeap::Start(int64_t when, int64_t period,
 absl::StatusOr<bool> TimerHeap::Reset(TimerId id, int64_t when,
                                       int64_t period) {
   if (period < 0) return absl::InvalidArgumentError("negative timer period");
+  const uint32_t index = static_cast<uint32_t>((id & 0xffffffffu) - 1);
   bool earlier;
   bool was;
   {
     std::unique_lock<std::mutex> lock(mu_);
     Record* r = Lookup(id);
     if (r == nullptr) return absl::NotFoundError("stale or removed timer");
-    WaitNotRunning(lock, *r);
-    r = Lookup(id);  // Wait released the lock: it may have been removed.
-    if (r == nullptr) return absl::NotFoundError("stale or removed timer");
-    was = r->pending;
+    if (!running_.empty()) {
+      WaitNotRunning(lock, index);
+      r = Lookup(id);  // the wait released the lock: it may be gone
+      if (r == nullptr) return absl::NotFoundError("stale or removed timer");
+    }
+    was = (r->state & kPending) != 0;
     Disarm(*r);
     r->period = period;
     r->order = order_++;
-    r->pending = 1;
+    r->state |= kPending;
     ++pending_;
-    uint32_t index = static_cast<uint32_t>((id & 0xffffffffu) - 1);
     int64_t before = next_when_.load(std::memory_order_relaxed);
     Push(Slot{when, r->order, index});
     Clean();
@@ -216,35 +252,34 @@ absl::StatusOr<bool> TimerHeap::Stop(TimerId id) {
   std::unique_lock<std::mutex> lock(mu_);
   Record* r = Lookup(id);
   if (r == nullptr) return absl::NotFoundError("stale or removed timer");
-  bool was = r->pending;
+  bool was = (r->state & kPending) != 0;
   Disarm(*r);
   Clean();
   Publish();
   // Disarmed first, so a periodic timer cannot re-arm while we wait.
-  WaitNotRunning(lock, *r);
+  if (!running_.empty()) {
+    WaitNotRunning(lock, static_cast<uint32_t>((id & 0xffffffffu) - 1));
+  }
   return was;
 }
 
 absl::Status TimerHeap::Remove(TimerId id) {
+  const uint32_t index = static_cast<uint32_t>((id & 0xffffffffu) - 1);
   std::unique_lock<std::mutex> lock(mu_);
   Record* r = Lookup(id);
   if (r == nullptr) return absl::NotFoundError("stale or removed timer");
   Disarm(*r);
-  Clean();
-  Publish();
-  WaitNotRunning(lock, *r);
+  WaitNotRunning(lock, index);
   r = Lookup(id);
   if (r == nullptr) return absl::NotFoundError("stale or removed timer");
   Disarm(*r);  // in case it was re-armed while we waited
   Clean();
   Publish();
-  ++r->gen;
-  if (r->running > 0) {
+  if (RunningCount(index) > 0) {
     // Removed from its own callback: Run() frees it when the callback ends.
-    r->removed = 1;
+    r->state = (r->state | kRemoved) + kGenOne;
   } else {
-    r->next_free = free_head_;
-    free_head_ = static_cast<uint32_t>(id & 0xffffffffu);  // index + 1
+    Free(index);
   }
   return absl::OkStatus();
 }
@@ -253,14 +288,14 @@ int64_t TimerHeap::Run(int64_t now, uintptr_t* tokens, size_t capacity,
                        size_t* n) {
   size_t count = 0;
   std::unique_lock<std::mutex> lock(mu_);
-  while (!heap_.empty()) {
-    Slot top = heap_[0];
-    if (!Live(top)) {
-      PopTop();
-      continue;
-    }
+  while (size_ > 0) {
+    Slot top = H(0);
     if (top.when > now) break;
     Record& r = At(top.index);
+    if ((r.state & kPending) == 0 || r.order != top.order) {
+      PopTop();  // stale: stopped or re-armed since
+      continue;
+    }
     if (r.fn == nullptr) {
       if (count == capacity) break;  // the caller must call again
       tokens[count++] = r.arg;
@@ -272,7 +307,7 @@ int64_t TimerHeap::Run(int64_t now, uintptr_t* tokens, size_t capacity,
                          ? INT64_MAX
                          : top.when + k * r.period;
       r.order = order_++;
-      heap_[0] = Slot{next, r.order, top.index};
+      H(0) = Slot{next, r.order, top.index};
       SiftDown(0);
     } else {
       Disarm(r);
@@ -281,27 +316,34 @@ int64_t TimerHeap::Run(int64_t now, uintptr_t* tokens, size_t capacity,
     if (r.fn != nullptr) {
       auto fn = r.fn;
       void* arg = reinterpret_cast<void*>(r.arg);
-      ++r.running;
+      size_t slot = running_.size();
+      for (size_t i = 0; i < running_.size(); ++i) {
+        if (running_[i].index == top.index) slot = i;
+      }
+      if (slot == running_.size()) running_.push_back({top.index, 0});
+      ++running_[slot].count;
       const void* outer = tls_running;
       tls_running = &r;
       lock.unlock();
       fn(arg, now);
       lock.lock();
       tls_running = outer;
-      if (--r.running == 0) {
-        if (r.removed) {
-          r.removed = 0;
-          r.next_free = free_head_;
-          free_head_ = top.index + 1;
+      for (size_t i = 0; i < running_.size(); ++i) {
+        if (running_[i].index != top.index) continue;
+        if (--running_[i].count == 0) {
+          running_[i] = running_.back();
+          running_.pop_back();
+          if ((r.state & kRemoved) != 0) Free(top.index);
+          done_running_.notify_all();
         }
-        done_running_.notify_all();
+        break;
       }
     }
   }
   Clean();
   Publish();
   *n = count;
-  return heap_.empty() ? -1 : heap_[0].when;
+  return size_ == 0 ? -1 : H(0).when;
 }
 
 size_t TimerHeap::pending() const {
@@ -311,7 +353,7 @@ size_t TimerHeap::pending() const {
 
 void TimerHeap::Reserve(size_t n) {
   std::unique_lock<std::mutex> lock(mu_);
-  heap_.reserve(n);
+  Grow(n);
   size_t chunks = (n + (size_t{1} << kChunkShift) - 1) >> kChunkShift;
   chunks_.reserve(chunks);
   while (chunks_.size() < chunks) {
@@ -322,8 +364,9 @@ void TimerHeap::Reserve(size_t n) {
 size_t TimerHeap::MemoryUsage() const {
   std::unique_lock<std::mutex> lock(mu_);
   return chunks_.size() * (sizeof(Record) << kChunkShift) +
-         heap_.capacity() * sizeof(Slot) +
-         chunks_.capacity() * sizeof(chunks_[0]);
+         (cap_ + (cap_ > 0 ? kPad : 0)) * sizeof(Slot) +
+         chunks_.capacity() * sizeof(chunks_[0]) +
+         running_.capacity() * sizeof(Running);
 }
 
 }  // namespace gort

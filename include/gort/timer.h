@@ -20,11 +20,13 @@
 //   - NextWhen() is the nearest deadline: it bounds the poller's wait.
 //
 // Structure: slots of {when, arming order, timer index} (16 bytes) in a
-// 4-ary heap, the deadline cached in the slot as Go 1.23 does; Stop() and
-// Reset() only bump the timer's arming number, so the old slot goes stale in
-// O(1) and is dropped when it surfaces or when stale slots outnumber live
-// ones (Go's zombies). Timer records live in chunks that never move, so a
+// 4-ary heap laid out so each node's four children share a cache line, the
+// deadline cached in the slot as Go 1.23 does; Stop() and Reset() only bump
+// the timer's arming number, so the old slot goes stale in O(1) and is
+// dropped when it surfaces or when stale slots outnumber live ones (Go's
+// zombies). Timer records (32 bytes) live in chunks that never move, so a
 // handle stays checkable (index + generation) after the timer is removed.
+// A live timer costs 48 bytes.
 //
 // Thread safety: every method may be called from any thread, concurrently
 // with Run() on another. Callbacks run on the thread calling Run(), without
@@ -91,7 +93,9 @@ class TimerHeap {
   absl::Status Remove(TimerId id);
 
   /// The nearest pending deadline, or -1 if no timer is pending. Lock-free.
-  int64_t NextWhen() const { return next_when_.load(std::memory_order_acquire); }
+  int64_t NextWhen() const {
+    return next_when_.load(std::memory_order_acquire);
+  }
 
   /// Fires every timer whose deadline is <= `now`: runs callbacks and writes
   /// tokens into `tokens` (at most `capacity`; `*n` receives the count).
@@ -129,13 +133,22 @@ class TimerHeap {
     uint32_t order;  // arming order: FIFO among equal deadlines
     uint32_t index;  // record index
   };
+  struct Running {  // a record whose callback runs now, and how many times
+    uint32_t index;
+    uint32_t count;
+  };
   static constexpr int kChunkShift = 12;  // 4096 records per chunk
+  // Slot i lives at slots_[i + kPad]: with a 64-byte aligned base, the four
+  // children of every node share one cache line.
+  static constexpr size_t kPad = 3;
 
   // The private helpers run with mu_ held.
   Record* Lookup(TimerId id);
   Record& At(uint32_t index) const;
+  Slot& H(size_t i) const { return slots_[i + kPad]; }
   bool Live(const Slot& s) const;
-  bool Less(const Slot& a, const Slot& b) const;
+  static bool Less(const Slot& a, const Slot& b);
+  void Grow(size_t need);
   void Push(Slot s);
   void PopTop();
   void SiftUp(size_t i);
@@ -143,7 +156,9 @@ class TimerHeap {
   void Disarm(Record& r);
   void Clean();
   void Publish();
-  void WaitNotRunning(std::unique_lock<std::mutex>& lock, Record& r);
+  uint32_t RunningCount(uint32_t index) const;
+  void WaitNotRunning(std::unique_lock<std::mutex>& lock, uint32_t index);
+  void Free(uint32_t index);
   uint32_t NewRecord();
 
   // std::mutex rather than absl::Mutex: Debian's Abseil is not built with
@@ -151,12 +166,15 @@ class TimerHeap {
   // below up to next_when_ is guarded by mu_.
   mutable std::mutex mu_;
   std::condition_variable done_running_;
-  std::vector<Slot> heap_;
+  Slot* slots_ = nullptr;  // the heap: size_ slots from H(0)
+  size_t size_ = 0;
+  size_t cap_ = 0;
   std::vector<std::unique_ptr<Record[]>> chunks_;
-  uint32_t records_ = 0;     // records handed out
-  uint32_t free_head_ = 0;   // 1-based; 0 = none
-  uint32_t order_ = 0;       // next arming number
-  size_t pending_ = 0;       // live slots
+  std::vector<Running> running_;  // callbacks running now (usually empty)
+  uint32_t records_ = 0;          // records handed out
+  uint32_t free_head_ = 0;        // 1-based; 0 = none
+  uint32_t order_ = 0;            // next arming number
+  size_t pending_ = 0;            // live slots
   std::atomic<int64_t> next_when_{-1};
   void (*earlier_fn_)(void*) = nullptr;
   void* earlier_arg_ = nullptr;
