@@ -9,8 +9,15 @@ set(GORT_PORTABLE_SOURCES
   src/tables/zerrors_linux.cc
   src/tables/zerrors_darwin.cc
   src/tables/zerrors_windows.cc
+  src/syscall.cc
+  src/tables/zsyscall_linux_386.cc
+  src/tables/zsyscall_linux_amd64.cc
+  src/tables/zsyscall_linux_arm.cc
+  src/tables/zsyscall_linux_arm64.cc
+  src/tables/zsyscall_linux_riscv64.cc
   bindings/c/src/error_c.cc
   bindings/c/src/platform_c.cc
+  bindings/c/src/syscall_c.cc
   bindings/c/src/time_c.cc)
 
 if(GORT_OS STREQUAL "linux")
@@ -18,6 +25,8 @@ if(GORT_OS STREQUAL "linux")
     src/posix/errno_posix.cc
     src/posix/platform_posix.cc
     src/linux/platform_linux.cc
+    src/linux/syscall_linux.cc
+    src/posix/dll_posix.cc
     src/linux/time_linux.cc)
   set(GORT_PLATFORM_LIBS "")
 elseif(GORT_OS STREQUAL "darwin")
@@ -25,15 +34,27 @@ elseif(GORT_OS STREQUAL "darwin")
     src/posix/errno_posix.cc
     src/posix/platform_posix.cc
     src/darwin/platform_darwin.cc
+    src/darwin/syscall_darwin.cc
+    src/posix/dll_posix.cc
     src/darwin/time_darwin.cc)
   set(GORT_PLATFORM_LIBS "")
 elseif(GORT_OS STREQUAL "windows")
   set(GORT_BACKEND_SOURCES
     src/windows/errno_windows.cc
     src/windows/platform_windows.cc
+    src/windows/syscall_windows.cc
     src/windows/time_windows.cc)
   set(GORT_PLATFORM_LIBS ws2_32)
 endif()
+
+# Per OS and arch (GORT_OS_GORT_ARCH): the assembly entry points. Darwin
+# has none: its calls go through libSystem (src/darwin/syscall_darwin.cc).
+set(GORT_ARCH_SOURCES_linux_amd64 src/linux/syscall_linux_amd64.S)
+set(GORT_ARCH_SOURCES_linux_arm64 src/linux/syscall_linux_arm64.S)
+set(GORT_ARCH_SOURCES_linux_riscv64 src/linux/syscall_linux_riscv64.S)
+set(GORT_ARCH_SOURCES_windows_amd64 src/windows/syscall_windows_amd64.S)
+set(GORT_ARCH_SOURCES_windows_arm64 src/windows/syscall_windows_arm64.S)
+list(APPEND GORT_BACKEND_SOURCES ${GORT_ARCH_SOURCES_${GORT_OS}_${GORT_ARCH}})
 
 set(GORT_SOURCES ${GORT_PORTABLE_SOURCES} ${GORT_BACKEND_SOURCES})
 

@@ -18,6 +18,10 @@ static int failures = 0;
 int main(void) {
   gort_syserr_t e;
   gort_platform_info_t p;
+  gort_sysret_t r;
+  gort_syscall_probe_t probe;
+  int64_t nr = -1;
+  const char* name = NULL;
 
   CHECK(gort_version() == GORT_VERSION_HEX);
   CHECK(strcmp(gort_version_string(), "0.1.0") == 0);
@@ -42,6 +46,28 @@ int main(void) {
   CHECK(p.page_size > 0);
   CHECK(p.cpu_count > 0);
   CHECK(gort_platform_query(NULL) == GORT_EINVAL);
+
+  /* System call tables, any arch on any machine; the calls themselves. */
+  CHECK(gort_syscall_lookup("linux-arm64", "epoll_pwait2", &nr) == 0);
+  CHECK(nr == 441);
+  CHECK(gort_syscall_name("linux-amd64", 39, &name) == 0);
+  CHECK(name != NULL && strcmp(name, "getpid") == 0);
+  CHECK(gort_syscall_lookup(NULL, "read", &nr) == GORT_EINVAL);
+  CHECK(gort_syscall6(0, 0, 0, 0, 0, 0, 0, NULL) == GORT_EINVAL);
+  CHECK(gort_syscall_set_hooks(NULL) == 0);
+  memset(&probe, 0, sizeof(probe));
+  probe.size = sizeof(probe);
+  CHECK(gort_probe_syscall(NULL, &probe) == GORT_EINVAL);
+#if defined(__linux__)
+  CHECK(gort_syscall_lookup(gort_syscall_native_target(), "getpid", &nr) == 0);
+  CHECK(gort_rawsyscall6((uintptr_t)nr, 0, 0, 0, 0, 0, 0, &r) == 0);
+  CHECK(r.err == 0 && r.r1 > 0);
+  CHECK(gort_probe_syscall("accept4", &probe) == 0);
+  CHECK(probe.support == GORT_SYSCALL_AVAILABLE);
+#else
+  (void)r;
+  CHECK(gort_probe_syscall("accept4", &probe) == GORT_ENOSYS);
+#endif
 
   if (failures == 0) printf("c99 ABI test: ok (%s %s)\n", p.os, p.arch);
   return failures == 0 ? 0 : 1;

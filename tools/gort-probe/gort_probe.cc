@@ -4,6 +4,9 @@
 //   gort-probe --json     the same, as one JSON object
 //   gort-probe errnos OS  the error table of OS (linux, darwin, windows) as
 //                         NAME<TAB>value lines, whatever machine this runs on
+//   gort-probe syscalls T the system call table of target T (linux-amd64,
+//                         linux-arm64, linux-riscv64, linux-386, linux-arm) as
+//                         name<TAB>number lines, whatever machine this runs on
 //
 // It grows with every capability gort gains.
 #include <algorithm>
@@ -19,6 +22,7 @@
 #include "gort.h"
 #include "gort/errno.h"
 #include "gort/platform.h"
+#include "gort/syscall.h"
 #include "gort/time.h"
 
 namespace {
@@ -126,19 +130,46 @@ std::vector<Fact> CollectFacts() {
   return facts;
 }
 
+// The kernel feature probes: each newer system call with "available",
+// "ENOSYS" or "blocked" for the running kernel ("n/a" off Linux).
+std::vector<std::pair<std::string, std::string>> KernelFeatures() {
+  std::vector<std::pair<std::string, std::string>> out;
+  for (std::string_view name : gort::ProbedSyscalls()) {
+    absl::StatusOr<gort::SyscallProbe> p = gort::ProbeSyscall(name);
+    out.emplace_back(std::string(name),
+                     p.ok() ? std::string(gort::SyscallSupportName(p->support))
+                            : std::string("n/a"));
+  }
+  return out;
+}
+
 int Report(bool json) {
   std::vector<Fact> facts = CollectFacts();
+  std::vector<std::pair<std::string, std::string>> features = KernelFeatures();
   if (json) {
     std::string out = "{";
     for (size_t i = 0; i < facts.size(); ++i) {
       absl::StrAppend(&out, i ? ", " : "", JsonString(facts[i].key), ": ",
                       facts[i].json);
     }
+    out += ", \"kernel_features\": {";
+    for (size_t i = 0; i < features.size(); ++i) {
+      if (i) out += ", ";
+      out += JsonString(features[i].first);
+      out += ": ";
+      out += JsonString(features[i].second);
+    }
+    out += "}";
     std::printf("%s}\n", out.c_str());
   } else {
     std::printf("gort platform report\n");
     for (const Fact& f : facts) {
       std::printf("  %-18s %s\n", f.key.c_str(), f.text.c_str());
+    }
+    std::printf("kernel features (%s)\n",
+                std::string(gort::NativeSyscallTarget()).c_str());
+    for (const auto& [name, support] : features) {
+      std::printf("  %-18s %s\n", name.c_str(), support.c_str());
     }
   }
   return 0;
@@ -166,10 +197,32 @@ int Errnos(std::string_view os) {
   return 0;
 }
 
+int Syscalls(std::string_view target) {
+  absl::StatusOr<std::vector<gort::SyscallInfo>> all =
+      gort::ListSyscalls(target);
+  if (!all.ok()) {
+    std::string known;
+    for (std::string_view t : gort::SyscallTargets()) {
+      if (!known.empty()) known += ", ";
+      known += t;
+    }
+    std::fprintf(stderr, "gort-probe: no system call table for %.*s (%s)\n",
+                 static_cast<int>(target.size()), target.data(), known.c_str());
+    return 2;
+  }
+  for (const gort::SyscallInfo& s : *all) {
+    std::printf("%.*s\t%lld\n", static_cast<int>(s.name.size()), s.name.data(),
+                static_cast<long long>(s.number));
+  }
+  return 0;
+}
+
 int Usage() {
   std::fprintf(stderr,
                "usage: gort-probe [--json]\n"
-               "       gort-probe errnos linux|darwin|windows\n");
+               "       gort-probe errnos linux|darwin|windows\n"
+               "       gort-probe syscalls linux-amd64|linux-arm64|"
+               "linux-riscv64|linux-386|linux-arm\n");
   return 2;
 }
 
@@ -180,5 +233,6 @@ int main(int argc, char** argv) {
   if (args.empty()) return Report(false);
   if (args.size() == 1 && args[0] == "--json") return Report(true);
   if (args.size() == 2 && args[0] == "errnos") return Errnos(args[1]);
+  if (args.size() == 2 && args[0] == "syscalls") return Syscalls(args[1]);
   return Usage();
 }

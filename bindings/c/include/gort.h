@@ -231,6 +231,180 @@ GORT_EXTERN int gort_timers_run(gort_timers_t heap, int64_t now,
 
 /** @} */
 
+/** @name System calls
+ *  Go's Syscall6 / RawSyscall6 / SyscallN on every OS, with Go's result
+ *  triple {r1, r2, err} (see include/gort/syscall.h). What `trap` names
+ *  depends on the OS, as in Go:
+ *   - Linux: a system call number (gort_syscall_lookup()); a result in
+ *     -4095..-1 is an error: r1 = -1, r2 = 0, err = its errno.
+ *   - Darwin: the address of a libSystem function (e.g. `(uintptr_t)&read`),
+ *     called with integer arguments; err = errno, read in the same call,
+ *     when it returns -1 (as a 32-bit int; as a 64-bit value for the `x`
+ *     forms), else 0.
+ *   - Windows: the address of a DLL procedure (gort_dll_proc()), called
+ *     through the Win64 trampoline; err = GetLastError() after the call,
+ *     cleared before it, whether or not the call failed.
+ *
+ *  The plain calls run the embedder's enter/exit hooks around the call
+ *  (Go's entersyscall/exitsyscall; gort_syscall_set_hooks()); the `raw`
+ *  ones never do.
+ *  @{ */
+
+/** Go's system call result. Fixed layout (three 8-byte words); it will not
+ *  grow. */
+typedef struct gort_sysret {
+  uintptr_t r1; /**< first return register */
+  uintptr_t r2; /**< second (Linux, Darwin) or floating-point (Windows)
+                     return register */
+  int64_t err;  /**< raw OS error: errno, or GetLastError() on Windows; 0 for
+                     none */
+} gort_sysret_t;
+
+/** The most arguments gort_syscalln() takes on this OS (as Go's
+ *  syscall.SyscallN on Windows). */
+#if defined(_WIN32)
+#define GORT_SYSCALL_MAX_ARGS 42
+#else
+#define GORT_SYSCALL_MAX_ARGS 6
+#endif
+
+/** Makes a call with six arguments (pass 0 for unused ones), running the
+ *  hooks around it, and stores Go's triple in `*out`.
+ *  @return On Linux and Darwin: 0 when `out->err` is 0, else the portable
+ *  code of `out->err` (GORT_EUNKNOWN if it has none). On Windows: 0 once the
+ *  call is made (the procedure's contract says whether `out->err` counts).
+ *  GORT_EINVAL, without calling, if `out` is NULL, or `trap` is 0 on Darwin
+ *  or Windows. */
+GORT_EXTERN int gort_syscall6(uintptr_t trap, uintptr_t a1, uintptr_t a2,
+                              uintptr_t a3, uintptr_t a4, uintptr_t a5,
+                              uintptr_t a6, gort_sysret_t* out);
+
+/** gort_syscall6() without the hooks (Go: RawSyscall6): for calls that never
+ *  block, and for the hooks themselves. Same results. */
+GORT_EXTERN int gort_rawsyscall6(uintptr_t trap, uintptr_t a1, uintptr_t a2,
+                                 uintptr_t a3, uintptr_t a4, uintptr_t a5,
+                                 uintptr_t a6, gort_sysret_t* out);
+
+/** gort_syscall6() for Darwin functions returning a 64-bit value (off_t,
+ *  ssize_t, pointers): err is read when r1 is -1 as a 64-bit value (Go:
+ *  syscall6X). Elsewhere the same as gort_syscall6(). */
+GORT_EXTERN int gort_syscall6x(uintptr_t trap, uintptr_t a1, uintptr_t a2,
+                               uintptr_t a3, uintptr_t a4, uintptr_t a5,
+                               uintptr_t a6, gort_sysret_t* out);
+
+/** gort_syscall6x() without the hooks. */
+GORT_EXTERN int gort_rawsyscall6x(uintptr_t trap, uintptr_t a1, uintptr_t a2,
+                                  uintptr_t a3, uintptr_t a4, uintptr_t a5,
+                                  uintptr_t a6, gort_sysret_t* out);
+
+/** Makes a call with `nargs` arguments from `args` (Go: syscall.SyscallN),
+ *  running the hooks. @return as gort_syscall6(); GORT_ERANGE if `nargs`
+ *  exceeds GORT_SYSCALL_MAX_ARGS; GORT_EINVAL if `out` is NULL, `args` is
+ *  NULL with `nargs` > 0, or `trap` is 0 on Darwin or Windows. */
+GORT_EXTERN int gort_syscalln(uintptr_t trap, size_t nargs,
+                              const uintptr_t* args, gort_sysret_t* out);
+
+/** gort_syscalln() without the hooks. */
+GORT_EXTERN int gort_rawsyscalln(uintptr_t trap, size_t nargs,
+                                 const uintptr_t* args, gort_sysret_t* out);
+
+/** A scheduler hook: `user` as registered, `trap` as passed to the call. */
+typedef void (*gort_syscall_hook_fn)(void* user, uintptr_t trap);
+
+/** An embedding scheduler's hooks (Go: entersyscall, exitsyscall). */
+typedef struct gort_syscall_hooks {
+  size_t size;                /**< in: sizeof(gort_syscall_hooks_t) */
+  gort_syscall_hook_fn enter; /**< runs right before each plain call */
+  gort_syscall_hook_fn exit;  /**< runs right after it, on the same thread */
+  void* user;                 /**< passed to both */
+} gort_syscall_hooks_t;
+
+/** Installs the hooks every plain call runs from now on; NULL removes them.
+ *  A call under way finishes with the hooks it started with, so enter and
+ *  exit always pair. Hooks must not make plain gort calls (use the raw ones).
+ *  @return 0; GORT_EINVAL if the size is too small or only one of `enter`
+ *  and `exit` is set (both NULL removes the hooks too). */
+GORT_EXTERN int gort_syscall_set_hooks(const gort_syscall_hooks_t* hooks);
+
+/** "<GOOS>-<GOARCH>" of this build, e.g. "linux-amd64", "darwin-arm64",
+ *  "windows-amd64": the target whose table gort_syscall_lookup() would use
+ *  for this machine (only Linux targets have one). Static storage. */
+GORT_EXTERN const char* gort_syscall_native_target(void);
+
+/** The number of system call `name` ("epoll_pwait2") on `target`
+ *  ("linux-386", "linux-amd64", "linux-arm", "linux-arm64" or
+ *  "linux-riscv64"), whatever machine this runs on. @return 0; GORT_EINVAL
+ *  for a NULL argument or an unknown target; GORT_ENOENT if that target has
+ *  no such call. */
+GORT_EXTERN int gort_syscall_lookup(const char* target, const char* name,
+                                    int64_t* number);
+
+/** The name of system call `number` on `target` (static storage).
+ *  @return 0; GORT_EINVAL for a NULL argument or an unknown target;
+ *  GORT_ENOENT if the number is unused. */
+GORT_EXTERN int gort_syscall_name(const char* target, int64_t number,
+                                  const char** name);
+
+/** The `index`-th system call of `target`, by ascending number, for listing
+ *  a whole table. @return 0; GORT_EINVAL for a NULL argument or an unknown
+ *  target; GORT_ERANGE when `index` is past the end. */
+GORT_EXTERN int gort_syscall_at(const char* target, size_t index,
+                                const char** name, int64_t* number);
+
+/** What a kernel feature probe found. */
+typedef enum gort_syscall_support {
+  GORT_SYSCALL_AVAILABLE = 0, /**< the kernel knows the call */
+  GORT_SYSCALL_ENOSYS = 1,    /**< ENOSYS: the kernel or emulator lacks it
+                                   (or a seccomp filter answers ENOSYS) */
+  GORT_SYSCALL_BLOCKED = 2    /**< EPERM: a seccomp filter or a sysctl
+                                   forbids it */
+} gort_syscall_support_t;
+
+/** A kernel feature probe's result. */
+typedef struct gort_syscall_probe {
+  size_t size;    /**< in: sizeof(gort_syscall_probe_t) */
+  int support;    /**< a gort_syscall_support_t */
+  int64_t number; /**< the call's number on this arch */
+  int64_t err;    /**< errno of the harmless invocation (0 if none) */
+} gort_syscall_probe_t;
+
+/** Asks the running Linux kernel whether it serves system call `name`, with
+ *  a harmless invocation the kernel rejects while checking its arguments.
+ *  Known names: epoll_pwait2, pidfd_open, close_range, clone3,
+ *  io_uring_setup, openat2, accept4, rseq, futex_waitv.
+ *  @return 0; GORT_EINVAL for a NULL argument or a size too small;
+ *  GORT_ENOENT for another name; GORT_ENOSYS on Darwin and Windows. */
+GORT_EXTERN int gort_probe_syscall(const char* name, gort_syscall_probe_t* out);
+
+/** A loaded Windows DLL: carries a generation, so a released handle gives
+ *  GORT_EBADF. 0 is never valid. */
+typedef uint64_t gort_dll_t;
+
+/** Loads DLL `name` (a bare file name such as "kernel32.dll", UTF-8) from
+ *  System32 only (LOAD_LIBRARY_SEARCH_SYSTEM32): a DLL planted in the working
+ *  directory or on PATH is never loaded. @return 0; GORT_EINVAL for a NULL
+ *  argument or a name with a path in it; the loader's error (GORT_ENOENT for
+ *  ERROR_MOD_NOT_FOUND); GORT_ENOSYS on Linux and Darwin. */
+GORT_EXTERN int gort_dll_load(const char* name, gort_dll_t* out);
+
+/** Loads the DLL at absolute path `path` (UTF-8); its dependencies are
+ *  searched in its folder and System32. @return as gort_dll_load();
+ *  GORT_EINVAL for a relative path. */
+GORT_EXTERN int gort_dll_load_path(const char* path, gort_dll_t* out);
+
+/** The address of procedure `name` of `dll`, for gort_syscalln().
+ *  @return 0; GORT_EINVAL for a NULL argument; GORT_EBADF for a stale or
+ *  invalid handle; GORT_ENOENT if the DLL exports no such procedure;
+ *  GORT_ENOSYS on Linux and Darwin. */
+GORT_EXTERN int gort_dll_proc(gort_dll_t dll, const char* name,
+                              uintptr_t* proc);
+
+/** Unloads `dll`; its handle becomes stale. @return 0; GORT_EBADF for a
+ *  stale or invalid handle; GORT_ENOSYS on Linux and Darwin. */
+GORT_EXTERN int gort_dll_release(gort_dll_t dll);
+
+/** @} */
+
 #ifdef __cplusplus
 } /* extern "C" */
 #endif
