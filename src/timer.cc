@@ -15,13 +15,22 @@
 
 namespace gort {
 
-// 32 bytes, aligned: one timer never straddles two cache lines.
+// What handle checks, Stop() and the heap's liveness checks read.
+struct TimerHeap::Meta {
+  uint32_t order;  // arming number of its live slot; free list link if free
+  uint32_t state;  // gen << 2 | kRemoved | kPending
+};
+
+// What firing reads; aligned so it never straddles two cache lines.
 struct alignas(32) TimerHeap::Record {
   void (*fn)(void*, int64_t);
   uintptr_t arg;   // callback argument, or the token
   int64_t period;  // > 0 for a periodic timer
-  uint32_t order;  // arming number of its live slot; free list link if free
-  uint32_t state;  // gen << 2 | kRemoved | kPending
+};
+
+struct TimerHeap::Chunk {
+  Meta meta[size_t{1} << kChunkShift];
+  Record rec[size_t{1} << kChunkShift];
 };
 
 namespace {
@@ -53,14 +62,18 @@ TimerHeap::~TimerHeap() {
   if (slots_ != nullptr) ::operator delete(slots_, kLine);
 }
 
-TimerHeap::Record& TimerHeap::At(uint32_t index) const {
-  return chunks_[index >> kChunkShift][index & ((1u << kChunkShift) - 1)];
+TimerHeap::Meta& TimerHeap::M(uint32_t index) const {
+  return chunks_[index >> kChunkShift]->meta[index & ((1u << kChunkShift) - 1)];
 }
 
-TimerHeap::Record* TimerHeap::Lookup(TimerId id) {
+TimerHeap::Record& TimerHeap::R(uint32_t index) const {
+  return chunks_[index >> kChunkShift]->rec[index & ((1u << kChunkShift) - 1)];
+}
+
+TimerHeap::Meta* TimerHeap::Lookup(TimerId id) {
   uint64_t low = id & 0xffffffffu;
   if (low == 0 || low > records_) return nullptr;
-  Record& r = At(static_cast<uint32_t>(low - 1));
+  Meta& r = M(static_cast<uint32_t>(low - 1));
   // Remove() bumps the generation, so every handle to it is stale.
   if (GenOf(r.state) != static_cast<uint32_t>(id >> 32) ||
       (r.state & kRemoved) != 0) {
@@ -76,8 +89,8 @@ bool TimerHeap::Less(const Slot& a, const Slot& b) {
 }
 
 bool TimerHeap::Live(const Slot& s) const {
-  const Record& r = At(s.index);
-  return (r.state & kPending) != 0 && r.order == s.order;
+  const Meta& m = M(s.index);
+  return (m.state & kPending) != 0 && m.order == s.order;
 }
 
 void TimerHeap::Grow(size_t need) {
@@ -131,12 +144,15 @@ void TimerHeap::Push(Slot s) {
 
 void TimerHeap::PopTop() {
   H(0) = H(--size_);
-  if (size_ > 0) SiftDown(0);
+  if (size_ > 0) {
+    SiftDown(0);
+    __builtin_prefetch(&R(H(0).index));
+  }
 }
 
-void TimerHeap::Disarm(Record& r) {
-  if ((r.state & kPending) != 0) {
-    r.state &= ~kPending;
+void TimerHeap::Disarm(Meta& m) {
+  if ((m.state & kPending) != 0) {
+    m.state &= ~kPending;
     --pending_;
   }
 }
@@ -170,42 +186,42 @@ uint32_t TimerHeap::RunningCount(uint32_t index) const {
 
 void TimerHeap::WaitNotRunning(std::unique_lock<std::mutex>& lock,
                                uint32_t index) {
-  const Record* r = &At(index);
-  while (tls_running != r && RunningCount(index) > 0) done_running_.wait(lock);
+  const Meta* m = &M(index);
+  while (tls_running != m && RunningCount(index) > 0) done_running_.wait(lock);
 }
 
 void TimerHeap::Free(uint32_t index) {
-  Record& r = At(index);
-  r.state = (r.state & ~(kPending | kRemoved)) + kGenOne;
-  r.order = free_head_;
+  Meta& m = M(index);
+  m.state = (m.state & ~(kPending | kRemoved)) + kGenOne;
+  m.order = free_head_;
   free_head_ = index + 1;
 }
 
 uint32_t TimerHeap::NewRecord() {
   if (free_head_ != 0) {
     uint32_t index = free_head_ - 1;
-    free_head_ = At(index).order;
+    free_head_ = M(index).order;
     return index;
   }
   uint32_t index = records_;
   if ((index >> kChunkShift) >= chunks_.size()) {
-    chunks_.push_back(std::make_unique<Record[]>(size_t{1} << kChunkShift));
+    chunks_.push_back(std::make_unique<Chunk>());
   }
   ++records_;
-  At(index) = Record{};
+  M(index) = Meta{};
   return index;
 }
 
 TimerId TimerHeap::Add(TimerTarget target) {
   std::unique_lock<std::mutex> lock(mu_);
   uint32_t index = NewRecord();
-  Record& r = At(index);
+  Record& r = R(index);
   r.fn = target.fn;
   r.arg = target.fn != nullptr ? reinterpret_cast<uintptr_t>(target.arg)
                                : target.token;
   r.period = 0;
-  r.order = 0;
-  return MakeId(index, r.state);
+  M(index).order = 0;
+  return MakeId(index, M(index).state);
 }
 
 absl::StatusOr<TimerId> TimerHeap::Start(int64_t when, int64_t period,
@@ -225,7 +241,7 @@ absl::StatusOr<bool> TimerHeap::Reset(TimerId id, int64_t when,
   bool was;
   {
     std::unique_lock<std::mutex> lock(mu_);
-    Record* r = Lookup(id);
+    Meta* r = Lookup(id);
     if (r == nullptr) return absl::NotFoundError("stale or removed timer");
     if (!running_.empty()) {
       WaitNotRunning(lock, index);
@@ -234,7 +250,7 @@ absl::StatusOr<bool> TimerHeap::Reset(TimerId id, int64_t when,
     }
     was = (r->state & kPending) != 0;
     Disarm(*r);
-    r->period = period;
+    R(index).period = period;
     r->order = order_++;
     r->state |= kPending;
     ++pending_;
@@ -250,7 +266,7 @@ absl::StatusOr<bool> TimerHeap::Reset(TimerId id, int64_t when,
 
 absl::StatusOr<bool> TimerHeap::Stop(TimerId id) {
   std::unique_lock<std::mutex> lock(mu_);
-  Record* r = Lookup(id);
+  Meta* r = Lookup(id);
   if (r == nullptr) return absl::NotFoundError("stale or removed timer");
   bool was = (r->state & kPending) != 0;
   Disarm(*r);
@@ -266,7 +282,7 @@ absl::StatusOr<bool> TimerHeap::Stop(TimerId id) {
 absl::Status TimerHeap::Remove(TimerId id) {
   const uint32_t index = static_cast<uint32_t>((id & 0xffffffffu) - 1);
   std::unique_lock<std::mutex> lock(mu_);
-  Record* r = Lookup(id);
+  Meta* r = Lookup(id);
   if (r == nullptr) return absl::NotFoundError("stale or removed timer");
   Disarm(*r);
   WaitNotRunning(lock, index);
@@ -289,15 +305,21 @@ int64_t TimerHeap::Run(int64_t now, uintptr_t* tokens, size_t capacity,
   size_t count = 0;
   std::unique_lock<std::mutex> lock(mu_);
   while (size_ > 0) {
+    // Full: stop before touching the next timer's record (a cache miss at
+    // a million timers); the caller calls again.
+    if (capacity != 0 && count == capacity) break;
     Slot top = H(0);
     if (top.when > now) break;
-    Record& r = At(top.index);
-    if ((r.state & kPending) == 0 || r.order != top.order) {
+    // Both per-timer reads miss the cache at a million timers: overlap them.
+    __builtin_prefetch(&R(top.index));
+    Meta& m = M(top.index);
+    if ((m.state & kPending) == 0 || m.order != top.order) {
       PopTop();  // stale: stopped or re-armed since
       continue;
     }
+    Record& r = R(top.index);
     if (r.fn == nullptr) {
-      if (count == capacity) break;  // the caller must call again
+      if (count == capacity) break;  // capacity 0: a token stops the run
       tokens[count++] = r.arg;
     }
     if (r.period > 0) {
@@ -306,11 +328,11 @@ int64_t TimerHeap::Run(int64_t now, uintptr_t* tokens, size_t capacity,
       int64_t next = r.period > (INT64_MAX - top.when) / k
                          ? INT64_MAX
                          : top.when + k * r.period;
-      r.order = order_++;
-      H(0) = Slot{next, r.order, top.index};
+      m.order = order_++;
+      H(0) = Slot{next, m.order, top.index};
       SiftDown(0);
     } else {
-      Disarm(r);
+      Disarm(m);
       PopTop();
     }
     if (r.fn != nullptr) {
@@ -323,7 +345,7 @@ int64_t TimerHeap::Run(int64_t now, uintptr_t* tokens, size_t capacity,
       if (slot == running_.size()) running_.push_back({top.index, 0});
       ++running_[slot].count;
       const void* outer = tls_running;
-      tls_running = &r;
+      tls_running = &m;
       lock.unlock();
       fn(arg, now);
       lock.lock();
@@ -333,13 +355,16 @@ int64_t TimerHeap::Run(int64_t now, uintptr_t* tokens, size_t capacity,
         if (--running_[i].count == 0) {
           running_[i] = running_.back();
           running_.pop_back();
-          if ((r.state & kRemoved) != 0) Free(top.index);
+          if ((m.state & kRemoved) != 0) Free(top.index);
           done_running_.notify_all();
         }
         break;
       }
     }
   }
+  // The next timer to fire is known: start loading its record while Clean
+  // reads its liveness.
+  if (size_ > 0) __builtin_prefetch(&R(H(0).index));
   Clean();
   Publish();
   *n = count;
@@ -357,13 +382,13 @@ void TimerHeap::Reserve(size_t n) {
   size_t chunks = (n + (size_t{1} << kChunkShift) - 1) >> kChunkShift;
   chunks_.reserve(chunks);
   while (chunks_.size() < chunks) {
-    chunks_.push_back(std::make_unique<Record[]>(size_t{1} << kChunkShift));
+    chunks_.push_back(std::make_unique<Chunk>());
   }
 }
 
 size_t TimerHeap::MemoryUsage() const {
   std::unique_lock<std::mutex> lock(mu_);
-  return chunks_.size() * (sizeof(Record) << kChunkShift) +
+  return chunks_.size() * sizeof(Chunk) +
          (cap_ + (cap_ > 0 ? kPad : 0)) * sizeof(Slot) +
          chunks_.capacity() * sizeof(chunks_[0]) +
          running_.capacity() * sizeof(Running);

@@ -24,9 +24,12 @@
 // deadline cached in the slot as Go 1.23 does; Stop() and Reset() only bump
 // the timer's arming number, so the old slot goes stale in O(1) and is
 // dropped when it surfaces or when stale slots outnumber live ones (Go's
-// zombies). Timer records (32 bytes) live in chunks that never move, so a
-// handle stays checkable (index + generation) after the timer is removed.
-// A live timer costs 48 bytes.
+// zombies). Per timer, what Stop() and the liveness checks read (arming,
+// generation, flags: 8 bytes) is kept apart from what firing reads
+// (target and period: 32 bytes), so the former stays in cache at a million
+// timers. Both live in chunks that never move, so a handle stays checkable
+// (index + generation) after the timer is removed. A live timer costs 56
+// bytes.
 //
 // Thread safety: every method may be called from any thread, concurrently
 // with Run() on another. Callbacks run on the thread calling Run(), without
@@ -127,7 +130,9 @@ class TimerHeap {
   }
 
  private:
+  struct Meta;
   struct Record;
+  struct Chunk;
   struct Slot {
     int64_t when;
     uint32_t order;  // arming order: FIFO among equal deadlines
@@ -143,8 +148,9 @@ class TimerHeap {
   static constexpr size_t kPad = 3;
 
   // The private helpers run with mu_ held.
-  Record* Lookup(TimerId id);
-  Record& At(uint32_t index) const;
+  Meta* Lookup(TimerId id);
+  Meta& M(uint32_t index) const;
+  Record& R(uint32_t index) const;
   Slot& H(size_t i) const { return slots_[i + kPad]; }
   bool Live(const Slot& s) const;
   static bool Less(const Slot& a, const Slot& b);
@@ -153,7 +159,7 @@ class TimerHeap {
   void PopTop();
   void SiftUp(size_t i);
   void SiftDown(size_t i);
-  void Disarm(Record& r);
+  void Disarm(Meta& m);
   void Clean();
   void Publish();
   uint32_t RunningCount(uint32_t index) const;
@@ -169,7 +175,7 @@ class TimerHeap {
   Slot* slots_ = nullptr;  // the heap: size_ slots from H(0)
   size_t size_ = 0;
   size_t cap_ = 0;
-  std::vector<std::unique_ptr<Record[]>> chunks_;
+  std::vector<std::unique_ptr<Chunk>> chunks_;
   std::vector<Running> running_;  // callbacks running now (usually empty)
   uint32_t records_ = 0;          // records handed out
   uint32_t free_head_ = 0;        // 1-based; 0 = none
