@@ -153,6 +153,16 @@ struct Baseline {
     q.push({when, (id << 32) | ++arming[id]});
   }
   void Stop(uint64_t id) { ++arming[id]; }
+  // Drops stale entries, as any lazily-deleting queue must now and then.
+  void Sweep() {
+    std::vector<Entry> live;
+    while (!q.empty()) {
+      Entry e = q.top();
+      q.pop();
+      if ((e.second & 0xffffffffu) == arming[e.second >> 32]) live.push_back(e);
+    }
+    for (const auto& e : live) q.push(e);
+  }
   bool PopLive() {
     while (!q.empty()) {
       Entry e = q.top();
@@ -213,17 +223,7 @@ void BM_BaselineStartStop(benchmark::State& state) {
     uint64_t id = n + (i & 63);
     b.Start(id, whens[i & (whens.size() - 1)]);
     b.Stop(id);
-    if (b.q.size() > 2 * n) {  // sweep stale entries (timed, as gort's are)
-      std::vector<Baseline::Entry> live;
-      while (!b.q.empty()) {
-        Baseline::Entry e = b.q.top();
-        b.q.pop();
-        if ((e.second & 0xffffffffu) == b.arming[e.second >> 32]) {
-          live.push_back(e);
-        }
-      }
-      for (const auto& e : live) b.q.push(e);
-    }
+    if (b.q.size() > 2 * n) b.Sweep();  // timed, as gort's sweep is
     ++i;
   }
 }
@@ -242,16 +242,7 @@ void BM_BaselineReset(benchmark::State& state) {
     const auto& op = ops[i++ & (ops.size() - 1)];
     b.Stop(op.first);
     b.Start(op.first, op.second);
-    if (b.q.size() > 2 * n) {  // sweep stale entries (timed, as gort's are)
-      std::vector<Baseline::Entry> live;
-      while (!b.q.empty()) {
-        Baseline::Entry e = b.q.top();
-        b.q.pop();
-        if ((e.second & 0xffffffffu) == b.arming[e.second >> 32])
-          live.push_back(e);
-      }
-      for (const auto& e : live) b.q.push(e);
-    }
+    if (b.q.size() > 2 * n) b.Sweep();  // timed, as gort's sweep is
   }
 }
 
