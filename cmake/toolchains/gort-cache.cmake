@@ -19,6 +19,7 @@ endmacro()
 
 # gort_use_zig(<zig-target>): compile and link with Zig 0.11 for <zig-target>.
 macro(gort_use_zig target)
+  set(GORT_ZIG ON)
   set(CMAKE_C_COMPILER "${GORT_CACHE}/bin/zcc-${target}")
   set(CMAKE_CXX_COMPILER "${GORT_CACHE}/bin/zcxx-${target}")
   set(CMAKE_ASM_COMPILER "${GORT_CACHE}/bin/zcc-${target}")
