@@ -2,7 +2,9 @@
 # files are "backend files"; gort-probe lists the ones a build uses.
 set(GORT_PORTABLE_SOURCES
   src/error.cc
+  src/cgroup.cc
   src/platform.cc
+  src/sysinfo.cc
   src/time.cc
   src/timer.cc
   src/tables/zerrors_portable.cc
@@ -17,6 +19,7 @@ set(GORT_PORTABLE_SOURCES
   src/tables/zsyscall_linux_riscv64.cc
   bindings/c/src/error_c.cc
   bindings/c/src/platform_c.cc
+  bindings/c/src/sysinfo_c.cc
   bindings/c/src/syscall_c.cc
   bindings/c/src/time_c.cc)
 
@@ -25,6 +28,7 @@ if(GORT_OS STREQUAL "linux")
     src/posix/errno_posix.cc
     src/posix/platform_posix.cc
     src/linux/platform_linux.cc
+    src/linux/sysinfo_linux.cc
     src/linux/syscall_linux.cc
     src/posix/dll_posix.cc
     src/linux/time_linux.cc)
@@ -34,6 +38,7 @@ elseif(GORT_OS STREQUAL "darwin")
     src/posix/errno_posix.cc
     src/posix/platform_posix.cc
     src/darwin/platform_darwin.cc
+    src/darwin/sysinfo_darwin.cc
     src/darwin/syscall_darwin.cc
     src/posix/dll_posix.cc
     src/darwin/time_darwin.cc)
@@ -42,9 +47,10 @@ elseif(GORT_OS STREQUAL "windows")
   set(GORT_BACKEND_SOURCES
     src/windows/errno_windows.cc
     src/windows/platform_windows.cc
+    src/windows/sysinfo_windows.cc
     src/windows/syscall_windows.cc
     src/windows/time_windows.cc)
-  set(GORT_PLATFORM_LIBS ws2_32)
+  set(GORT_PLATFORM_LIBS ws2_32 advapi32)
 endif()
 
 # Per OS and arch (GORT_OS_GORT_ARCH): the assembly entry points. Darwin

@@ -20,6 +20,8 @@ int main(void) {
   gort_platform_info_t p;
   gort_sysret_t r;
   gort_syscall_probe_t probe;
+  gort_sysinfo_t sys;
+  int32_t ncpu = 0;
   int64_t nr = -1;
   const char* name = NULL;
 
@@ -68,6 +70,18 @@ int main(void) {
   (void)r;
   CHECK(gort_probe_syscall("accept4", &probe) == GORT_ENOSYS);
 #endif
+
+  /* System facts: never an error; unknown facts carry a reason. */
+  memset(&sys, 0, sizeof(sys));
+  CHECK(gort_sysinfo_query(&sys) == GORT_EINVAL); /* size not set */
+  sys.size = sizeof(sys);
+  CHECK(gort_sysinfo_query(&sys) == 0);
+  CHECK(sys.available_parallelism >= 1);
+  CHECK(sys.cpu_freq_khz > 0 || sys.cpu_freq_reason[0] != '\0');
+  CHECK(gort_available_parallelism(GORT_PARALLELISM_GO125, &ncpu) == 0);
+  CHECK(ncpu == sys.available_parallelism);
+  CHECK(gort_available_parallelism(GORT_PARALLELISM_LIBUV, NULL) ==
+        GORT_EINVAL);
 
   if (failures == 0) printf("c99 ABI test: ok (%s %s)\n", p.os, p.arch);
   return failures == 0 ? 0 : 1;

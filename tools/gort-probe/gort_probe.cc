@@ -23,6 +23,7 @@
 #include "gort/errno.h"
 #include "gort/platform.h"
 #include "gort/syscall.h"
+#include "gort/sysinfo.h"
 #include "gort/time.h"
 
 namespace {
@@ -91,6 +92,64 @@ ClockFacts MeasureClock() {
   return f;
 }
 
+const char* LimitStateName(gort::LimitState s) {
+  switch (s) {
+    case gort::LimitState::kLimited:
+      return "limited";
+    case gort::LimitState::kNone:
+      return "none";
+    case gort::LimitState::kUnknown:
+      break;
+  }
+  return "unknown";
+}
+
+// A CPU or memory limit, as text and as a JSON object.
+Fact LimitFact(std::string key, const gort::Limit& l, bool cpu) {
+  std::string text;
+  if (l.state == gort::LimitState::kLimited) {
+    if (cpu) {
+      text = absl::StrFormat("%.2f CPUs", l.cpus);
+      if (l.period_us > 0) {
+        absl::StrAppend(&text, " (quota ", l.quota_us, "/", l.period_us,
+                        " us)");
+      }
+    } else {
+      text = absl::StrCat(l.bytes, " bytes");
+    }
+    if (l.cgroup_version > 0)
+      absl::StrAppend(&text, ", cgroup v", l.cgroup_version);
+    absl::StrAppend(&text, ", ", l.source);
+  } else {
+    text = absl::StrCat(LimitStateName(l.state), ": ", l.reason);
+  }
+  std::string json =
+      absl::StrCat("{\"state\": ", JsonString(LimitStateName(l.state)),
+                   ", \"cgroup_version\": ", l.cgroup_version);
+  if (cpu) {
+    absl::StrAppend(&json, ", \"cpus\": ", absl::StrFormat("%.4f", l.cpus),
+                    ", \"quota_us\": ", l.quota_us,
+                    ", \"period_us\": ", l.period_us);
+  } else {
+    absl::StrAppend(&json, ", \"bytes\": ", l.bytes);
+  }
+  absl::StrAppend(&json, ", \"source\": ", JsonString(l.source),
+                  ", \"reason\": ", JsonString(l.reason), "}");
+  return {std::move(key), text, json};
+}
+
+// A number the OS may not tell: the value, or "unknown (why)".
+Fact NumberFact(std::string key, const gort::Fact& f, std::string_view unit) {
+  std::string text =
+      f.value > 0
+          ? absl::StrCat(f.value, unit.empty() ? "" : " ", std::string(unit))
+          : absl::StrCat("unknown (", f.reason, ")");
+  std::string json = absl::StrCat("{\"value\": ", f.value,
+                                  ", \"source\": ", JsonString(f.source),
+                                  ", \"reason\": ", JsonString(f.reason), "}");
+  return {std::move(key), text, json};
+}
+
 std::vector<Fact> CollectFacts() {
   gort::PlatformInfo p = gort::GetPlatformInfo();
   std::vector<Fact> facts;
@@ -112,6 +171,28 @@ std::vector<Fact> CollectFacts() {
                    JsonString(p.emulator)});
   num("page_size", p.page_size);
   num("cpu_count", p.cpu_count);
+  gort::SystemFacts sys = gort::GetSystemFacts();
+  const gort::Parallelism& par = sys.parallelism;
+  num("available_parallelism", par.available);
+  num("parallelism_libuv",
+      gort::AvailableParallelism(gort::ParallelismRule::kLibuv));
+  num("affinity_cpus", par.affinity_cpus);
+  str("affinity_source", par.affinity_source);
+  facts.push_back(LimitFact("cpu_limit", par.cpu_limit, true));
+  facts.push_back(LimitFact(
+      "cpu_limit_libuv",
+      gort::GetParallelism(gort::ParallelismRule::kLibuv).cpu_limit, true));
+  facts.push_back(NumberFact("physical_memory", sys.physical_memory, "bytes"));
+  facts.push_back(LimitFact("memory_limit", sys.memory_limit, false));
+  facts.push_back(NumberFact("cpu_freq_khz", sys.cpu_freq_khz, "kHz"));
+  str("os_name", sys.os_name);
+  if (sys.hostname.empty()) {
+    facts.push_back({"hostname",
+                     absl::StrCat("unknown (", sys.hostname_reason, ")"),
+                     JsonString("")});
+  } else {
+    str("hostname", sys.hostname);
+  }
   str("error_space",
       std::string(gort::ErrorSpaceName(gort::NativeErrorSpace())));
   ClockFacts clock = MeasureClock();
@@ -164,12 +245,12 @@ int Report(bool json) {
   } else {
     std::printf("gort platform report\n");
     for (const Fact& f : facts) {
-      std::printf("  %-18s %s\n", f.key.c_str(), f.text.c_str());
+      std::printf("  %-22s %s\n", f.key.c_str(), f.text.c_str());
     }
     std::printf("kernel features (%s)\n",
                 std::string(gort::NativeSyscallTarget()).c_str());
     for (const auto& [name, support] : features) {
-      std::printf("  %-18s %s\n", name.c_str(), support.c_str());
+      std::printf("  %-22s %s\n", name.c_str(), support.c_str());
     }
   }
   return 0;

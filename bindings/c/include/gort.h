@@ -405,6 +405,84 @@ GORT_EXTERN int gort_dll_release(gort_dll_t dll);
 
 /** @} */
 
+/** @name System facts and available parallelism
+ *  Container-aware CPU counts (Linux cgroup v1/v2 quotas, Windows job
+ *  objects, Darwin hw.activecpu) and facts that never fail: what cannot be
+ *  read is "unknown" with a reason string.
+ *  @{ */
+
+/** How a CPU quota bounds the affinity CPU count. */
+typedef enum gort_parallelism_rule {
+  GORT_PARALLELISM_GO125 = 0, /**< default, Go 1.25: the leaf cgroup;
+                                   min(affinity, max(ceil(quota/period), 2)) */
+  GORT_PARALLELISM_LIBUV = 1  /**< libuv: the tightest quota up the tree;
+                                   min(affinity, ceil(quota/period)), >= 1 */
+} gort_parallelism_rule_t;
+
+/** Whether a limit applies. */
+typedef enum gort_limit_state {
+  GORT_LIMIT_UNKNOWN = 0, /**< could not be read: see `reason` */
+  GORT_LIMIT_NONE = 1,    /**< readable, no limit ("max", -1) */
+  GORT_LIMIT_LIMITED = 2  /**< a limit applies */
+} gort_limit_state_t;
+
+/** A CPU or memory limit and where it came from. */
+typedef struct gort_limit {
+  size_t size;            /**< in: sizeof(gort_limit_t) (gort sets it in
+                               gort_sysinfo_t) */
+  int32_t state;          /**< a gort_limit_state_t */
+  int32_t cgroup_version; /**< 1 or 2 when found in a cgroup, else 0 */
+  int64_t quota_us;       /**< CPU: quota per period (us); -1 if none */
+  int64_t period_us;      /**< CPU: period (us); 0 if none */
+  double cpus;            /**< CPU: quota/period in CPUs; 0 if none */
+  int64_t bytes;          /**< memory: the limit in bytes; -1 if none */
+  char source[256];       /**< the file or API that gave the answer */
+  char reason[256];       /**< why unknown or none, in words */
+} gort_limit_t;
+
+/** The system facts. */
+typedef struct gort_sysinfo {
+  size_t size;                   /**< in: sizeof(gort_sysinfo_t) */
+  int32_t available_parallelism; /**< with the default rule; >= 1 */
+  int32_t affinity_cpus;         /**< CPUs this process may run on */
+  char affinity_source[64];      /**< e.g. "sched_getaffinity" */
+  gort_limit_t cpu_limit;        /**< cgroup quota or job-object CPU-rate cap */
+  gort_limit_t memory_limit;     /**< cgroup (or job object) memory limit */
+  int64_t page_size;             /**< bytes; 0 if unknown */
+  int64_t physical_memory;       /**< bytes; 0 if unknown */
+  char physical_memory_reason[128]; /**< why unknown; "" when known */
+  int64_t cpu_freq_khz;             /**< CPU 0's frequency; 0 if unknown */
+  char cpu_freq_reason[512];        /**< why unknown; "" when known */
+  char os_name[32];                 /**< "Linux", "macOS", "Windows" */
+  char os_version[128];             /**< as in gort_platform_info_t */
+  char hostname[256];               /**< "" if unknown */
+  char hostname_reason[128];        /**< why unknown; "" when known */
+} gort_sysinfo_t;
+
+/** Fills `out` with the system facts (re-reading the CPU quota from
+ *  descriptors kept open). @return 0; GORT_EINVAL if `out` is NULL or its
+ *  size too small; GORT_ENOMEM. */
+GORT_EXTERN int gort_sysinfo_query(gort_sysinfo_t* out);
+
+/** The number of CPUs worth running threads on, with `rule` (a
+ *  gort_parallelism_rule_t). @return 0; GORT_EINVAL for a NULL `out` or an
+ *  unknown rule; GORT_ENOMEM. */
+GORT_EXTERN int gort_available_parallelism(int rule, int32_t* out);
+
+/** The cgroup CPU limit of this process as seen below filesystem root
+ *  `root` ("/" for the real one; a fake tree in tests), with `rule`.
+ *  @return 0 (an unreadable limit is GORT_LIMIT_UNKNOWN with a reason);
+ *  GORT_EINVAL for a NULL argument, a size too small or an unknown rule;
+ *  GORT_ENOMEM. */
+GORT_EXTERN int gort_cgroup_cpu_limit(const char* root, int rule,
+                                      gort_limit_t* out);
+
+/** The tightest cgroup memory limit of this process and its ancestors below
+ *  filesystem root `root`. @return as gort_cgroup_cpu_limit(). */
+GORT_EXTERN int gort_cgroup_memory_limit(const char* root, gort_limit_t* out);
+
+/** @} */
+
 #ifdef __cplusplus
 } /* extern "C" */
 #endif

@@ -1,0 +1,102 @@
+// The C ABI for system facts and available parallelism.
+#include <cstring>
+#include <string>
+
+#include "gort.h"
+#include "gort/sysinfo.h"
+
+namespace {
+
+template <size_t N>
+void CopyString(char (&dst)[N], const std::string& src) {
+  size_t n = src.size() < N - 1 ? src.size() : N - 1;
+  std::memcpy(dst, src.data(), n);
+  dst[n] = '\0';
+}
+
+void CopyLimit(const gort::Limit& l, gort_limit_t* out) {
+  out->size = sizeof(gort_limit_t);
+  out->state = static_cast<int32_t>(l.state);
+  out->cgroup_version = l.cgroup_version;
+  out->quota_us = l.quota_us;
+  out->period_us = l.period_us;
+  out->cpus = l.cpus;
+  out->bytes = l.bytes;
+  CopyString(out->source, l.source);
+  CopyString(out->reason, l.reason);
+}
+
+bool ValidRule(int rule, gort::ParallelismRule* out) {
+  if (rule == GORT_PARALLELISM_GO125) {
+    *out = gort::ParallelismRule::kGo125;
+  } else if (rule == GORT_PARALLELISM_LIBUV) {
+    *out = gort::ParallelismRule::kLibuv;
+  } else {
+    return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+extern "C" int gort_sysinfo_query(gort_sysinfo_t* out) {
+  if (out == nullptr || out->size < sizeof(gort_sysinfo_t)) return GORT_EINVAL;
+  try {
+    gort::SystemFacts f = gort::GetSystemFacts();
+    out->available_parallelism = f.parallelism.available;
+    out->affinity_cpus = f.parallelism.affinity_cpus;
+    CopyString(out->affinity_source, f.parallelism.affinity_source);
+    CopyLimit(f.parallelism.cpu_limit, &out->cpu_limit);
+    CopyLimit(f.memory_limit, &out->memory_limit);
+    out->page_size = f.page_size;
+    out->physical_memory = f.physical_memory.value;
+    CopyString(out->physical_memory_reason, f.physical_memory.reason);
+    out->cpu_freq_khz = f.cpu_freq_khz.value;
+    CopyString(out->cpu_freq_reason, f.cpu_freq_khz.reason);
+    CopyString(out->os_name, f.os_name);
+    CopyString(out->os_version, f.os_version);
+    CopyString(out->hostname, f.hostname);
+    CopyString(out->hostname_reason, f.hostname_reason);
+    return 0;
+  } catch (...) {  // std::bad_alloc: nothing else is thrown below.
+    return GORT_ENOMEM;
+  }
+}
+
+extern "C" int gort_available_parallelism(int rule, int32_t* out) {
+  gort::ParallelismRule r;
+  if (out == nullptr || !ValidRule(rule, &r)) return GORT_EINVAL;
+  try {
+    *out = gort::AvailableParallelism(r);
+    return 0;
+  } catch (...) {
+    return GORT_ENOMEM;
+  }
+}
+
+extern "C" int gort_cgroup_cpu_limit(const char* root, int rule,
+                                     gort_limit_t* out) {
+  gort::ParallelismRule r;
+  if (root == nullptr || out == nullptr || out->size < sizeof(gort_limit_t) ||
+      !ValidRule(rule, &r)) {
+    return GORT_EINVAL;
+  }
+  try {
+    CopyLimit(gort::ReadCgroupCpuLimit(root, r), out);
+    return 0;
+  } catch (...) {
+    return GORT_ENOMEM;
+  }
+}
+
+extern "C" int gort_cgroup_memory_limit(const char* root, gort_limit_t* out) {
+  if (root == nullptr || out == nullptr || out->size < sizeof(gort_limit_t)) {
+    return GORT_EINVAL;
+  }
+  try {
+    CopyLimit(gort::ReadCgroupMemoryLimit(root), out);
+    return 0;
+  } catch (...) {
+    return GORT_ENOMEM;
+  }
+}
