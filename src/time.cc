@@ -1,7 +1,8 @@
 // Clock conveniences written once for every OS.
+#include "absl/time/time.h"
+
 #include <cstdint>
 
-#include "absl/time/time.h"
 #include "gort/time.h"
 
 namespace gort {

@@ -1,12 +1,13 @@
 // Clocks and sleep on each platform: monotonic, calendar time, and how
 // precisely each OS sleeps (measured and printed; asserted only loosely).
+#include "absl/time/time.h"
+
 #include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
 #include <vector>
 
-#include "absl/time/time.h"
 #include "gort.h"
 #include "gort/platform.h"
 #include "gort/time.h"
@@ -83,12 +84,12 @@ void MeasureSleep(int64_t ns) {
   }
   std::sort(over.begin(), over.end());
   gort::PlatformInfo p = gort::GetPlatformInfo();
-  std::printf("sleep %7.3f ms on %s/%s%s%s: oversleep min %.3f median %.3f "
-              "max %.3f ms\n",
-              ns / 1e6, p.os.c_str(), p.arch.c_str(),
-              p.emulator.empty() ? "" : " under ", p.emulator.c_str(),
-              over.front() / 1e6, over[over.size() / 2] / 1e6,
-              over.back() / 1e6);
+  std::printf(
+      "sleep %7.3f ms on %s/%s%s%s: oversleep min %.3f median %.3f "
+      "max %.3f ms\n",
+      ns / 1e6, p.os.c_str(), p.arch.c_str(),
+      p.emulator.empty() ? "" : " under ", p.emulator.c_str(),
+      over.front() / 1e6, over[over.size() / 2] / 1e6, over.back() / 1e6);
   // Loose: a loaded 2-core CI machine, emulators, sanitizers. The median
   // oversleep shows whether sub-millisecond sleeps really are.
   EXPECT_LT(over[over.size() / 2], 50000000) << "absurdly late";

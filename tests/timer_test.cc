@@ -1,4 +1,6 @@
 // The timer heap: Go 1.23 semantics, thread safety, and the C ABI's checks.
+#include "gort/timer.h"
+
 #include <algorithm>
 #include <atomic>
 #include <cstdint>
@@ -8,7 +10,6 @@
 #include <vector>
 
 #include "gort.h"
-#include "gort/timer.h"
 #include "gtest/gtest.h"
 
 namespace {
@@ -89,9 +90,9 @@ TEST(Timer, PeriodicSkipsMissedTicks) {
 TEST(Timer, StopAndResetReportWhetherPending) {
   TimerHeap h;
   TimerId id = h.Add(Token(1));
-  EXPECT_EQ(*h.Stop(id), false);             // never armed
-  EXPECT_EQ(*h.Reset(id, 10, 0), false);     // armed now
-  EXPECT_EQ(*h.Reset(id, 20, 0), true);      // was pending
+  EXPECT_EQ(*h.Stop(id), false);          // never armed
+  EXPECT_EQ(*h.Reset(id, 10, 0), false);  // armed now
+  EXPECT_EQ(*h.Reset(id, 20, 0), true);   // was pending
   EXPECT_EQ(h.NextWhen(), 20);
   EXPECT_EQ(*h.Stop(id), true);
   EXPECT_EQ(*h.Stop(id), false);
@@ -259,9 +260,8 @@ TEST(Timer, NoFireAfterStopAcrossThreads) {
       std::mt19937 rng(t);
       for (int i = 0; i < kPerThread; ++i) {
         Slot* s = &slots[t * kPerThread + i];
-        TimerId id =
-            *h.Start(clock.load() + static_cast<int64_t>(rng() % 4), 0,
-                     TimerTarget{fire, s, 0});
+        TimerId id = *h.Start(clock.load() + static_cast<int64_t>(rng() % 4), 0,
+                              TimerTarget{fire, s, 0});
         if (rng() % 2 == 0) std::this_thread::yield();
         bool was = *h.Stop(id);
         EXPECT_EQ(s->running.load(), 0) << "callback running after Stop";

@@ -42,8 +42,6 @@ absl::Status Sleep(int64_t ns) {
   return Error::FromSys(rc).ToStatus("clock_nanosleep");
 }
 
-std::string_view ClockSource() {
-  return "clock_gettime(CLOCK_MONOTONIC)";
-}
+std::string_view ClockSource() { return "clock_gettime(CLOCK_MONOTONIC)"; }
 
 }  // namespace gort

@@ -64,7 +64,8 @@ int64_t Nanotime() {
 int64_t Walltime() {
   FILETIME ft;
   GetSystemTimePreciseAsFileTime(&ft);
-  int64_t t = (static_cast<int64_t>(ft.dwHighDateTime) << 32) | ft.dwLowDateTime;
+  int64_t t =
+      (static_cast<int64_t>(ft.dwHighDateTime) << 32) | ft.dwLowDateTime;
   // 100 ns units since 1601-01-01 -> ns since 1970-01-01.
   return (t - 116444736000000000LL) * 100;
 }

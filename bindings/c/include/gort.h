@@ -142,7 +142,6 @@ typedef struct gort_platform_info {
  *  GORT_EINVAL if `out` is NULL or its size too small. */
 GORT_EXTERN int gort_platform_query(gort_platform_info_t* out);
 
-
 /** @name Clocks and sleep
  *  Go: nanotime, walltime, usleep. See include/gort/time.h for the source of
  *  each clock per OS.
