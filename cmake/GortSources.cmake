@@ -31,7 +31,8 @@ if(GORT_OS STREQUAL "linux")
     src/linux/sysinfo_linux.cc
     src/linux/syscall_linux.cc
     src/posix/dll_posix.cc
-    src/linux/time_linux.cc)
+    src/linux/time_linux.cc
+    src/posix/signal_facts_posix.cc)
   set(GORT_PLATFORM_LIBS "")
 elseif(GORT_OS STREQUAL "darwin")
   set(GORT_BACKEND_SOURCES
@@ -41,7 +42,8 @@ elseif(GORT_OS STREQUAL "darwin")
     src/darwin/sysinfo_darwin.cc
     src/darwin/syscall_darwin.cc
     src/posix/dll_posix.cc
-    src/darwin/time_darwin.cc)
+    src/darwin/time_darwin.cc
+    src/posix/signal_facts_posix.cc)
   set(GORT_PLATFORM_LIBS "")
 elseif(GORT_OS STREQUAL "windows")
   set(GORT_BACKEND_SOURCES
@@ -49,7 +51,8 @@ elseif(GORT_OS STREQUAL "windows")
     src/windows/platform_windows.cc
     src/windows/sysinfo_windows.cc
     src/windows/syscall_windows.cc
-    src/windows/time_windows.cc)
+    src/windows/time_windows.cc
+    src/windows/signal_facts_windows.cc)
   set(GORT_PLATFORM_LIBS ws2_32 advapi32)
 endif()
 

@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <string>
 
+#include "gort/sysinfo.h"
 #include "gtest/gtest.h"
 
 namespace {
@@ -66,6 +67,39 @@ TEST(Platform, BackendFilesNameTheOsFolder) {
         << f;
 #endif
   }
+}
+
+}  // namespace
+
+namespace {
+
+// Signal facts, and how they differ per platform.
+TEST(SignalFacts, PerPlatform) {
+  gort::SignalFacts f = gort::GetSignalFacts();
+#if defined(_WIN32)
+  // The C runtime numbers a handful of signals; console control events are
+  // what really arrives, and there are no real-time signals.
+  EXPECT_GT(f.count, 1);
+  EXPECT_EQ(f.rt_max, 0);
+  EXPECT_NE(f.delivery.find("CTRL_C"), std::string::npos);
+#elif defined(__APPLE__)
+  EXPECT_EQ(f.count, 32);  // no real-time signals on macOS
+  EXPECT_EQ(f.rt_max, 0);
+  EXPECT_GT(f.min_altstack, 0);
+#else
+  // Linux: 64 signals; the C library keeps the first real-time ones for
+  // itself (glibc 32-33, musl 32-34), and the kernel may require a larger
+  // sigaltstack than the header's MINSIGSTKSZ (AT_MINSIGSTKSZ; qemu-user
+  // reports none).
+  EXPECT_EQ(f.count, 65);
+  EXPECT_EQ(f.rt_max, 64);
+  EXPECT_GE(f.rt_min, 34);
+  EXPECT_LE(f.rt_min, 35);
+  EXPECT_GE(f.min_altstack, 2048);
+  std::printf("signals: rt %d..%d, min sigaltstack %lld bytes (%s)\n", f.rt_min,
+              f.rt_max, static_cast<long long>(f.min_altstack),
+              f.min_altstack_source.c_str());
+#endif
 }
 
 }  // namespace

@@ -116,6 +116,21 @@ struct SystemFacts {
 /// Reads the system facts.
 SystemFacts GetSystemFacts();
 
+/// What the platform's signals look like, before gort's signal layer uses
+/// them (Go: runtime/signal_unix.go, os_linux.go's sigaltstack sizing;
+/// signal_windows.go for console events).
+struct SignalFacts {
+  int count = 0;   ///< signal numbers 1..count-1 (NSIG - 1 of them)
+  int rt_min = 0;  ///< first real-time signal left to programs; 0 if none
+  int rt_max = 0;  ///< last real-time signal; 0 if none
+  int64_t min_altstack = 0;         ///< bytes a sigaltstack needs at least
+  std::string min_altstack_source;  ///< where min_altstack came from
+  std::string delivery;             ///< how signals reach a process
+};
+
+/// Reads the signal facts. Never throws but for std::bad_alloc.
+SignalFacts GetSignalFacts();
+
 /// The CPU frequency as Linux's sysfs below `root` tells it (cpu0's
 /// cpufreq scaling_cur_freq, else cpuinfo_cur_freq), or unknown with why.
 Fact ReadLinuxCpuFreq(std::string_view root);

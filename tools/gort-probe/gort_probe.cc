@@ -193,6 +193,20 @@ std::vector<Fact> CollectFacts() {
   } else {
     str("hostname", sys.hostname);
   }
+  gort::SignalFacts sig = gort::GetSignalFacts();
+  num("signals", sig.count > 0 ? sig.count - 1 : 0);
+  facts.push_back(
+      {"signal_rt_range",
+       sig.rt_max > 0 ? absl::StrCat(sig.rt_min, "..", sig.rt_max) : "none",
+       sig.rt_max > 0 ? absl::StrCat("[", sig.rt_min, ", ", sig.rt_max, "]")
+                      : "null"});
+  facts.push_back({"signal_min_altstack",
+                   sig.min_altstack > 0
+                       ? absl::StrCat(sig.min_altstack, " bytes (",
+                                      sig.min_altstack_source, ")")
+                       : "n/a",
+                   absl::StrCat(sig.min_altstack)});
+  str("signal_delivery", sig.delivery);
   str("error_space",
       std::string(gort::ErrorSpaceName(gort::NativeErrorSpace())));
   ClockFacts clock = MeasureClock();
