@@ -41,12 +41,12 @@ import argparse
 import dataclasses
 import os
 import re
-import shutil
-import subprocess
 import sys
 from pathlib import Path
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+import gen_common
+
+REPO_ROOT = gen_common.REPO_ROOT
 
 DEFAULT_LINUX_BASE = "/usr/include/asm-generic/errno-base.h"
 DEFAULT_LINUX = "/usr/include/asm-generic/errno.h"
@@ -736,20 +736,6 @@ const ErrorTable {symbol} = {{kEntries,
     return "".join(out)
 
 
-def clang_format(text: str, rel_path: str, binary: str | None) -> str:
-    """Formats text as REPO_ROOT/rel_path with the repository's .clang-format,
-    wherever the output goes."""
-    if not binary:
-        return text
-    style = REPO_ROOT / ".clang-format"
-    if not style.is_file():
-        raise FileNotFoundError(style)
-    result = subprocess.run(
-        [binary, f"--style=file:{style}",
-         f"--assume-filename={REPO_ROOT / rel_path}"],
-        input=text, capture_output=True, text=True, check=True)
-    return result.stdout
-
 
 def main() -> int:
     parser = argparse.ArgumentParser(
@@ -773,10 +759,7 @@ def main() -> int:
                         help="print table sizes and notes")
     args = parser.parse_args()
 
-    fmt = shutil.which(args.clang_format) if args.clang_format else None
-    if args.clang_format and not fmt:
-        print(f"gen_errors: {args.clang_format} not found; the outputs will "
-              "not be clang-formatted", file=sys.stderr)
+    fmt = gen_common.find_clang_format(args.clang_format, "gen_errors")
 
     linux_inputs = [args.linux_base, args.linux]
     linux = parse_linux(linux_inputs)
@@ -827,17 +810,7 @@ def main() -> int:
             "derived from the names."),
     }
 
-    stale = []
-    for rel_path, text in outputs.items():
-        text = clang_format(text, rel_path, fmt)
-        path = Path(args.out_dir) / rel_path
-        old = path.read_text(encoding="utf-8") if path.exists() else None
-        if old == text:
-            continue
-        stale.append(rel_path)
-        if not args.check:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(text, encoding="utf-8")
+    stale = gen_common.write_outputs(outputs, args.out_dir, fmt, args.check)
 
     if args.verbose:
         print(f"portable {len(portable.codes) - 1} (+ GORT_OK), "

@@ -51,7 +51,9 @@ import sys
 import tempfile
 from pathlib import Path
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+import gen_common
+
+REPO_ROOT = gen_common.REPO_ROOT
 
 GORT_CACHE = os.environ.get("GORT_CACHE") or os.path.expanduser(
     "~/.cache/gort")
@@ -308,16 +310,6 @@ namespace gort::sysnum {
     return "".join(out)
 
 
-def clang_format(text: str, rel_path: str, binary: str | None) -> str:
-    if not binary:
-        return text
-    style = REPO_ROOT / ".clang-format"
-    result = subprocess.run(
-        [binary, f"--style=file:{style}",
-         f"--assume-filename={REPO_ROOT / rel_path}"],
-        input=text, capture_output=True, text=True, check=True)
-    return result.stdout
-
 
 def main() -> int:
     parser = argparse.ArgumentParser(
@@ -344,10 +336,7 @@ def main() -> int:
     if not cpp:
         print(f"gen_syscalls: {args.cpp} not found", file=sys.stderr)
         return 2
-    fmt = shutil.which(args.clang_format) if args.clang_format else None
-    if args.clang_format and not fmt:
-        print(f"gen_syscalls: {args.clang_format} not found; the outputs will "
-              "not be clang-formatted", file=sys.stderr)
+    fmt = gen_common.find_clang_format(args.clang_format, "gen_syscalls")
 
     if args.check:
         missing = [d for arch in ARCHES if arch.source == "zig"
@@ -376,17 +365,7 @@ def main() -> int:
                   f"{calls[0].number}..{calls[-1].number}")
     outputs[OUT_SYSNUM] = render_sysnum(tables, sysnum_inputs)
 
-    stale = []
-    for rel_path, text in outputs.items():
-        text = clang_format(text, rel_path, fmt)
-        path = Path(args.out_dir) / rel_path
-        old = path.read_text(encoding="utf-8") if path.exists() else None
-        if old == text:
-            continue
-        stale.append(rel_path)
-        if not args.check:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(text, encoding="utf-8")
+    stale = gen_common.write_outputs(outputs, args.out_dir, fmt, args.check)
     if args.check and stale:
         print("gen_syscalls: stale: " + ", ".join(stale), file=sys.stderr)
         return 1
