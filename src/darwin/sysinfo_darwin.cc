@@ -10,6 +10,7 @@
 #include <string>
 
 #include "gort/sysinfo.h"
+#include "posix/platform_posix.h"
 #include "sysinfo_internal.h"
 
 namespace gort::internal {
@@ -47,13 +48,7 @@ void FillOsParallelism(ParallelismRule, Parallelism* out) {
 
 void FillOsSystemFacts(SystemFacts* f) {
   f->os_name = "macOS";
-  char host[256] = {};
-  if (gethostname(host, sizeof(host) - 1) == 0) {
-    f->hostname = host;
-  } else {
-    f->hostname_reason = "gethostname: ";
-    f->hostname_reason += std::strerror(errno);
-  }
+  f->hostname = PosixHostname(&f->hostname_reason);
   int64_t mem = 0;
   if (SysctlNumber("hw.memsize", &mem, &f->physical_memory.reason)) {
     f->physical_memory.value = mem;

@@ -12,6 +12,7 @@
 #include <string>
 
 #include "gort/sysinfo.h"
+#include "posix/platform_posix.h"
 #include "sysinfo_internal.h"
 
 namespace gort::internal {
@@ -56,13 +57,7 @@ void FillOsParallelism(ParallelismRule rule, Parallelism* out) {
 
 void FillOsSystemFacts(SystemFacts* f) {
   f->os_name = "Linux";
-  char host[256] = {};
-  if (gethostname(host, sizeof(host) - 1) == 0) {
-    f->hostname = host;
-  } else {
-    f->hostname_reason = "gethostname: ";
-    f->hostname_reason += std::strerror(errno);
-  }
+  f->hostname = PosixHostname(&f->hostname_reason);
   struct sysinfo si;
   if (sysinfo(&si) == 0) {
     f->physical_memory.value =

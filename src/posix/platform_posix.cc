@@ -5,6 +5,8 @@
 #include <sys/utsname.h>
 #include <unistd.h>
 
+#include <cerrno>
+#include <cstring>
 #include <string>
 
 #include "absl/strings/str_cat.h"
@@ -23,6 +25,14 @@ void FillPlatformInfo(PlatformInfo* info) {
   long cpus = sysconf(_SC_NPROCESSORS_ONLN);
   info->cpu_count = cpus > 0 ? static_cast<int>(cpus) : 0;
   FillOsPlatformInfo(info);
+}
+
+std::string PosixHostname(std::string* reason) {
+  char host[256] = {};
+  if (gethostname(host, sizeof(host) - 1) == 0) return host;
+  *reason = "gethostname: ";
+  *reason += std::strerror(errno);
+  return "";
 }
 
 }  // namespace gort::internal

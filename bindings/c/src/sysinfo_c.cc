@@ -2,17 +2,13 @@
 #include <cstring>
 #include <string>
 
+#include "c_strings.h"
 #include "gort.h"
 #include "gort/sysinfo.h"
 
 namespace {
 
-template <size_t N>
-void CopyString(char (&dst)[N], const std::string& src) {
-  size_t n = src.size() < N - 1 ? src.size() : N - 1;
-  std::memcpy(dst, src.data(), n);
-  dst[n] = '\0';
-}
+using gort::internal::CopyString;
 
 void CopyLimit(const gort::Limit& l, gort_limit_t* out) {
   out->size = sizeof(gort_limit_t);
