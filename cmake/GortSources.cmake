@@ -7,6 +7,7 @@ set(GORT_PORTABLE_SOURCES
   src/sysinfo.cc
   src/time.cc
   src/timer.cc
+  src/netpoll.cc
   src/tables/zerrors_portable.cc
   src/tables/zerrors_linux.cc
   src/tables/zerrors_darwin.cc
@@ -32,6 +33,7 @@ if(GORT_OS STREQUAL "linux")
     src/linux/syscall_linux.cc
     src/posix/dll_posix.cc
     src/linux/time_linux.cc
+    src/linux/netpoll_epoll.cc
     src/posix/signal_facts_posix.cc)
   set(GORT_PLATFORM_LIBS "")
 elseif(GORT_OS STREQUAL "darwin")

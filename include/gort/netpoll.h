@@ -1,0 +1,202 @@
+// The netpoller: Go's pollDesc contract over epoll, kqueue and IOCP (Go:
+// runtime/netpoll.go, netpoll_epoll.go, netpoll_kqueue.go,
+// netpoll_windows.go).
+//
+// A Poller watches descriptors (a Unix fd, a Windows SOCKET or HANDLE).
+// Register() arms the OS's notification once, edge-triggered, and returns a
+// pollDesc handle. Per direction (read, write) a pollDesc holds a semaphore
+// that is nil, "ready" (a notification not yet consumed) or a parked waiter
+// token, plus a deadline.
+//
+// The embedder's side, for each operation that would block (Go's
+// internal/poll.FD.Read):
+//
+//   Prepare(pd, kRead)                 // once per operation: errors, reset
+//   for (;;) {
+//     n = read(fd, ...);               // EAGAIN?
+//     if (n != EAGAIN) break;
+//     suspend the waiter, then, from a point where it is suspended:
+//     r = Wait(pd, kRead, token);      // kReady: resume it now and retry
+//                                      // kParked: Poll() will return token
+//                                      // error: closing / deadline passed
+//   }
+//
+// Wait() must be called only once the waiter can be resumed by another thread
+// (Go parks the goroutine first and publishes it in netpollblockcommit): the
+// moment it returns kParked, another thread's Poll() may hand the token out.
+// Poll(delay) returns the tokens made runnable, each with its reason: kReady
+// (I/O readiness or, on Windows, a completed overlapped operation),
+// kDeadline, or kClosing. A token is handed out exactly once per kParked.
+//
+// On Windows the poller sees completions, not readiness: the embedder starts
+// an overlapped operation with Overlapped(pd, mode), and its completion
+// readies that direction; OverlappedResult() then tells the bytes and error.
+// The pollDesc contract is otherwise the same on every OS.
+//
+// Deadlines (SetDeadline) are relative like Go's runtime entry point: d > 0
+// expires d ns from now, d < 0 has already expired, 0 clears. When the read
+// and write deadlines are equal, one timer serves both. They live on the
+// poller's own timer heap, which bounds Poll()'s wait.
+//
+// Close(pd) evicts both waiters with kClosing, deregisters the descriptor and
+// frees the pollDesc: its handle goes stale (EBADF) and events already
+// harvested for it are dropped. Close the descriptor itself afterwards.
+// pollDescs are never freed before the Poller, so a late event never touches
+// freed memory.
+//
+// Thread safety: every method may be called from any thread, concurrently,
+// also while other threads block in Poll(). Poll() may run on several threads
+// at once; Wake() makes a Poll() blocked now (or the next blocking one)
+// return. Using a handle while another thread closes it gives either the
+// result for the old descriptor or EBADF, never another descriptor's. Hot
+// paths (Prepare, Wait, Poll, SetDeadline) do not allocate once the poller
+// has grown to its working size.
+#ifndef GORT_GORT_NETPOLL_H_
+#define GORT_GORT_NETPOLL_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+
+namespace gort {
+
+/// A pollDesc handle: (sequence << 32) | (index + 1). 0 is never valid.
+using PollDescId = uint64_t;
+
+/// Which direction an operation waits for ('r', 'w' in Go).
+enum class PollMode : int32_t {
+  kRead = 1,
+  kWrite = 2,
+  kReadWrite = 3,  ///< both: only for SetDeadline()
+};
+
+/// Why Poll() handed a token out. The values are Go's poll error codes.
+enum class PollReason : int32_t {
+  kReady = 0,     ///< I/O readiness or a completed operation (pollNoError)
+  kClosing = 1,   ///< the pollDesc was evicted or closed (pollErrClosing)
+  kDeadline = 2,  ///< the direction's deadline passed (pollErrTimeout)
+};
+
+/// One waiter made runnable.
+struct PollEvent {
+  uintptr_t token;    ///< as given to Wait()
+  PollMode mode;      ///< kRead or kWrite
+  PollReason reason;  ///< why
+};
+
+/// What Wait() did with the token.
+enum class WaitResult : int32_t {
+  kReady = 0,   ///< the direction was ready: resume the waiter at once
+  kParked = 1,  ///< the token is published; Poll() will hand it out
+};
+
+/// The result of a completed overlapped operation (Windows).
+struct OverlappedResult {
+  uint32_t bytes;  ///< bytes transferred
+  uint32_t error;  ///< Win32 error code, 0 on success
+};
+
+/// Counters for tests and the probe. Relaxed snapshots.
+struct PollerStats {
+  uint64_t wakes = 0;           ///< Wake() calls
+  uint64_t wakes_sent = 0;      ///< Wake() calls that reached the kernel
+  uint64_t events = 0;          ///< backend events harvested
+  uint64_t stale_events = 0;    ///< events dropped for a closed pollDesc
+  uint64_t foreign_events = 0;  ///< packets with a foreign key (Windows)
+};
+
+/// Errors: Prepare() and Wait() fail with ECANCELED when the pollDesc is
+/// closing, ETIMEDOUT when the direction's deadline has passed, EIO when the
+/// kernel reported only an error condition for reads (Go's
+/// pollErrNotPollable), EBUSY for a second waiter on one direction (Go's
+/// "double wait"). Every call gives EBADF for a stale or unknown handle and
+/// EINVAL for a bad mode or token. Statuses carry gort::Error payloads.
+class Poller {
+ public:
+  /// Opens a poller: epoll on Linux, kqueue on macOS, a completion port on
+  /// Windows. Its descriptors are close-on-exec.
+  static absl::StatusOr<std::unique_ptr<Poller>> Open();
+
+  /// Closes the OS objects and frees every pollDesc. Parked tokens are not
+  /// handed out; registered descriptors are left open (they are the
+  /// embedder's). No other thread may use the poller any more.
+  ~Poller();
+  Poller(const Poller&) = delete;
+  Poller& operator=(const Poller&) = delete;
+
+  /// Watches descriptor `fd` (a SOCKET or HANDLE on Windows), edge-triggered,
+  /// once: Go's netpollopen. The descriptor should be non-blocking (Unix) or
+  /// opened for overlapped I/O (Windows).
+  absl::StatusOr<PollDescId> Register(intptr_t fd);
+
+  /// Marks the pollDesc closing and hands its waiters out with kClosing:
+  /// Go's poll_runtime_pollUnblock, the first step of closing an FD.
+  /// Further Prepare()/Wait() fail with ECANCELED. Idempotent.
+  absl::Status Evict(PollDescId pd);
+
+  /// Evicts (if not done), deregisters the descriptor and frees the
+  /// pollDesc: Go's poll_runtime_pollClose. The handle goes stale.
+  absl::Status Close(PollDescId pd);
+
+  /// Prepares an operation in direction `mode`: fails if the pollDesc is
+  /// closing or the deadline has passed, else forgets a stale readiness
+  /// notification. Go's poll_runtime_pollReset.
+  absl::Status Prepare(PollDescId pd, PollMode mode);
+
+  /// Consumes the direction's readiness (kReady) or parks `token` until
+  /// readiness, deadline or close (kParked). Go's poll_runtime_pollWait.
+  /// `token` is the embedder's and must not be 0, 1 or 2 (a pointer is fine).
+  absl::StatusOr<WaitResult> Wait(PollDescId pd, PollMode mode,
+                                  uintptr_t token);
+
+  /// Sets the deadline of `mode` (kRead, kWrite or kReadWrite): `d` ns from
+  /// now if > 0, already expired if < 0, none if 0. Go's
+  /// poll_runtime_pollSetDeadline. Ignored (OK) once the pollDesc is closing.
+  absl::Status SetDeadline(PollDescId pd, int64_t d, PollMode mode);
+  /// SetDeadline() with an absl::Duration; InfiniteDuration() clears.
+  absl::Status SetDeadline(PollDescId pd, absl::Duration d, PollMode mode);
+
+  /// Go's netpoll(delay): waits up to `delay` ns (< 0: until something
+  /// happens, 0: not at all), then writes up to `n` runnable waiters to
+  /// `out` and returns how many. Due deadlines fire first; their timers bound
+  /// the wait. May return 0 early: after Wake(), a signal (EINTR), or a
+  /// deadline that readied nobody. Waiters that do not fit in `out` are kept
+  /// for the next call. EINVAL if `out` is null or `n` is 0.
+  absl::StatusOr<size_t> Poll(int64_t delay, PollEvent* out, size_t n);
+
+  /// Makes a blocked Poll() return (or the next blocking one). Wake-ups
+  /// coalesce until a blocking Poll() consumes them: Go's netpollBreak.
+  void Wake();
+
+  /// The OVERLAPPED (as void*) for an operation in direction `mode` of
+  /// `pd`, whose completion readies that direction. Windows only
+  /// (ENOTSUP elsewhere).
+  absl::StatusOr<void*> Overlapped(PollDescId pd, PollMode mode);
+
+  /// What the last completed operation of `mode` transferred. Windows only.
+  absl::StatusOr<OverlappedResult> GetOverlappedResult(PollDescId pd,
+                                                       PollMode mode);
+
+  /// Counters (wake-ups sent and coalesced, events, stale events).
+  PollerStats stats() const;
+
+  /// Bytes one pollDesc occupies.
+  static size_t PollDescBytes();
+
+  /// The backend's name: "epoll", "kqueue" or "iocp".
+  static const char* BackendName();
+
+  class Impl;
+
+ private:
+  explicit Poller(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace gort
+
+#endif  // GORT_GORT_NETPOLL_H_

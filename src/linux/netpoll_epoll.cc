@@ -1,0 +1,136 @@
+// The epoll backend (Go: runtime/netpoll_epoll.go).
+#include <errno.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <cstdint>
+#include <memory>
+
+#include "gort/errno.h"
+#include "netpoll_internal.h"
+
+namespace gort::internal {
+namespace {
+
+absl::Status SysErr(int err, const char* context) {
+  return Error::FromSys(err).ToStatus(context);
+}
+
+// Go's delay rounding: < 0 blocks, 0 polls, under 1 ms waits 1 ms, else
+// whole milliseconds, capped (epoll_wait takes an int).
+int DelayToMillis(int64_t delay) {
+  if (delay < 0) return -1;
+  if (delay == 0) return 0;
+  if (delay < 1000000) return 1;
+  if (delay < 1000000000000) return static_cast<int>(delay / 1000000);
+  return 1000000000;  // about 11.5 days
+}
+
+class EpollBackend final : public PollBackend {
+ public:
+  EpollBackend(int epfd, int wakefd) : epfd_(epfd), wakefd_(wakefd) {}
+  ~EpollBackend() override {
+    close(wakefd_);
+    close(epfd_);
+  }
+
+  absl::Status Add(intptr_t fd, uint64_t key) override {
+    if (fd < 0 || fd > INT32_MAX) return SysErr(EBADF, "epoll_ctl add");
+    epoll_event ev{};
+    ev.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
+    ev.data.u64 = key;
+    if (epoll_ctl(epfd_, EPOLL_CTL_ADD, static_cast<int>(fd), &ev) != 0) {
+      return SysErr(errno, "epoll_ctl add");
+    }
+    return absl::OkStatus();
+  }
+
+  absl::Status Remove(intptr_t fd) override {
+    if (fd < 0 || fd > INT32_MAX) return absl::OkStatus();
+    epoll_event ev{};  // non-null for kernels before 2.6.9
+    if (epoll_ctl(epfd_, EPOLL_CTL_DEL, static_cast<int>(fd), &ev) != 0 &&
+        errno != EBADF && errno != ENOENT) {
+      return SysErr(errno, "epoll_ctl del");
+    }
+    return absl::OkStatus();
+  }
+
+  absl::Status Break() override {
+    uint64_t one = 1;
+    for (;;) {
+      ssize_t n = write(wakefd_, &one, sizeof(one));
+      if (n == sizeof(one) || errno == EAGAIN) return absl::OkStatus();
+      if (errno != EINTR) return SysErr(errno, "eventfd write");
+    }
+  }
+
+  absl::StatusOr<BackendWaitResult> Wait(int64_t delay, BackendEvent* out,
+                                         size_t n) override {
+    epoll_event evs[128];
+    int max = static_cast<int>(n < 128 ? n : 128);
+    BackendWaitResult r;
+    int k = epoll_wait(epfd_, evs, max, DelayToMillis(delay));
+    if (k < 0) {
+      // A signal: a timed wait returns empty and lets the caller
+      // recompute its delay (Go does the same).
+      if (errno == EINTR) return r;
+      return SysErr(errno, "epoll_wait");
+    }
+    for (int i = 0; i < k; ++i) {
+      const epoll_event& ev = evs[i];
+      if (ev.data.u64 == kWakeKey) {
+        // Only a blocking wait consumes the signal; a non-blocking one
+        // leaves it for the blocking poll it is meant for.
+        if (delay != 0) {
+          uint64_t v;
+          (void)read(wakefd_, &v, sizeof(v));
+          r.broke = true;
+        }
+        continue;
+      }
+      uint32_t modes = 0;
+      if (ev.events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) {
+        modes |= kPollRead;
+      }
+      if (ev.events & (EPOLLOUT | EPOLLHUP | EPOLLERR)) modes |= kPollWrite;
+      if (modes == 0) continue;
+      out[r.n++] = BackendEvent{ev.data.u64, modes, ev.events == EPOLLERR};
+    }
+    return r;
+  }
+
+  // The wake-up eventfd's key: no pollDesc handle has a zero low half.
+  static constexpr uint64_t kWakeKey = 0;
+
+ private:
+  int epfd_;
+  int wakefd_;
+};
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<PollBackend>> NewPollBackend() {
+  int epfd = epoll_create1(EPOLL_CLOEXEC);
+  if (epfd < 0) return SysErr(errno, "epoll_create1");
+  int wakefd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+  if (wakefd < 0) {
+    int e = errno;
+    close(epfd);
+    return SysErr(e, "eventfd");
+  }
+  epoll_event ev{};
+  ev.events = EPOLLIN;  // level-triggered: stays visible until read
+  ev.data.u64 = EpollBackend::kWakeKey;
+  if (epoll_ctl(epfd, EPOLL_CTL_ADD, wakefd, &ev) != 0) {
+    int e = errno;
+    close(wakefd);
+    close(epfd);
+    return SysErr(e, "epoll_ctl add eventfd");
+  }
+  return std::unique_ptr<PollBackend>(new EpollBackend(epfd, wakefd));
+}
+
+const char* PollBackendName() { return "epoll"; }
+
+}  // namespace gort::internal

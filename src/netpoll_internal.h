@@ -1,0 +1,77 @@
+// The contract between the portable netpoller (src/netpoll.cc) and each OS's
+// backend (src/linux/netpoll_epoll.cc, src/darwin/netpoll_kqueue.cc,
+// src/windows/netpoll_iocp.cc): Go's netpollinit / netpollopen /
+// netpollclose / netpoll / netpollBreak.
+#ifndef GORT_SRC_NETPOLL_INTERNAL_H_
+#define GORT_SRC_NETPOLL_INTERNAL_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+
+namespace gort::internal {
+
+// Direction bits of a backend event.
+inline constexpr uint32_t kPollRead = 1;
+inline constexpr uint32_t kPollWrite = 2;
+
+// One harvested notification: the key given to Add() (the pollDesc handle,
+// which carries its sequence number), the directions it readies, and
+// whether the kernel reported nothing but an error condition (EPOLLERR
+// alone; Go's pollEventErr).
+struct BackendEvent {
+  uint64_t key;
+  uint32_t modes;
+  bool error_only;
+};
+
+// Windows: the per-direction operation record embedded in each pollDesc.
+// The OVERLAPPED comes first (Go's net_op), so a completed OVERLAPPED* maps
+// back to it; `key` is the owning pollDesc's handle at the time the
+// operation was handed out, `mode` kPollRead or kPollWrite. The backend
+// stores the completion's byte count and Win32 error.
+struct WinOp {
+  alignas(8) unsigned char overlapped[32];  // an OVERLAPPED on Win64
+  uint64_t key;
+  uint32_t mode;
+  uint32_t bytes;
+  uint32_t error;
+  uint32_t pad;
+};
+
+// What Wait() reports besides events.
+struct BackendWaitResult {
+  size_t n = 0;             // events written
+  bool broke = false;       // the wake-up signal was seen and consumed
+  size_t foreign = 0;       // packets ignored for a foreign key (Windows)
+};
+
+// One per Poller. All methods are thread-safe.
+class PollBackend {
+ public:
+  virtual ~PollBackend() = default;
+  // Arms edge-triggered notification for `fd`, events carrying `key`.
+  virtual absl::Status Add(intptr_t fd, uint64_t key) = 0;
+  // Stops watching `fd` (a descriptor already closed is not an error).
+  virtual absl::Status Remove(intptr_t fd) = 0;
+  // Sends the wake-up signal (the portable layer coalesces calls).
+  virtual absl::Status Break() = 0;
+  // Waits up to `delay` ns (< 0 forever, 0 not at all) and writes up to `n`
+  // events. The wake-up signal is consumed only when `delay` != 0 where the
+  // backend can leave it pending (epoll), as Go does. EINTR gives 0 events.
+  virtual absl::StatusOr<BackendWaitResult> Wait(int64_t delay,
+                                                 BackendEvent* ev,
+                                                 size_t n) = 0;
+};
+
+// The OS's backend (defined once per OS).
+absl::StatusOr<std::unique_ptr<PollBackend>> NewPollBackend();
+// "epoll", "kqueue", "iocp".
+const char* PollBackendName();
+
+}  // namespace gort::internal
+
+#endif  // GORT_SRC_NETPOLL_INTERNAL_H_
