@@ -22,7 +22,8 @@ set(GORT_PORTABLE_SOURCES
   bindings/c/src/platform_c.cc
   bindings/c/src/sysinfo_c.cc
   bindings/c/src/syscall_c.cc
-  bindings/c/src/time_c.cc)
+  bindings/c/src/time_c.cc
+  bindings/c/src/netpoll_c.cc)
 
 if(GORT_OS STREQUAL "linux")
   set(GORT_BACKEND_SOURCES
@@ -45,6 +46,7 @@ elseif(GORT_OS STREQUAL "darwin")
     src/darwin/syscall_darwin.cc
     src/posix/dll_posix.cc
     src/darwin/time_darwin.cc
+    src/darwin/netpoll_kqueue.cc
     src/posix/signal_facts_posix.cc)
   set(GORT_PLATFORM_LIBS "")
 elseif(GORT_OS STREQUAL "windows")
@@ -54,6 +56,7 @@ elseif(GORT_OS STREQUAL "windows")
     src/windows/sysinfo_windows.cc
     src/windows/syscall_windows.cc
     src/windows/time_windows.cc
+    src/windows/netpoll_iocp.cc
     src/windows/signal_facts_windows.cc)
   set(GORT_PLATFORM_LIBS ws2_32 advapi32)
 endif()

@@ -692,6 +692,7 @@ PollerStats Poller::Impl::stats() const {
   s.events = events_.load(std::memory_order_relaxed);
   s.stale_events = stale_events_.load(std::memory_order_relaxed);
   s.foreign_events = foreign_events_.load(std::memory_order_relaxed);
+  s.deadline_timers = deadlines_.pending();
   return s;
 }
 

@@ -482,6 +482,121 @@ GORT_EXTERN int gort_cgroup_memory_limit(const char* root, gort_limit_t* out);
 
 /** @} */
 
+/** @name Netpoller
+ *  Go's netpoller contract over epoll (Linux), kqueue (macOS) and a
+ *  completion port (Windows); see include/gort/netpoll.h. A pollDesc per
+ *  descriptor holds, per direction, nil / ready / one parked waiter token,
+ *  and a deadline. For an operation that would block: gort_poller_prepare()
+ *  once, then try the I/O; on EAGAIN suspend the waiter and, from a point
+ *  where another thread may resume it, call gort_poller_wait(): 0 means
+ *  ready (resume now and retry), GORT_POLL_PARKED means gort_poller_poll()
+ *  will hand the token back. On Windows, start an overlapped operation with
+ *  gort_poller_overlapped() first: its completion readies the direction.
+ *
+ *  Every function may be called from any thread, concurrently, also while
+ *  other threads block in gort_poller_poll(). Errors: GORT_EBADF for a stale
+ *  or unknown handle (a closed pollDesc, a closed poller), GORT_EINVAL for a
+ *  bad mode, token or pointer, GORT_ECANCELED once the pollDesc is closing,
+ *  GORT_ETIMEDOUT once the direction's deadline passed, GORT_EBUSY for a
+ *  second waiter on one direction, GORT_EIO when the kernel reported only an
+ *  error condition (reads).
+ *  @{ */
+
+/** A poller's handle; 0 is never valid. */
+typedef uint64_t gort_poller_t;
+/** A pollDesc's handle within its poller; 0 is never valid. */
+typedef uint64_t gort_pd_t;
+
+/** Directions (Go's 'r' and 'w'). */
+#define GORT_POLL_READ 1
+#define GORT_POLL_WRITE 2
+/** Both directions: gort_poller_set_deadline() only. */
+#define GORT_POLL_READWRITE 3
+
+/** Why a token was handed out (Go's poll error codes). */
+#define GORT_POLL_READY 0    /**< readiness or a completed operation */
+#define GORT_POLL_CLOSING 1  /**< the pollDesc was evicted or closed */
+#define GORT_POLL_DEADLINE 2 /**< the direction's deadline passed */
+
+/** gort_poller_wait()'s result when the token was parked. */
+#define GORT_POLL_PARKED 1
+
+/** A waiter made runnable. Fixed layout (16 bytes); it will not grow. */
+typedef struct gort_poll_event {
+  uintptr_t token; /**< as given to gort_poller_wait() */
+  int32_t mode;    /**< GORT_POLL_READ or GORT_POLL_WRITE */
+  int32_t reason;  /**< GORT_POLL_READY, _CLOSING or _DEADLINE */
+} gort_poll_event_t;
+
+/** Opens a poller. @return 0, GORT_EINVAL if `out` is NULL, GORT_EMFILE if
+ *  4096 pollers are open, GORT_ENOMEM, or the OS's error. */
+GORT_EXTERN int gort_poller_open(gort_poller_t* out);
+
+/** Closes a poller and frees its pollDescs (parked tokens are dropped;
+ *  descriptors stay open). No other thread may still use it.
+ *  @return 0 or GORT_EBADF. */
+GORT_EXTERN int gort_poller_close(gort_poller_t p);
+
+/** Watches descriptor `fd` (a SOCKET or HANDLE on Windows), edge-triggered.
+ *  @return 0, GORT_EBADF, GORT_EINVAL if `out` is NULL, or the OS's error
+ *  (e.g. GORT_EPERM for a regular file on Linux). */
+GORT_EXTERN int gort_poller_register(gort_poller_t p, intptr_t fd,
+                                     gort_pd_t* out);
+
+/** Marks `pd` closing and hands its waiters out with GORT_POLL_CLOSING (the
+ *  first step of closing a descriptor). Idempotent. @return 0 or
+ *  GORT_EBADF. */
+GORT_EXTERN int gort_poller_evict(gort_poller_t p, gort_pd_t pd);
+
+/** Evicts, deregisters and frees `pd`; its handle goes stale. Close the
+ *  descriptor itself afterwards. @return 0 or GORT_EBADF. */
+GORT_EXTERN int gort_poller_unregister(gort_poller_t p, gort_pd_t pd);
+
+/** Prepares an operation in direction `mode` (Go's pollReset).
+ *  @return 0, GORT_ECANCELED, GORT_ETIMEDOUT, GORT_EIO, GORT_EBUSY if a
+ *  waiter is parked, GORT_EBADF, GORT_EINVAL. */
+GORT_EXTERN int gort_poller_prepare(gort_poller_t p, gort_pd_t pd, int mode);
+
+/** Consumes readiness or parks `token` (not 0, 1 or 2; a pointer is fine).
+ *  @return 0 (ready: resume the waiter now), GORT_POLL_PARKED, or an error
+ *  as for gort_poller_prepare(). */
+GORT_EXTERN int gort_poller_wait(gort_poller_t p, gort_pd_t pd, int mode,
+                                 uintptr_t token);
+
+/** Sets the deadline of `mode` (GORT_POLL_READ, _WRITE or _READWRITE): `d`
+ *  ns from now if > 0, expired if < 0, none if 0 (Go's
+ *  pollSetDeadline). @return 0, GORT_EBADF, GORT_EINVAL. */
+GORT_EXTERN int gort_poller_set_deadline(gort_poller_t p, gort_pd_t pd,
+                                         int64_t d, int mode);
+
+/** Go's netpoll(delay): waits up to `delay` ns (< 0 until something
+ *  happens, 0 not at all), stores up to `n` runnable waiters in `out` and
+ *  their count in `*got`. May return 0 waiters early (a wake-up, a signal).
+ *  @return 0, GORT_EBADF, GORT_EINVAL if `out` or `got` is NULL or `n` is 0,
+ *  or the OS's error. */
+GORT_EXTERN int gort_poller_poll(gort_poller_t p, int64_t delay,
+                                 gort_poll_event_t* out, size_t n,
+                                 size_t* got);
+
+/** Makes a blocked gort_poller_poll() return; coalesced until a blocking
+ *  poll consumes it (Go's netpollBreak). @return 0 or GORT_EBADF. */
+GORT_EXTERN int gort_poller_wake(gort_poller_t p);
+
+/** Windows: the OVERLAPPED (as void*) to start an operation in direction
+ *  `mode` with; its completion readies the direction. @return 0,
+ *  GORT_EBADF, GORT_EINVAL, GORT_ENOTSUP on other systems. */
+GORT_EXTERN int gort_poller_overlapped(gort_poller_t p, gort_pd_t pd, int mode,
+                                       void** out);
+
+/** Windows: the bytes and Win32 error of the last completed operation in
+ *  direction `mode`. @return 0, GORT_EBADF, GORT_EINVAL, GORT_ENOTSUP on
+ *  other systems. */
+GORT_EXTERN int gort_poller_overlapped_result(gort_poller_t p, gort_pd_t pd,
+                                              int mode, uint32_t* bytes,
+                                              uint32_t* error);
+
+/** @} */
+
 #ifdef __cplusplus
 } /* extern "C" */
 #endif

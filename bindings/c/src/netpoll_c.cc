@@ -1,0 +1,194 @@
+// The C ABI for the netpoller (include/gort/netpoll.h).
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+
+#include "gort.h"
+#include "gort/errno.h"
+#include "gort/netpoll.h"
+
+namespace {
+
+using gort::PollDescId;
+using gort::Poller;
+using gort::PollMode;
+
+// Pollers are named by handles of (generation << 32 | index + 1) into a fixed
+// table, as timer heaps are: a closed poller's handle gives GORT_EBADF.
+// Closing a poller while another thread still uses it is the caller's bug.
+constexpr uint32_t kMaxPollers = 4096;
+struct PollerSlot {
+  std::atomic<Poller*> poller{nullptr};
+  std::atomic<uint32_t> gen{0};
+};
+PollerSlot g_pollers[kMaxPollers];
+std::mutex g_pollers_mu;
+
+Poller* Find(gort_poller_t h) {
+  uint64_t low = h & 0xffffffffu;
+  if (low == 0 || low > kMaxPollers) return nullptr;
+  PollerSlot& s = g_pollers[low - 1];
+  Poller* p = s.poller.load(std::memory_order_acquire);
+  if (p == nullptr ||
+      s.gen.load(std::memory_order_acquire) != static_cast<uint32_t>(h >> 32)) {
+    return nullptr;
+  }
+  return p;
+}
+
+int Code(const absl::Status& s) {
+  if (s.ok()) return 0;
+  auto e = gort::Error::FromStatus(s);
+  return e.has_value() ? e->code() : GORT_EUNKNOWN;
+}
+
+bool ModeOk(int mode) {
+  return mode == GORT_POLL_READ || mode == GORT_POLL_WRITE;
+}
+
+}  // namespace
+
+extern "C" {
+
+int gort_poller_open(gort_poller_t* out) {
+  if (out == nullptr) return GORT_EINVAL;
+  absl::StatusOr<std::unique_ptr<Poller>> p = Poller::Open();
+  if (!p.ok()) return Code(p.status());
+  std::lock_guard<std::mutex> lock(g_pollers_mu);
+  for (uint32_t i = 0; i < kMaxPollers; ++i) {
+    PollerSlot& s = g_pollers[i];
+    if (s.poller.load(std::memory_order_relaxed) != nullptr) continue;
+    uint32_t gen = s.gen.load(std::memory_order_relaxed);
+    s.poller.store(p->release(), std::memory_order_release);
+    *out = (static_cast<uint64_t>(gen) << 32) | (i + 1);
+    return 0;
+  }
+  return GORT_EMFILE;
+}
+
+int gort_poller_close(gort_poller_t h) {
+  Poller* p;
+  {
+    std::lock_guard<std::mutex> lock(g_pollers_mu);
+    p = Find(h);
+    if (p == nullptr) return GORT_EBADF;
+    PollerSlot& s = g_pollers[(h & 0xffffffffu) - 1];
+    s.gen.fetch_add(1, std::memory_order_acq_rel);
+    s.poller.store(nullptr, std::memory_order_release);
+  }
+  delete p;
+  return 0;
+}
+
+int gort_poller_register(gort_poller_t h, intptr_t fd, gort_pd_t* out) {
+  Poller* p = Find(h);
+  if (p == nullptr) return GORT_EBADF;
+  if (out == nullptr) return GORT_EINVAL;
+  absl::StatusOr<PollDescId> pd = p->Register(fd);
+  if (!pd.ok()) return Code(pd.status());
+  *out = *pd;
+  return 0;
+}
+
+int gort_poller_evict(gort_poller_t h, gort_pd_t pd) {
+  Poller* p = Find(h);
+  if (p == nullptr) return GORT_EBADF;
+  return Code(p->Evict(pd));
+}
+
+int gort_poller_unregister(gort_poller_t h, gort_pd_t pd) {
+  Poller* p = Find(h);
+  if (p == nullptr) return GORT_EBADF;
+  return Code(p->Close(pd));
+}
+
+int gort_poller_prepare(gort_poller_t h, gort_pd_t pd, int mode) {
+  Poller* p = Find(h);
+  if (p == nullptr) return GORT_EBADF;
+  if (!ModeOk(mode)) return GORT_EINVAL;
+  return Code(p->Prepare(pd, static_cast<PollMode>(mode)));
+}
+
+int gort_poller_wait(gort_poller_t h, gort_pd_t pd, int mode,
+                     uintptr_t token) {
+  Poller* p = Find(h);
+  if (p == nullptr) return GORT_EBADF;
+  if (!ModeOk(mode)) return GORT_EINVAL;
+  absl::StatusOr<gort::WaitResult> r =
+      p->Wait(pd, static_cast<PollMode>(mode), token);
+  if (!r.ok()) return Code(r.status());
+  return *r == gort::WaitResult::kParked ? GORT_POLL_PARKED : 0;
+}
+
+int gort_poller_set_deadline(gort_poller_t h, gort_pd_t pd, int64_t d,
+                             int mode) {
+  Poller* p = Find(h);
+  if (p == nullptr) return GORT_EBADF;
+  if (!ModeOk(mode) && mode != GORT_POLL_READWRITE) return GORT_EINVAL;
+  return Code(p->SetDeadline(pd, d, static_cast<PollMode>(mode)));
+}
+
+int gort_poller_poll(gort_poller_t h, int64_t delay, gort_poll_event_t* out,
+                     size_t n, size_t* got) {
+  Poller* p = Find(h);
+  if (p == nullptr) return GORT_EBADF;
+  if (out == nullptr || got == nullptr || n == 0) return GORT_EINVAL;
+  // Through a local buffer (the two structs have the same fields but are
+  // different types): the first batch may wait, later ones do not.
+  gort::PollEvent buf[64];
+  size_t total = 0;
+  while (total < n) {
+    size_t want = n - total < 64 ? n - total : 64;
+    absl::StatusOr<size_t> r = p->Poll(total == 0 ? delay : 0, buf, want);
+    if (!r.ok()) {
+      if (total != 0) break;  // report what was already taken
+      return Code(r.status());
+    }
+    for (size_t i = 0; i < *r; ++i) {
+      out[total + i].token = buf[i].token;
+      out[total + i].mode = static_cast<int32_t>(buf[i].mode);
+      out[total + i].reason = static_cast<int32_t>(buf[i].reason);
+    }
+    total += *r;
+    if (*r < want) break;
+  }
+  *got = total;
+  return 0;
+}
+
+int gort_poller_wake(gort_poller_t h) {
+  Poller* p = Find(h);
+  if (p == nullptr) return GORT_EBADF;
+  p->Wake();
+  return 0;
+}
+
+int gort_poller_overlapped(gort_poller_t h, gort_pd_t pd, int mode,
+                           void** out) {
+  Poller* p = Find(h);
+  if (p == nullptr) return GORT_EBADF;
+  if (!ModeOk(mode) || out == nullptr) return GORT_EINVAL;
+  absl::StatusOr<void*> r = p->Overlapped(pd, static_cast<PollMode>(mode));
+  if (!r.ok()) return Code(r.status());
+  *out = *r;
+  return 0;
+}
+
+int gort_poller_overlapped_result(gort_poller_t h, gort_pd_t pd, int mode,
+                                  uint32_t* bytes, uint32_t* error) {
+  Poller* p = Find(h);
+  if (p == nullptr) return GORT_EBADF;
+  if (!ModeOk(mode) || bytes == nullptr || error == nullptr) {
+    return GORT_EINVAL;
+  }
+  absl::StatusOr<gort::OverlappedResult> r =
+      p->GetOverlappedResult(pd, static_cast<PollMode>(mode));
+  if (!r.ok()) return Code(r.status());
+  *bytes = r->bytes;
+  *error = r->error;
+  return 0;
+}
+
+}  // extern "C"
