@@ -140,7 +140,10 @@ class Poller {
   absl::Status Evict(PollDescId pd);
 
   /// Evicts (if not done), deregisters the descriptor and frees the
-  /// pollDesc: Go's poll_runtime_pollClose. The handle goes stale.
+  /// pollDesc: Go's poll_runtime_pollClose. The handle goes stale. epoll
+  /// deregisters now; kqueue and IOCP drop a registration only when the
+  /// descriptor is closed (as in Go): events until then are dropped as
+  /// stale.
   absl::Status Close(PollDescId pd);
 
   /// Prepares an operation in direction `mode`: fails if the pollDesc is
