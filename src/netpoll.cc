@@ -94,7 +94,7 @@ struct PollDesc {
   uint32_t next_free = 0;  // 1-based index; 0 ends the list
 
 #ifdef _WIN32
-  internal::WinOp ops[2];  // read, write
+  internal::WinOp ops[2] = {};  // read, write
 #endif
 
   std::atomic<uintptr_t>& g(PollMode mode) {

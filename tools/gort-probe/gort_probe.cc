@@ -12,6 +12,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <cstdio>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -21,6 +22,7 @@
 #include "absl/strings/str_format.h"
 #include "gort.h"
 #include "gort/errno.h"
+#include "gort/netpoll.h"
 #include "gort/platform.h"
 #include "gort/syscall.h"
 #include "gort/sysinfo.h"
@@ -150,6 +152,23 @@ Fact NumberFact(std::string key, const gort::Fact& f, std::string_view unit) {
   return {std::move(key), text, json};
 }
 
+// How late a poller's 1 ms timed wait returns here (median of 9): Go's
+// epoll rounding gives >= 1 ms; a completion port without high-resolution
+// wait packets waits whole timer ticks. -1 if no poller opens.
+int64_t MeasurePollTimeoutLateUs() {
+  absl::StatusOr<std::unique_ptr<gort::Poller>> p = gort::Poller::Open();
+  if (!p.ok()) return -1;
+  std::vector<int64_t> late;
+  for (int i = 0; i < 9; ++i) {
+    gort::PollEvent ev[1];
+    int64_t t0 = gort::Nanotime();
+    if (!(*p)->Poll(1000000, ev, 1).ok()) return -1;
+    late.push_back((gort::Nanotime() - t0 - 1000000) / 1000);
+  }
+  std::sort(late.begin(), late.end());
+  return late[late.size() / 2];
+}
+
 std::vector<Fact> CollectFacts() {
   gort::PlatformInfo p = gort::GetPlatformInfo();
   std::vector<Fact> facts;
@@ -214,6 +233,13 @@ std::vector<Fact> CollectFacts() {
   num("clock_step_ns", clock.step_ns);
   num("clock_read_ns", clock.read_ns);
   num("sleep_1ms_late_us", clock.sleep_late_us);
+  str("netpoll_backend", gort::Poller::BackendName());
+  num("netpoll_polldesc_bytes",
+      static_cast<int64_t>(gort::Poller::PollDescBytes()));
+  int64_t poll_late = MeasurePollTimeoutLateUs();
+  facts.push_back({"poll_1ms_late_us",
+                   poll_late >= 0 ? absl::StrCat(poll_late) : "unknown",
+                   absl::StrCat(poll_late)});
   std::string text, json = "[";
   for (std::string_view f : gort::BackendFiles()) {
     if (!text.empty()) text += ", ";
