@@ -123,8 +123,8 @@ class Poller::Impl {
       : backend_(std::move(backend)),
         chunks_(new std::atomic<Chunk*>[kMaxChunks]) {
     for (uint32_t i = 0; i < kMaxChunks; ++i) chunks_[i].store(nullptr);
-    deadlines_.SetEarlierHook([](void* self) { static_cast<Impl*>(self)->Wake(); },
-                              this);
+    deadlines_.SetEarlierHook(
+        [](void* self) { static_cast<Impl*>(self)->Wake(); }, this);
   }
 
   ~Impl() {
@@ -632,8 +632,8 @@ absl::StatusOr<size_t> Poller::Impl::Poll(int64_t delay, PollEvent* out,
            PollReason::kReady);
     }
     if (ev.modes & kPollWrite) {
-      Emit(&sink, Unblock(*pd.get(), PollMode::kWrite, true),
-           PollMode::kWrite, PollReason::kReady);
+      Emit(&sink, Unblock(*pd.get(), PollMode::kWrite, true), PollMode::kWrite,
+           PollReason::kReady);
     }
   }
   if (wait != 0 && sink.count < n) {

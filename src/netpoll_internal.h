@@ -44,9 +44,9 @@ struct WinOp {
 
 // What Wait() reports besides events.
 struct BackendWaitResult {
-  size_t n = 0;             // events written
-  bool broke = false;       // the wake-up signal was seen and consumed
-  size_t foreign = 0;       // packets ignored for a foreign key (Windows)
+  size_t n = 0;        // events written
+  bool broke = false;  // the wake-up signal was seen and consumed
+  size_t foreign = 0;  // packets ignored for a foreign key (Windows)
 };
 
 // One per Poller. All methods are thread-safe.

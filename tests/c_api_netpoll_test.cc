@@ -36,15 +36,15 @@ TEST(CApiNetpoll, NullAndClosedHandles) {
     EXPECT_EQ(gort_poller_evict(p, bad), GORT_EBADF);
     EXPECT_EQ(gort_poller_unregister(p, bad), GORT_EBADF);
     EXPECT_EQ(gort_poller_overlapped(p, bad, GORT_POLL_READ, &ov), GORT_EBADF);
-    EXPECT_EQ(gort_poller_overlapped_result(p, bad, GORT_POLL_READ, &bytes,
-                                            &err),
-              GORT_EBADF);
+    EXPECT_EQ(
+        gort_poller_overlapped_result(p, bad, GORT_POLL_READ, &bytes, &err),
+        GORT_EBADF);
   }
 
   ASSERT_EQ(gort_poller_close(p), 0);
   // Everything with a closed poller, and with handles never issued.
-  for (gort_poller_t bad : {p, gort_poller_t{0}, gort_poller_t{4097},
-                            ~gort_poller_t{0}}) {
+  for (gort_poller_t bad :
+       {p, gort_poller_t{0}, gort_poller_t{4097}, ~gort_poller_t{0}}) {
     EXPECT_EQ(gort_poller_close(bad), GORT_EBADF);
     EXPECT_EQ(gort_poller_register(bad, 0, &pd), GORT_EBADF);
     EXPECT_EQ(gort_poller_evict(bad, 1), GORT_EBADF);
@@ -55,9 +55,9 @@ TEST(CApiNetpoll, NullAndClosedHandles) {
     EXPECT_EQ(gort_poller_poll(bad, 0, ev, 4, &got), GORT_EBADF);
     EXPECT_EQ(gort_poller_wake(bad), GORT_EBADF);
     EXPECT_EQ(gort_poller_overlapped(bad, 1, GORT_POLL_READ, &ov), GORT_EBADF);
-    EXPECT_EQ(gort_poller_overlapped_result(bad, 1, GORT_POLL_READ, &bytes,
-                                            &err),
-              GORT_EBADF);
+    EXPECT_EQ(
+        gort_poller_overlapped_result(bad, 1, GORT_POLL_READ, &bytes, &err),
+        GORT_EBADF);
   }
 }
 
@@ -82,19 +82,16 @@ TEST(CApiNetpoll, ParkWakeDeadlineAndClose) {
   uint32_t bytes, err;
   EXPECT_EQ(gort_poller_overlapped(p, pd, GORT_POLL_READ, nullptr),
             GORT_EINVAL);
-  EXPECT_EQ(gort_poller_overlapped_result(p, pd, GORT_POLL_READ, nullptr,
-                                          &err),
+  EXPECT_EQ(gort_poller_overlapped_result(p, pd, GORT_POLL_READ, nullptr, &err),
             GORT_EINVAL);
 #ifdef _WIN32
   EXPECT_EQ(gort_poller_overlapped(p, pd, GORT_POLL_WRITE, &ov), 0);
   EXPECT_NE(ov, nullptr);
-  EXPECT_EQ(gort_poller_overlapped_result(p, pd, GORT_POLL_WRITE, &bytes,
-                                          &err),
+  EXPECT_EQ(gort_poller_overlapped_result(p, pd, GORT_POLL_WRITE, &bytes, &err),
             0);
 #else
   EXPECT_EQ(gort_poller_overlapped(p, pd, GORT_POLL_READ, &ov), GORT_ENOTSUP);
-  EXPECT_EQ(gort_poller_overlapped_result(p, pd, GORT_POLL_READ, &bytes,
-                                          &err),
+  EXPECT_EQ(gort_poller_overlapped_result(p, pd, GORT_POLL_READ, &bytes, &err),
             GORT_ENOTSUP);
 #endif
 

@@ -32,7 +32,7 @@ struct Stress {
   std::unique_ptr<Poller> poller;
   std::vector<testing::Pair> pairs = std::vector<testing::Pair>(kPairs);
   std::vector<PollDescId> pds = std::vector<PollDescId>(kPairs);
-  std::unique_ptr<std::atomic<int>[]> parked{new std::atomic<int>[kPairs]};
+  std::unique_ptr<std::atomic<int>[]> parked { new std::atomic<int>[ kPairs ] };
   std::atomic<int64_t> sent{0};
   std::atomic<int64_t> received{0};
   std::atomic<int64_t> wakeups{0};

@@ -327,11 +327,9 @@ TEST_F(NetpollTest, AbslDurationDeadlines) {
       poller_->SetDeadline(pd, absl::ZeroDuration(), PollMode::kRead).ok());
   EXPECT_EQ(CodeOf(poller_->Prepare(pd, PollMode::kRead)), GORT_ETIMEDOUT);
   ASSERT_TRUE(
-      poller_->SetDeadline(pd, absl::InfiniteDuration(), PollMode::kRead)
-          .ok());
+      poller_->SetDeadline(pd, absl::InfiniteDuration(), PollMode::kRead).ok());
   EXPECT_TRUE(poller_->Prepare(pd, PollMode::kRead).ok());
-  ASSERT_TRUE(
-      poller_->SetDeadline(pd, absl::Hours(1), PollMode::kRead).ok());
+  ASSERT_TRUE(poller_->SetDeadline(pd, absl::Hours(1), PollMode::kRead).ok());
   EXPECT_EQ(poller_->stats().deadline_timers, 1u);
 }
 
@@ -507,7 +505,7 @@ TEST_F(NetpollTest, StaleEventsForAClosedPollDescAreDropped) {
   PollDescId pd = NewPair(&p);
   int keep = dup(static_cast<int>(p->a));
   ASSERT_GE(keep, 0);
-  close(static_cast<int>(p->a));  // the embedder closed too early
+  close(static_cast<int>(p->a));         // the embedder closed too early
   ASSERT_TRUE(poller_->Close(pd).ok());  // EPOLL_CTL_DEL: EBADF, ignored
   Pair* q;
   PollDescId pd2 = NewPair(&q);  // reuses the slot

@@ -102,12 +102,12 @@ struct OverlappedResult {
 
 /// Counters for tests and the probe. Relaxed snapshots.
 struct PollerStats {
-  uint64_t wakes = 0;           ///< Wake() calls
-  uint64_t wakes_sent = 0;      ///< Wake() calls that reached the kernel
-  uint64_t events = 0;          ///< backend events harvested
-  uint64_t stale_events = 0;    ///< events dropped for a closed pollDesc
-  uint64_t foreign_events = 0;  ///< packets with a foreign key (Windows)
-  uint64_t deadline_timers = 0; ///< deadline timers pending now
+  uint64_t wakes = 0;            ///< Wake() calls
+  uint64_t wakes_sent = 0;       ///< Wake() calls that reached the kernel
+  uint64_t events = 0;           ///< backend events harvested
+  uint64_t stale_events = 0;     ///< events dropped for a closed pollDesc
+  uint64_t foreign_events = 0;   ///< packets with a foreign key (Windows)
+  uint64_t deadline_timers = 0;  ///< deadline timers pending now
 };
 
 /// Errors: Prepare() and Wait() fail with ECANCELED when the pollDesc is

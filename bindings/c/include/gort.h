@@ -507,8 +507,9 @@ typedef uint64_t gort_poller_t;
 /** A pollDesc's handle within its poller; 0 is never valid. */
 typedef uint64_t gort_pd_t;
 
-/** Directions (Go's 'r' and 'w'). */
+/** The read direction (Go's 'r'). */
 #define GORT_POLL_READ 1
+/** The write direction (Go's 'w'). */
 #define GORT_POLL_WRITE 2
 /** Both directions: gort_poller_set_deadline() only. */
 #define GORT_POLL_READWRITE 3
@@ -575,8 +576,7 @@ GORT_EXTERN int gort_poller_set_deadline(gort_poller_t p, gort_pd_t pd,
  *  @return 0, GORT_EBADF, GORT_EINVAL if `out` or `got` is NULL or `n` is 0,
  *  or the OS's error. */
 GORT_EXTERN int gort_poller_poll(gort_poller_t p, int64_t delay,
-                                 gort_poll_event_t* out, size_t n,
-                                 size_t* got);
+                                 gort_poll_event_t* out, size_t n, size_t* got);
 
 /** Makes a blocked gort_poller_poll() return; coalesced until a blocking
  *  poll consumes it (Go's netpollBreak). @return 0 or GORT_EBADF. */

@@ -111,8 +111,7 @@ int gort_poller_prepare(gort_poller_t h, gort_pd_t pd, int mode) {
   return Code(p->Prepare(pd, static_cast<PollMode>(mode)));
 }
 
-int gort_poller_wait(gort_poller_t h, gort_pd_t pd, int mode,
-                     uintptr_t token) {
+int gort_poller_wait(gort_poller_t h, gort_pd_t pd, int mode, uintptr_t token) {
   Poller* p = Find(h);
   if (p == nullptr) return GORT_EBADF;
   if (!ModeOk(mode)) return GORT_EINVAL;
