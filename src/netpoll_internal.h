@@ -61,7 +61,8 @@ class PollBackend {
   virtual absl::Status Break() = 0;
   // Waits up to `delay` ns (< 0 forever, 0 not at all) and writes up to `n`
   // events. The wake-up signal is consumed only when `delay` != 0 where the
-  // backend can leave it pending (epoll), as Go does. EINTR gives 0 events.
+  // backend can leave it pending (epoll), as Go does. EINTR (Go's rule):
+  // a timed wait (delay > 0) returns 0 events, others wait again.
   virtual absl::StatusOr<BackendWaitResult> Wait(int64_t delay,
                                                  BackendEvent* ev,
                                                  size_t n) = 0;

@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <csignal>
 #include <cstdint>
 #include <cstdio>
 #include <deque>
@@ -211,6 +212,46 @@ TEST(NetpollFds, PollerDescriptorsAreCloseOnExec) {
 #else
   EXPECT_EQ(opened, 1);  // kqueue
 #endif
+}
+
+// Go's EINTR rule: a signal ends a timed wait early (with nothing), never
+// an endless one.
+TEST_F(NetpollTest, SignalsEndTimedWaitsOnly) {
+  struct sigaction sa {
+  }, old{};
+  sa.sa_handler = [](int) {};
+  sigemptyset(&sa.sa_mask);
+  sa.sa_flags = 0;
+  ASSERT_EQ(sigaction(SIGUSR1, &sa, &old), 0);
+  std::atomic<int> phase{0};
+  std::atomic<int64_t> timed_took{0};
+  std::thread t([&] {
+    PollEvent ev[4];
+    int64_t t0 = Nanotime();
+    auto n = poller_->Poll(5000 * kMs, ev, 4);
+    timed_took = Nanotime() - t0;
+    EXPECT_TRUE(n.ok() && *n == 0);
+    phase = 1;
+    n = poller_->Poll(-1, ev, 4);
+    EXPECT_TRUE(n.ok() && *n == 0);
+    phase = 2;
+  });
+  pthread_t th = t.native_handle();
+  for (int i = 0; i < 200 && phase.load() == 0; ++i) {
+    pthread_kill(th, SIGUSR1);
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  ASSERT_EQ(phase.load(), 1);
+  EXPECT_LT(timed_took.load(), 4000 * kMs);
+  for (int i = 0; i < 5; ++i) {
+    pthread_kill(th, SIGUSR1);
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  EXPECT_EQ(phase.load(), 1);  // still waiting
+  poller_->Wake();
+  t.join();
+  EXPECT_EQ(phase.load(), 2);
+  sigaction(SIGUSR1, &old, nullptr);
 }
 
 // Registering what epoll cannot watch gives the OS's error.

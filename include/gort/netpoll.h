@@ -167,8 +167,9 @@ class Poller {
   /// Go's netpoll(delay): waits up to `delay` ns (< 0: until something
   /// happens, 0: not at all), then writes up to `n` runnable waiters to
   /// `out` and returns how many. Due deadlines fire first; their timers bound
-  /// the wait. May return 0 early: after Wake(), a signal (EINTR), or a
-  /// deadline that readied nobody. Waiters that do not fit in `out` are kept
+  /// the wait. May return 0 early: after Wake(), a signal interrupting a
+  /// timed wait (an endless one goes on waiting, as in Go), or a deadline
+  /// that readied nobody. Waiters that do not fit in `out` are kept
   /// for the next call. EINVAL if `out` is null or `n` is 0.
   absl::StatusOr<size_t> Poll(int64_t delay, PollEvent* out, size_t n);
 

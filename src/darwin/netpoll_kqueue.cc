@@ -108,13 +108,18 @@ class KqueueBackend final : public PollBackend {
     int max = static_cast<int>(n < kMaxEvents ? n : kMaxEvents);
     struct timespec ts;
     BackendWaitResult r;
-    int k = kevent(kq_, nullptr, 0, evs, max, DelayToTimespec(delay, &ts));
-    if (k < 0) {
-      // A signal: return empty and let the caller recompute its delay, as
-      // the epoll backend does. Go also ignores ETIMEDOUT here (golang.org/
-      // issue/59679: kevent was seen failing with it on Darwin).
-      if (errno == EINTR || errno == ETIMEDOUT) return r;
-      return SysErr(errno, "kevent wait");
+    int k;
+    for (;;) {
+      k = kevent(kq_, nullptr, 0, evs, max, DelayToTimespec(delay, &ts));
+      if (k >= 0) break;
+      // Go also tolerates ETIMEDOUT here (golang.org/issue/59679: kevent
+      // was seen failing with it on Darwin).
+      if (errno != EINTR && errno != ETIMEDOUT) {
+        return SysErr(errno, "kevent wait");
+      }
+      // Go's EINTR rule: a timed wait returns empty so the caller can
+      // recompute its delay; an endless or non-blocking one goes on.
+      if (delay > 0) return r;
     }
     for (int i = 0; i < k; ++i) {
       const struct kevent& ev = evs[i];

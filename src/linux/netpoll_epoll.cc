@@ -70,12 +70,14 @@ class EpollBackend final : public PollBackend {
     epoll_event evs[128];
     int max = static_cast<int>(n < 128 ? n : 128);
     BackendWaitResult r;
-    int k = epoll_wait(epfd_, evs, max, DelayToMillis(delay));
-    if (k < 0) {
-      // A signal: a timed wait returns empty and lets the caller
-      // recompute its delay (Go does the same).
-      if (errno == EINTR) return r;
-      return SysErr(errno, "epoll_wait");
+    int k;
+    for (;;) {
+      k = epoll_wait(epfd_, evs, max, DelayToMillis(delay));
+      if (k >= 0) break;
+      if (errno != EINTR) return SysErr(errno, "epoll_wait");
+      // Go's EINTR rule: a timed wait returns empty so the caller can
+      // recompute its delay; an endless or non-blocking one goes on.
+      if (delay > 0) return r;
     }
     for (int i = 0; i < k; ++i) {
       const epoll_event& ev = evs[i];
