@@ -1,0 +1,582 @@
+// The IOCP backend (src/windows/netpoll_iocp.cc, Go's
+// runtime/netpoll_windows.go): completions, not readiness. Each test starts
+// an overlapped WSARecv / WSASend / ReadFile with the pollDesc's OVERLAPPED
+// (Poller::Overlapped), parks a token, and checks that its completion
+// packet hands the token out with kReady and the byte count and Win32 error
+// in GetOverlappedResult(). Also: packets the poller must ignore (foreign
+// keys or OVERLAPPEDs), a late completion for a closed pollDesc, the
+// wake-up packet, and which timeout path runs (Go 1.23's high-resolution
+// timer on Windows 10+, the millisecond fallback under Wine 8).
+// Runs under Wine for windows-x86_64; compiles and links for
+// windows-aarch64.
+#if defined(_WIN32)
+// clang-format off
+#include <winsock2.h>
+#include <windows.h>
+// clang-format on
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <cstdio>
+#include <cstring>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "gort/netpoll.h"
+#include "gort/time.h"
+#include "gtest/gtest.h"
+#include "netpoll_internal.h"
+#include "windows/netpoll_iocp.h"
+
+namespace {
+
+using gort::PollDescId;
+using gort::Poller;
+using gort::PollEvent;
+using gort::PollMode;
+using gort::PollReason;
+using gort::WaitResult;
+
+constexpr uintptr_t kToken = 0x1000;
+constexpr uintptr_t kToken2 = 0x2000;
+
+bool UnderWine() {
+  HMODULE ntdll = GetModuleHandleW(L"ntdll.dll");
+  return ntdll != nullptr && GetProcAddress(ntdll, "wine_get_version");
+}
+
+bool WinsockUp() {
+  static const bool up = [] {
+    WSADATA d;
+    return WSAStartup(MAKEWORD(2, 2), &d) == 0;
+  }();
+  return up;
+}
+
+SOCKET OverlappedSocket() {
+  return WSASocketW(AF_INET, SOCK_STREAM, IPPROTO_TCP, nullptr, 0,
+                    WSA_FLAG_OVERLAPPED | WSA_FLAG_NO_HANDLE_INHERIT);
+}
+
+// A connected loopback TCP pair (Windows has no socketpair): `a` is the
+// end the poller watches, `b` its peer.
+struct SocketPair {
+  SOCKET a = INVALID_SOCKET;
+  SOCKET b = INVALID_SOCKET;
+  ~SocketPair() {
+    if (a != INVALID_SOCKET) closesocket(a);
+    if (b != INVALID_SOCKET) closesocket(b);
+  }
+};
+
+::testing::AssertionResult MakeSocketPair(SocketPair* p) {
+  if (!WinsockUp()) return ::testing::AssertionFailure() << "WSAStartup";
+  SOCKET l = OverlappedSocket();
+  if (l == INVALID_SOCKET) {
+    return ::testing::AssertionFailure() << "socket " << WSAGetLastError();
+  }
+  sockaddr_in sa{};
+  sa.sin_family = AF_INET;
+  sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  int len = sizeof(sa);
+  if (bind(l, reinterpret_cast<sockaddr*>(&sa), sizeof(sa)) != 0 ||
+      listen(l, 1) != 0 ||
+      getsockname(l, reinterpret_cast<sockaddr*>(&sa), &len) != 0) {
+    int e = WSAGetLastError();
+    closesocket(l);
+    return ::testing::AssertionFailure() << "listen " << e;
+  }
+  p->b = OverlappedSocket();
+  if (p->b == INVALID_SOCKET ||
+      connect(p->b, reinterpret_cast<sockaddr*>(&sa), sizeof(sa)) != 0) {
+    int e = WSAGetLastError();
+    closesocket(l);
+    return ::testing::AssertionFailure() << "connect " << e;
+  }
+  p->a = accept(l, nullptr, nullptr);
+  int e = WSAGetLastError();
+  closesocket(l);
+  if (p->a == INVALID_SOCKET) {
+    return ::testing::AssertionFailure() << "accept " << e;
+  }
+  return ::testing::AssertionSuccess();
+}
+
+// A named pipe: `server` opened with FILE_FLAG_OVERLAPPED (the end the
+// poller watches), `client` a plain synchronous handle.
+struct PipePair {
+  HANDLE server = INVALID_HANDLE_VALUE;
+  HANDLE client = INVALID_HANDLE_VALUE;
+  ~PipePair() {
+    if (server != INVALID_HANDLE_VALUE) CloseHandle(server);
+    if (client != INVALID_HANDLE_VALUE) CloseHandle(client);
+  }
+  void CloseClient() {
+    CloseHandle(client);
+    client = INVALID_HANDLE_VALUE;
+  }
+};
+
+::testing::AssertionResult MakePipePair(PipePair* p) {
+  static std::atomic<int> counter{0};
+  std::wstring name = L"\\\\.\\pipe\\gort-netpoll-" +
+                      std::to_wstring(GetCurrentProcessId()) + L"-" +
+                      std::to_wstring(counter.fetch_add(1));
+  p->server = CreateNamedPipeW(
+      name.c_str(),
+      PIPE_ACCESS_DUPLEX | FILE_FLAG_OVERLAPPED | FILE_FLAG_FIRST_PIPE_INSTANCE,
+      PIPE_TYPE_BYTE | PIPE_READMODE_BYTE | PIPE_WAIT, 1, 4096, 4096, 0,
+      nullptr);
+  if (p->server == INVALID_HANDLE_VALUE) {
+    return ::testing::AssertionFailure()
+           << "CreateNamedPipeW " << GetLastError();
+  }
+  p->client = CreateFileW(name.c_str(), GENERIC_READ | GENERIC_WRITE, 0,
+                          nullptr, OPEN_EXISTING, 0, nullptr);
+  if (p->client == INVALID_HANDLE_VALUE) {
+    return ::testing::AssertionFailure() << "CreateFileW " << GetLastError();
+  }
+  // The client is already there: ConnectNamedPipe says so at once.
+  OVERLAPPED ov{};
+  ov.hEvent = CreateEventW(nullptr, TRUE, FALSE, nullptr);
+  BOOL ok = ConnectNamedPipe(p->server, &ov);
+  DWORD e = GetLastError();
+  if (!ok && e == ERROR_IO_PENDING) {
+    DWORD n;
+    ok = GetOverlappedResult(p->server, &ov, &n, TRUE);
+    e = GetLastError();
+  }
+  CloseHandle(ov.hEvent);
+  if (!ok && e != ERROR_PIPE_CONNECTED) {
+    return ::testing::AssertionFailure() << "ConnectNamedPipe " << e;
+  }
+  return ::testing::AssertionSuccess();
+}
+
+std::unique_ptr<Poller> OpenPoller() {
+  absl::StatusOr<std::unique_ptr<Poller>> p = Poller::Open();
+  EXPECT_TRUE(p.ok()) << p.status();
+  return p.ok() ? std::move(*p) : nullptr;
+}
+
+// Polls until at least one waiter comes out or `ms` pass.
+std::vector<PollEvent> PollFor(Poller& poller, int ms) {
+  PollEvent out[16];
+  int64_t until = gort::Nanotime() + int64_t{ms} * 1000000;
+  for (;;) {
+    int64_t left = until - gort::Nanotime();
+    absl::StatusOr<size_t> n = poller.Poll(left > 0 ? left : 0, out, 16);
+    EXPECT_TRUE(n.ok()) << n.status();
+    if (!n.ok() || *n > 0 || left <= 0) {
+      return std::vector<PollEvent>(out, out + (n.ok() ? *n : 0));
+    }
+  }
+}
+
+// Polls until `done` holds or `ms` pass; true if it held.
+template <typename Pred>
+bool PollUntil(Poller& poller, int ms, Pred done) {
+  PollEvent out[16];
+  int64_t until = gort::Nanotime() + int64_t{ms} * 1000000;
+  while (!done()) {
+    if (gort::Nanotime() > until) return false;
+    if (!poller.Poll(10000000, out, 16).ok()) return false;
+  }
+  return true;
+}
+
+// Registers, prepares and hands out the OVERLAPPED of `mode`.
+OVERLAPPED* Begin(Poller& poller, PollDescId pd, PollMode mode) {
+  EXPECT_TRUE(poller.Prepare(pd, mode).ok());
+  absl::StatusOr<void*> ov = poller.Overlapped(pd, mode);
+  EXPECT_TRUE(ov.ok()) << ov.status();
+  return ov.ok() ? static_cast<OVERLAPPED*>(*ov) : nullptr;
+}
+
+// Which timeout path runs is decided by what ntdll exports and whether
+// CREATE_WAITABLE_TIMER_HIGH_RESOLUTION is accepted. On Windows 10 1803+
+// it is the high-resolution timer; Wine 8 exports none of the
+// Nt*WaitCompletionPacket functions (and accepts the flag but ignores it),
+// so the millisecond fallback is what runs there.
+TEST(NetpollWindows, TimeoutPathIsReported) {
+  HMODULE ntdll = GetModuleHandleW(L"ntdll.dll");
+  ASSERT_NE(ntdll, nullptr);
+  bool procs = GetProcAddress(ntdll, "NtCreateWaitCompletionPacket") &&
+               GetProcAddress(ntdll, "NtAssociateWaitCompletionPacket") &&
+               GetProcAddress(ntdll, "NtCancelWaitCompletionPacket");
+  HANDLE t = CreateWaitableTimerExW(
+      nullptr, nullptr, 0x00000002 /* HIGH_RESOLUTION */, TIMER_ALL_ACCESS);
+  bool flag = t != nullptr;
+  if (t != nullptr) CloseHandle(t);
+  bool high_res = gort::internal::IocpHighResTimeouts();
+  std::printf(
+      "iocp timeouts: %s (Nt*WaitCompletionPacket %s, high-resolution timer "
+      "flag %s%s)\n",
+      high_res ? "high-resolution waitable timer" : "milliseconds (fallback)",
+      procs ? "exported" : "missing", flag ? "accepted" : "refused",
+      UnderWine() ? "; under Wine" : "");
+  EXPECT_EQ(high_res, procs && flag);
+  if (UnderWine() && !procs) {
+    EXPECT_FALSE(high_res) << "Wine 8: the fallback must be what runs";
+  }
+  EXPECT_STREQ(Poller::BackendName(), "iocp");
+}
+
+// A pending overlapped WSARecv completes when the peer writes: the parked
+// token comes out with kReady, and the byte count is in the result.
+TEST(NetpollWindows, SocketReadCompletion) {
+  SocketPair sp;
+  ASSERT_TRUE(MakeSocketPair(&sp));
+  std::unique_ptr<Poller> poller = OpenPoller();
+  ASSERT_NE(poller, nullptr);
+  absl::StatusOr<PollDescId> pd = poller->Register(static_cast<intptr_t>(sp.a));
+  ASSERT_TRUE(pd.ok()) << pd.status();
+
+  OVERLAPPED* ov = Begin(*poller, *pd, PollMode::kRead);
+  ASSERT_NE(ov, nullptr);
+  char buf[64] = {};
+  WSABUF wb{sizeof(buf), buf};
+  DWORD flags = 0;
+  ASSERT_EQ(WSARecv(sp.a, &wb, 1, nullptr, &flags, ov, nullptr), SOCKET_ERROR);
+  ASSERT_EQ(WSAGetLastError(), WSA_IO_PENDING);
+  absl::StatusOr<WaitResult> w = poller->Wait(*pd, PollMode::kRead, kToken);
+  ASSERT_TRUE(w.ok()) << w.status();
+  EXPECT_EQ(*w, WaitResult::kParked);
+  // Nothing completed yet: a non-blocking poll hands nothing out.
+  PollEvent out[4];
+  absl::StatusOr<size_t> none = poller->Poll(0, out, 4);
+  ASSERT_TRUE(none.ok());
+  EXPECT_EQ(*none, 0u);
+
+  ASSERT_EQ(send(sp.b, "hello", 5, 0), 5);
+  std::vector<PollEvent> evs = PollFor(*poller, 5000);
+  ASSERT_EQ(evs.size(), 1u);
+  EXPECT_EQ(evs[0].token, kToken);
+  EXPECT_EQ(evs[0].mode, PollMode::kRead);
+  EXPECT_EQ(evs[0].reason, PollReason::kReady);
+  absl::StatusOr<gort::OverlappedResult> r =
+      poller->GetOverlappedResult(*pd, PollMode::kRead);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->bytes, 5u);
+  EXPECT_EQ(r->error, 0u);
+  EXPECT_EQ(std::string(buf, 5), "hello");
+  EXPECT_EQ(poller->stats().foreign_events, 0u);
+  EXPECT_GE(poller->stats().events, 1u);
+  EXPECT_TRUE(poller->Close(*pd).ok());
+}
+
+// A write's completion readies the write direction. Without
+// FILE_SKIP_COMPLETION_PORT_ON_SUCCESS (which the backend does not set: it
+// is the FD layer's choice, as in Go's internal/poll) a send that succeeds
+// at once still queues its packet, so the token parks and comes out.
+TEST(NetpollWindows, SocketWriteCompletion) {
+  SocketPair sp;
+  ASSERT_TRUE(MakeSocketPair(&sp));
+  std::unique_ptr<Poller> poller = OpenPoller();
+  ASSERT_NE(poller, nullptr);
+  absl::StatusOr<PollDescId> pd = poller->Register(static_cast<intptr_t>(sp.a));
+  ASSERT_TRUE(pd.ok()) << pd.status();
+
+  OVERLAPPED* ov = Begin(*poller, *pd, PollMode::kWrite);
+  ASSERT_NE(ov, nullptr);
+  char data[] = "ping!!";
+  WSABUF wb{6, data};
+  int rc = WSASend(sp.a, &wb, 1, nullptr, 0, ov, nullptr);
+  ASSERT_TRUE(rc == 0 || WSAGetLastError() == WSA_IO_PENDING)
+      << WSAGetLastError();
+  // Only Poll() harvests packets: the direction is not ready yet.
+  absl::StatusOr<WaitResult> w = poller->Wait(*pd, PollMode::kWrite, kToken2);
+  ASSERT_TRUE(w.ok()) << w.status();
+  EXPECT_EQ(*w, WaitResult::kParked);
+  std::vector<PollEvent> evs = PollFor(*poller, 5000);
+  ASSERT_EQ(evs.size(), 1u);
+  EXPECT_EQ(evs[0].token, kToken2);
+  EXPECT_EQ(evs[0].mode, PollMode::kWrite);
+  EXPECT_EQ(evs[0].reason, PollReason::kReady);
+  absl::StatusOr<gort::OverlappedResult> r =
+      poller->GetOverlappedResult(*pd, PollMode::kWrite);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->bytes, 6u);
+  EXPECT_EQ(r->error, 0u);
+  char got[8] = {};
+  EXPECT_EQ(recv(sp.b, got, sizeof(got), 0), 6);
+  EXPECT_TRUE(poller->Close(*pd).ok());
+}
+
+// The same contract on a named pipe's ReadFile.
+TEST(NetpollWindows, PipeReadCompletion) {
+  PipePair pp;
+  ASSERT_TRUE(MakePipePair(&pp));
+  std::unique_ptr<Poller> poller = OpenPoller();
+  ASSERT_NE(poller, nullptr);
+  absl::StatusOr<PollDescId> pd =
+      poller->Register(reinterpret_cast<intptr_t>(pp.server));
+  ASSERT_TRUE(pd.ok()) << pd.status();
+
+  OVERLAPPED* ov = Begin(*poller, *pd, PollMode::kRead);
+  ASSERT_NE(ov, nullptr);
+  char buf[64] = {};
+  ASSERT_FALSE(ReadFile(pp.server, buf, sizeof(buf), nullptr, ov));
+  ASSERT_EQ(GetLastError(), static_cast<DWORD>(ERROR_IO_PENDING));
+  absl::StatusOr<WaitResult> w = poller->Wait(*pd, PollMode::kRead, kToken);
+  ASSERT_TRUE(w.ok()) << w.status();
+  EXPECT_EQ(*w, WaitResult::kParked);
+
+  DWORD wrote = 0;
+  ASSERT_TRUE(WriteFile(pp.client, "pipe!!!", 7, &wrote, nullptr));
+  std::vector<PollEvent> evs = PollFor(*poller, 5000);
+  ASSERT_EQ(evs.size(), 1u);
+  EXPECT_EQ(evs[0].token, kToken);
+  EXPECT_EQ(evs[0].mode, PollMode::kRead);
+  EXPECT_EQ(evs[0].reason, PollReason::kReady);
+  absl::StatusOr<gort::OverlappedResult> r =
+      poller->GetOverlappedResult(*pd, PollMode::kRead);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->bytes, 7u);
+  EXPECT_EQ(r->error, 0u);
+  EXPECT_EQ(std::string(buf, 7), "pipe!!!");
+  EXPECT_TRUE(poller->Close(*pd).ok());
+}
+
+// A read that fails still completes on the port: the other end closes, the
+// pending ReadFile ends with STATUS_PIPE_BROKEN, which the backend turns
+// into ERROR_BROKEN_PIPE (109) as GetOverlappedResult would.
+TEST(NetpollWindows, PipeBrokenReadReportsError) {
+  PipePair pp;
+  ASSERT_TRUE(MakePipePair(&pp));
+  std::unique_ptr<Poller> poller = OpenPoller();
+  ASSERT_NE(poller, nullptr);
+  absl::StatusOr<PollDescId> pd =
+      poller->Register(reinterpret_cast<intptr_t>(pp.server));
+  ASSERT_TRUE(pd.ok()) << pd.status();
+
+  OVERLAPPED* ov = Begin(*poller, *pd, PollMode::kRead);
+  ASSERT_NE(ov, nullptr);
+  char buf[64];
+  ASSERT_FALSE(ReadFile(pp.server, buf, sizeof(buf), nullptr, ov));
+  ASSERT_EQ(GetLastError(), static_cast<DWORD>(ERROR_IO_PENDING));
+  absl::StatusOr<WaitResult> w = poller->Wait(*pd, PollMode::kRead, kToken);
+  ASSERT_TRUE(w.ok()) << w.status();
+  EXPECT_EQ(*w, WaitResult::kParked);
+
+  pp.CloseClient();
+  std::vector<PollEvent> evs = PollFor(*poller, 5000);
+  ASSERT_EQ(evs.size(), 1u);
+  EXPECT_EQ(evs[0].token, kToken);
+  EXPECT_EQ(evs[0].reason, PollReason::kReady);
+  absl::StatusOr<gort::OverlappedResult> r =
+      poller->GetOverlappedResult(*pd, PollMode::kRead);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->bytes, 0u);
+  EXPECT_EQ(r->error, static_cast<uint32_t>(ERROR_BROKEN_PIPE));
+  EXPECT_TRUE(poller->Close(*pd).ok());
+}
+
+// The embedder may run I/O of its own on a registered handle: its packet
+// carries the pollDesc's key but an OVERLAPPED that is not the pollDesc's,
+// so the poller ignores it and counts it (Go: "entry from outside the Go
+// runtime and internal/poll, ignore").
+TEST(NetpollWindows, ForeignOverlappedOnRegisteredHandleIsIgnored) {
+  SocketPair sp;
+  ASSERT_TRUE(MakeSocketPair(&sp));
+  std::unique_ptr<Poller> poller = OpenPoller();
+  ASSERT_NE(poller, nullptr);
+  absl::StatusOr<PollDescId> pd = poller->Register(static_cast<intptr_t>(sp.a));
+  ASSERT_TRUE(pd.ok()) << pd.status();
+
+  // The backend reads the key after the OVERLAPPED, so a foreign OVERLAPPED
+  // on a registered handle must be readable for a WinOp's size (Go reads
+  // op.pd the same way).
+  gort::internal::WinOp mine{};
+  char buf[16];
+  WSABUF wb{sizeof(buf), buf};
+  DWORD flags = 0;
+  int rc = WSARecv(sp.a, &wb, 1, nullptr, &flags,
+                   reinterpret_cast<OVERLAPPED*>(mine.overlapped), nullptr);
+  ASSERT_TRUE(rc == 0 || WSAGetLastError() == WSA_IO_PENDING);
+  ASSERT_EQ(send(sp.b, "x", 1, 0), 1);
+  EXPECT_TRUE(PollUntil(*poller, 5000,
+                        [&] { return poller->stats().foreign_events >= 1; }));
+  EXPECT_EQ(poller->stats().foreign_events, 1u);
+  EXPECT_EQ(poller->stats().events, 0u);
+  EXPECT_TRUE(poller->Close(*pd).ok());
+}
+
+// The backend alone: packets posted to its port with foreign keys or
+// OVERLAPPEDs are ignored and counted; a packet whose OVERLAPPED is a WinOp
+// with the packet's key becomes an event, with the NTSTATUS in
+// OVERLAPPED.Internal turned into a Win32 error.
+TEST(NetpollWindows, BackendSortsPackets) {
+  using gort::internal::BackendEvent;
+  using gort::internal::BackendWaitResult;
+  using gort::internal::WinOp;
+  absl::StatusOr<std::unique_ptr<gort::internal::PollBackend>> b =
+      gort::internal::NewPollBackend();
+  ASSERT_TRUE(b.ok()) << b.status();
+  HANDLE port =
+      static_cast<HANDLE>(gort::internal::IocpPortForTesting(b->get()));
+  ASSERT_NE(port, nullptr);
+
+  const uint64_t key = (uint64_t{3} << 32) | 7;  // a pollDesc-like key
+  WinOp stranger{};  // key 0: not handed out for `key`
+  stranger.mode = gort::internal::kPollRead;
+  WinOp wrong_mode{};
+  wrong_mode.key = key;
+  wrong_mode.mode = 9;
+  WinOp op{};
+  op.key = key;
+  op.mode = gort::internal::kPollWrite;
+  OVERLAPPED* ov = reinterpret_cast<OVERLAPPED*>(op.overlapped);
+  ov->Internal = static_cast<ULONG_PTR>(0xC000014BL);  // STATUS_PIPE_BROKEN
+
+  // Key 0, and keys with a zero low half, are the backend's own space.
+  ASSERT_TRUE(PostQueuedCompletionStatus(port, 1, 0, nullptr));
+  ASSERT_TRUE(PostQueuedCompletionStatus(port, 1, uint64_t{5} << 32, nullptr));
+  ASSERT_TRUE(PostQueuedCompletionStatus(port, 1, key, nullptr));
+  ASSERT_TRUE(PostQueuedCompletionStatus(
+      port, 2, key, reinterpret_cast<OVERLAPPED*>(stranger.overlapped)));
+  ASSERT_TRUE(PostQueuedCompletionStatus(
+      port, 3, key, reinterpret_cast<OVERLAPPED*>(wrong_mode.overlapped)));
+  ASSERT_TRUE(PostQueuedCompletionStatus(port, 42, key, ov));
+
+  BackendEvent ev[8];
+  size_t events = 0, foreign = 0;
+  for (int i = 0; i < 10 && events + foreign < 6; ++i) {
+    absl::StatusOr<BackendWaitResult> r = (*b)->Wait(100000000, ev, 8);
+    ASSERT_TRUE(r.ok()) << r.status();
+    EXPECT_FALSE(r->broke);
+    foreign += r->foreign;
+    for (size_t k = 0; k < r->n; ++k) {
+      EXPECT_EQ(ev[k].key, key);
+      EXPECT_EQ(ev[k].modes, gort::internal::kPollWrite);
+      EXPECT_FALSE(ev[k].error_only);
+    }
+    events += r->n;
+  }
+  EXPECT_EQ(foreign, 5u);
+  EXPECT_EQ(events, 1u);
+  EXPECT_EQ(op.bytes, 42u);
+  EXPECT_EQ(op.error, static_cast<uint32_t>(ERROR_BROKEN_PIPE));
+  EXPECT_EQ(stranger.bytes, 0u);  // foreign records are not written
+  EXPECT_EQ(wrong_mode.bytes, 0u);
+}
+
+// The wake-up packet: a blocking wait consumes it (broke); a non-blocking
+// one puts it back for the blocking poll it was meant for, as Go forwards
+// it with netpollBreak.
+TEST(NetpollWindows, BackendWakePacket) {
+  using gort::internal::BackendEvent;
+  using gort::internal::BackendWaitResult;
+  absl::StatusOr<std::unique_ptr<gort::internal::PollBackend>> b =
+      gort::internal::NewPollBackend();
+  ASSERT_TRUE(b.ok()) << b.status();
+  BackendEvent ev[4];
+  ASSERT_TRUE((*b)->Break().ok());
+  absl::StatusOr<BackendWaitResult> r = (*b)->Wait(0, ev, 4);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_FALSE(r->broke);
+  EXPECT_EQ(r->n, 0u);
+  EXPECT_EQ(r->foreign, 0u);
+  r = (*b)->Wait(-1, ev, 4);  // would block forever without the packet
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_TRUE(r->broke);
+  r = (*b)->Wait(1000000, ev, 4);  // consumed: times out
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_FALSE(r->broke);
+  EXPECT_EQ(r->n, 0u);
+}
+
+// Wake() from another thread ends a Poll() that would block forever, also
+// after a non-blocking Poll() saw the packet first.
+TEST(NetpollWindows, WakeEndsBlockingPoll) {
+  std::unique_ptr<Poller> poller = OpenPoller();
+  ASSERT_NE(poller, nullptr);
+  PollEvent out[4];
+  poller->Wake();
+  absl::StatusOr<size_t> n = poller->Poll(0, out, 4);
+  ASSERT_TRUE(n.ok());
+  EXPECT_EQ(*n, 0u);
+  n = poller->Poll(-1, out, 4);
+  ASSERT_TRUE(n.ok());
+  EXPECT_EQ(*n, 0u);
+
+  std::thread t([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    poller->Wake();
+  });
+  n = poller->Poll(-1, out, 4);
+  t.join();
+  ASSERT_TRUE(n.ok());
+  EXPECT_EQ(*n, 0u);
+  EXPECT_GE(poller->stats().wakes_sent, 2u);
+}
+
+// Close() frees the pollDesc while its read is still pending; the late
+// completion carries the old handle, which the portable layer no longer
+// knows: dropped and counted as stale, no token comes out.
+TEST(NetpollWindows, LateCompletionForClosedPollDescIsStale) {
+  SocketPair sp;
+  ASSERT_TRUE(MakeSocketPair(&sp));
+  std::unique_ptr<Poller> poller = OpenPoller();
+  ASSERT_NE(poller, nullptr);
+  absl::StatusOr<PollDescId> pd = poller->Register(static_cast<intptr_t>(sp.a));
+  ASSERT_TRUE(pd.ok()) << pd.status();
+
+  OVERLAPPED* ov = Begin(*poller, *pd, PollMode::kRead);
+  ASSERT_NE(ov, nullptr);
+  char buf[16];
+  WSABUF wb{sizeof(buf), buf};
+  DWORD flags = 0;
+  ASSERT_EQ(WSARecv(sp.a, &wb, 1, nullptr, &flags, ov, nullptr), SOCKET_ERROR);
+  ASSERT_EQ(WSAGetLastError(), WSA_IO_PENDING);
+  ASSERT_TRUE(poller->Close(*pd).ok());
+  EXPECT_FALSE(poller->Prepare(*pd, PollMode::kRead).ok());  // stale handle
+
+  ASSERT_EQ(send(sp.b, "late", 4, 0), 4);
+  EXPECT_TRUE(PollUntil(*poller, 5000,
+                        [&] { return poller->stats().stale_events >= 1; }));
+  PollEvent out[4];
+  absl::StatusOr<size_t> n = poller->Poll(0, out, 4);
+  ASSERT_TRUE(n.ok());
+  EXPECT_EQ(*n, 0u);
+  EXPECT_EQ(poller->stats().stale_events, 1u);
+  EXPECT_EQ(poller->stats().foreign_events, 0u);
+}
+
+// Poll(2 ms) with nothing to do waits at least 2 ms, whichever timeout path
+// runs. The figures are printed, not bounded above: Wine's timeouts are far
+// more precise than Windows' 15.6 ms tick, and a busy machine is slow.
+TEST(NetpollWindows, PollTimeoutWaitsAtLeastTheDelay) {
+  std::unique_ptr<Poller> poller = OpenPoller();
+  ASSERT_NE(poller, nullptr);
+  PollEvent out[4];
+  for (int64_t delay : {int64_t{2000000}, int64_t{500000}, int64_t{5000000}}) {
+    int64_t best = INT64_MAX, worst = 0;
+    for (int i = 0; i < 5; ++i) {
+      int64_t t0 = gort::Nanotime();
+      absl::StatusOr<size_t> n = poller->Poll(delay, out, 4);
+      int64_t dt = gort::Nanotime() - t0;
+      ASSERT_TRUE(n.ok()) << n.status();
+      EXPECT_EQ(*n, 0u);
+      // Sub-millisecond delays round up to 1 ms; longer ones are whole ms.
+      if (delay == 2000000) {
+        EXPECT_GE(dt, delay);
+      }
+      best = std::min(best, dt);
+      worst = std::max(worst, dt);
+    }
+    std::printf("Poll(%lld us) [%s]: min %lld us, max %lld us\n",
+                static_cast<long long>(delay / 1000),
+                gort::internal::IocpHighResTimeouts() ? "high-res" : "ms",
+                static_cast<long long>(best / 1000),
+                static_cast<long long>(worst / 1000));
+  }
+}
+
+}  // namespace
+
+#endif  // defined(_WIN32)
