@@ -73,6 +73,11 @@ absl::StatusOr<std::unique_ptr<PollBackend>> NewPollBackend();
 // "epoll", "kqueue", "iocp".
 const char* PollBackendName();
 
+#ifdef __linux__
+// epoll_wait's timeout for a delay, rounded as Go rounds it.
+int EpollDelayMillis(int64_t delay);
+#endif
+
 }  // namespace gort::internal
 
 #endif  // GORT_SRC_NETPOLL_INTERNAL_H_

@@ -19,6 +19,7 @@
 #include "gort.h"
 #include "gort/errno.h"
 #include "gort/time.h"
+#include "netpoll_internal.h"
 #include "netpoll_test_util.h"
 
 namespace gort {
@@ -535,6 +536,26 @@ TEST_F(NetpollTest, OutputOverflowKeepsWaiters) {
   ASSERT_EQ(seen.size(), static_cast<size_t>(kN));
   for (int i = 0; i < kN; ++i) EXPECT_EQ(seen[i], 0x1000u + i);
 }
+
+#ifdef __linux__
+// Go's rounding of a poll delay to epoll_wait's milliseconds: never 0 for a
+// positive delay, and whole milliseconds up to 1e15 ns (a 1-hour delay once
+// became an 11-day wait here).
+TEST(NetpollEpoll, DelayRounding) {
+  using internal::EpollDelayMillis;
+  EXPECT_EQ(EpollDelayMillis(-1), -1);
+  EXPECT_EQ(EpollDelayMillis(INT64_MIN), -1);
+  EXPECT_EQ(EpollDelayMillis(0), 0);
+  EXPECT_EQ(EpollDelayMillis(1), 1);
+  EXPECT_EQ(EpollDelayMillis(999999), 1);
+  EXPECT_EQ(EpollDelayMillis(1000000), 1);
+  EXPECT_EQ(EpollDelayMillis(2999999), 2);
+  EXPECT_EQ(EpollDelayMillis(int64_t{3600} * 1000000000), 3600000);
+  EXPECT_EQ(EpollDelayMillis(999999999999999), 999999999);
+  EXPECT_EQ(EpollDelayMillis(1000000000000000), 1000000000);
+  EXPECT_EQ(EpollDelayMillis(INT64_MAX), 1000000000);
+}
+#endif
 
 #ifdef __linux__
 // An event harvested for a closed pollDesc is dropped, never delivered to

@@ -17,16 +17,6 @@ absl::Status SysErr(int err, const char* context) {
   return Error::FromSys(err).ToStatus(context);
 }
 
-// Go's delay rounding: < 0 blocks, 0 polls, under 1 ms waits 1 ms, else
-// whole milliseconds, capped (epoll_wait takes an int).
-int DelayToMillis(int64_t delay) {
-  if (delay < 0) return -1;
-  if (delay == 0) return 0;
-  if (delay < 1000000) return 1;
-  if (delay < 1000000000000) return static_cast<int>(delay / 1000000);
-  return 1000000000;  // about 11.5 days
-}
-
 class EpollBackend final : public PollBackend {
  public:
   EpollBackend(int epfd, int wakefd) : epfd_(epfd), wakefd_(wakefd) {}
@@ -72,7 +62,7 @@ class EpollBackend final : public PollBackend {
     BackendWaitResult r;
     int k;
     for (;;) {
-      k = epoll_wait(epfd_, evs, max, DelayToMillis(delay));
+      k = epoll_wait(epfd_, evs, max, EpollDelayMillis(delay));
       if (k >= 0) break;
       if (errno != EINTR) return SysErr(errno, "epoll_wait");
       // Go's EINTR rule: a timed wait returns empty so the caller can
@@ -111,6 +101,16 @@ class EpollBackend final : public PollBackend {
 };
 
 }  // namespace
+
+// Go's delay rounding (netpoll_epoll.go): < 0 blocks, 0 polls, under 1 ms
+// waits 1 ms, else whole milliseconds; from 1e15 ns (11.5 days) on, 1e9 ms.
+int EpollDelayMillis(int64_t delay) {
+  if (delay < 0) return -1;
+  if (delay == 0) return 0;
+  if (delay < 1000000) return 1;
+  if (delay < 1000000000000000) return static_cast<int>(delay / 1000000);
+  return 1000000000;
+}
 
 absl::StatusOr<std::unique_ptr<PollBackend>> NewPollBackend() {
   int epfd = epoll_create1(EPOLL_CLOEXEC);
