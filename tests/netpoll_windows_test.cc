@@ -30,6 +30,7 @@
 #include "gort/time.h"
 #include "gtest/gtest.h"
 #include "netpoll_internal.h"
+#include "netpoll_test_util.h"
 #include "windows/netpoll_iocp.h"
 
 namespace {
@@ -49,21 +50,8 @@ bool UnderWine() {
   return ntdll != nullptr && GetProcAddress(ntdll, "wine_get_version");
 }
 
-bool WinsockUp() {
-  static const bool up = [] {
-    WSADATA d;
-    return WSAStartup(MAKEWORD(2, 2), &d) == 0;
-  }();
-  return up;
-}
-
-SOCKET OverlappedSocket() {
-  return WSASocketW(AF_INET, SOCK_STREAM, IPPROTO_TCP, nullptr, 0,
-                    WSA_FLAG_OVERLAPPED | WSA_FLAG_NO_HANDLE_INHERIT);
-}
-
-// A connected loopback TCP pair (Windows has no socketpair): `a` is the
-// end the poller watches, `b` its peer.
+// A connected loopback TCP pair (Windows has no socketpair), from the
+// shared test helpers: `a` is the end the poller watches, `b` its peer.
 struct SocketPair {
   SOCKET a = INVALID_SOCKET;
   SOCKET b = INVALID_SOCKET;
@@ -74,35 +62,13 @@ struct SocketPair {
 };
 
 ::testing::AssertionResult MakeSocketPair(SocketPair* p) {
-  if (!WinsockUp()) return ::testing::AssertionFailure() << "WSAStartup";
-  SOCKET l = OverlappedSocket();
-  if (l == INVALID_SOCKET) {
-    return ::testing::AssertionFailure() << "socket " << WSAGetLastError();
+  gort::testing::Pair pair;
+  if (!gort::testing::MakePair(&pair)) {
+    return ::testing::AssertionFailure()
+           << "loopback pair " << WSAGetLastError();
   }
-  sockaddr_in sa{};
-  sa.sin_family = AF_INET;
-  sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  int len = sizeof(sa);
-  if (bind(l, reinterpret_cast<sockaddr*>(&sa), sizeof(sa)) != 0 ||
-      listen(l, 1) != 0 ||
-      getsockname(l, reinterpret_cast<sockaddr*>(&sa), &len) != 0) {
-    int e = WSAGetLastError();
-    closesocket(l);
-    return ::testing::AssertionFailure() << "listen " << e;
-  }
-  p->b = OverlappedSocket();
-  if (p->b == INVALID_SOCKET ||
-      connect(p->b, reinterpret_cast<sockaddr*>(&sa), sizeof(sa)) != 0) {
-    int e = WSAGetLastError();
-    closesocket(l);
-    return ::testing::AssertionFailure() << "connect " << e;
-  }
-  p->a = accept(l, nullptr, nullptr);
-  int e = WSAGetLastError();
-  closesocket(l);
-  if (p->a == INVALID_SOCKET) {
-    return ::testing::AssertionFailure() << "accept " << e;
-  }
+  p->a = static_cast<SOCKET>(pair.a);
+  p->b = static_cast<SOCKET>(pair.b);
   return ::testing::AssertionSuccess();
 }
 

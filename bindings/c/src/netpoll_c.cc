@@ -8,6 +8,7 @@
 #include "gort.h"
 #include "gort/errno.h"
 #include "gort/netpoll.h"
+#include "handle_table.h"
 
 namespace {
 
@@ -15,28 +16,11 @@ using gort::PollDescId;
 using gort::Poller;
 using gort::PollMode;
 
-// Pollers are named by handles of (generation << 32 | index + 1) into a fixed
-// table, as timer heaps are: a closed poller's handle gives GORT_EBADF.
-// Closing a poller while another thread still uses it is the caller's bug.
-constexpr uint32_t kMaxPollers = 4096;
-struct PollerSlot {
-  std::atomic<Poller*> poller{nullptr};
-  std::atomic<uint32_t> gen{0};
-};
-PollerSlot g_pollers[kMaxPollers];
-std::mutex g_pollers_mu;
+// Pollers are named by generation-checked handles, as timer heaps are: a
+// closed poller's handle gives GORT_EBADF.
+gort::internal::HandleTable<Poller> g_pollers;
 
-Poller* Find(gort_poller_t h) {
-  uint64_t low = h & 0xffffffffu;
-  if (low == 0 || low > kMaxPollers) return nullptr;
-  PollerSlot& s = g_pollers[low - 1];
-  Poller* p = s.poller.load(std::memory_order_acquire);
-  if (p == nullptr ||
-      s.gen.load(std::memory_order_acquire) != static_cast<uint32_t>(h >> 32)) {
-    return nullptr;
-  }
-  return p;
-}
+Poller* Find(gort_poller_t h) { return g_pollers.Find(h); }
 
 int Code(const absl::Status& s) {
   if (s.ok()) return 0;
@@ -56,28 +40,16 @@ int gort_poller_open(gort_poller_t* out) {
   if (out == nullptr) return GORT_EINVAL;
   absl::StatusOr<std::unique_ptr<Poller>> p = Poller::Open();
   if (!p.ok()) return Code(p.status());
-  std::lock_guard<std::mutex> lock(g_pollers_mu);
-  for (uint32_t i = 0; i < kMaxPollers; ++i) {
-    PollerSlot& s = g_pollers[i];
-    if (s.poller.load(std::memory_order_relaxed) != nullptr) continue;
-    uint32_t gen = s.gen.load(std::memory_order_relaxed);
-    s.poller.store(p->release(), std::memory_order_release);
-    *out = (static_cast<uint64_t>(gen) << 32) | (i + 1);
-    return 0;
-  }
-  return GORT_EMFILE;
+  uint64_t handle = g_pollers.Insert(p->get());
+  if (handle == 0) return GORT_EMFILE;  // the poller is closed again
+  p->release();
+  *out = handle;
+  return 0;
 }
 
 int gort_poller_close(gort_poller_t h) {
-  Poller* p;
-  {
-    std::lock_guard<std::mutex> lock(g_pollers_mu);
-    p = Find(h);
-    if (p == nullptr) return GORT_EBADF;
-    PollerSlot& s = g_pollers[(h & 0xffffffffu) - 1];
-    s.gen.fetch_add(1, std::memory_order_acq_rel);
-    s.poller.store(nullptr, std::memory_order_release);
-  }
+  Poller* p = g_pollers.Remove(h);
+  if (p == nullptr) return GORT_EBADF;
   delete p;
   return 0;
 }

@@ -9,34 +9,17 @@
 #include "gort/errno.h"
 #include "gort/time.h"
 #include "gort/timer.h"
+#include "handle_table.h"
 
 namespace {
 
 using gort::TimerHeap;
 
-// Heaps are named by handles of (generation << 32 | index + 1) into a fixed
-// table, so a freed heap's handle fails with GORT_EBADF instead of touching
-// freed memory. Freeing a heap while another thread still uses it is the
-// caller's bug (as closing a descriptor another thread reads).
-constexpr uint32_t kMaxHeaps = 4096;
-struct HeapSlot {
-  std::atomic<TimerHeap*> heap{nullptr};
-  std::atomic<uint32_t> gen{0};
-};
-HeapSlot g_heaps[kMaxHeaps];
-std::mutex g_heaps_mu;
+// Heaps are named by generation-checked handles: a freed heap's handle
+// fails with GORT_EBADF instead of touching freed memory.
+gort::internal::HandleTable<TimerHeap> g_heaps;
 
-TimerHeap* FindHeap(gort_timers_t h) {
-  uint64_t low = h & 0xffffffffu;
-  if (low == 0 || low > kMaxHeaps) return nullptr;
-  HeapSlot& s = g_heaps[low - 1];
-  TimerHeap* heap = s.heap.load(std::memory_order_acquire);
-  if (heap == nullptr ||
-      s.gen.load(std::memory_order_acquire) != static_cast<uint32_t>(h >> 32)) {
-    return nullptr;
-  }
-  return heap;
-}
+TimerHeap* FindHeap(gort_timers_t h) { return g_heaps.Find(h); }
 
 int StatusToCode(const absl::Status& s) {
   if (s.ok()) return 0;
@@ -64,29 +47,18 @@ int gort_timers_new(gort_timers_t* out) {
   if (out == nullptr) return GORT_EINVAL;
   TimerHeap* heap = new (std::nothrow) TimerHeap();
   if (heap == nullptr) return GORT_ENOMEM;
-  std::lock_guard<std::mutex> lock(g_heaps_mu);
-  for (uint32_t i = 0; i < kMaxHeaps; ++i) {
-    HeapSlot& s = g_heaps[i];
-    if (s.heap.load(std::memory_order_relaxed) != nullptr) continue;
-    uint32_t gen = s.gen.load(std::memory_order_relaxed);
-    s.heap.store(heap, std::memory_order_release);
-    *out = (static_cast<uint64_t>(gen) << 32) | (i + 1);
-    return 0;
+  uint64_t handle = g_heaps.Insert(heap);
+  if (handle == 0) {
+    delete heap;
+    return GORT_EMFILE;
   }
-  delete heap;
-  return GORT_EMFILE;
+  *out = handle;
+  return 0;
 }
 
 int gort_timers_free(gort_timers_t h) {
-  TimerHeap* heap;
-  {
-    std::lock_guard<std::mutex> lock(g_heaps_mu);
-    heap = FindHeap(h);
-    if (heap == nullptr) return GORT_EBADF;
-    HeapSlot& s = g_heaps[(h & 0xffffffffu) - 1];
-    s.gen.fetch_add(1, std::memory_order_acq_rel);
-    s.heap.store(nullptr, std::memory_order_release);
-  }
+  TimerHeap* heap = g_heaps.Remove(h);
+  if (heap == nullptr) return GORT_EBADF;
   delete heap;
   return 0;
 }
