@@ -40,11 +40,17 @@ constexpr uint32_t kInfoExpiredRead = 4;
 constexpr uint32_t kInfoExpiredWrite = 8;
 
 // pollDescs live in chunks that are never freed before the poller (Go's
-// pollCache allocates 4 KiB blocks); a fixed table of chunk pointers lets a
-// handle's index find its pollDesc without a lock.
+// pollCache allocates 4 KiB blocks). A two-level table of chunk pointers,
+// grown but never shrunk, lets a handle's index find its pollDesc without a
+// lock: 64 directory entries, each a page of 256 chunk pointers (allocated
+// when first needed), each chunk 256 pollDescs: 4M pollDescs in all, for a
+// fixed cost of 512 bytes per poller.
 constexpr int kChunkShift = 8;
 constexpr uint32_t kChunkSize = 1u << kChunkShift;
-constexpr uint32_t kMaxChunks = 1u << 14;  // 4M pollDescs
+constexpr int kPageShift = 8;
+constexpr uint32_t kPageSize = 1u << kPageShift;  // chunk pointers per page
+constexpr uint32_t kPages = 64;
+constexpr uint32_t kMaxChunks = kPages * kPageSize;
 
 // Deadline timers hand back tokens of (index << 32 | seq << 2 | kind): the
 // kind says which deadline (read, write, or both), seq the rseq/wseq the
@@ -120,15 +126,14 @@ struct Sink {
 class Poller::Impl {
  public:
   explicit Impl(std::unique_ptr<internal::PollBackend> backend)
-      : backend_(std::move(backend)),
-        chunks_(new std::atomic<Chunk*>[kMaxChunks]) {
-    for (uint32_t i = 0; i < kMaxChunks; ++i) chunks_[i].store(nullptr);
+      : backend_(std::move(backend)), pages_{} {
     deadlines_.SetEarlierHook(
         [](void* self) { static_cast<Impl*>(self)->Wake(); }, this);
   }
 
   ~Impl() {
-    for (uint32_t i = 0; i < kMaxChunks; ++i) delete chunks_[i].load();
+    for (uint32_t i = 0; i < nchunks_; ++i) delete ChunkSlot(i).load();
+    for (std::atomic<ChunkPage*>& p : pages_) delete p.load();
   }
 
   absl::StatusOr<PollDescId> Register(intptr_t fd);
@@ -186,7 +191,15 @@ class Poller::Impl {
   std::unique_ptr<internal::PollBackend> backend_;
   TimerHeap deadlines_;
 
-  std::unique_ptr<std::atomic<Chunk*>[]> chunks_;
+  struct ChunkPage {
+    std::atomic<Chunk*> chunks[kPageSize] = {};
+  };
+  std::atomic<Chunk*>& ChunkSlot(uint32_t chunk) const {
+    return pages_[chunk >> kPageShift]
+        .load(std::memory_order_acquire)
+        ->chunks[chunk & (kPageSize - 1)];
+  }
+  std::atomic<ChunkPage*> pages_[kPages];
   std::mutex alloc_mu_;  // guards the free list and growing
   uint32_t free_head_ = 0;
   uint32_t nchunks_ = 0;
@@ -205,7 +218,11 @@ class Poller::Impl {
 
 PollDesc* Poller::Impl::At(uint32_t index) const {
   if (index >= kMaxChunks * kChunkSize) return nullptr;
-  Chunk* c = chunks_[index >> kChunkShift].load(std::memory_order_acquire);
+  uint32_t chunk = index >> kChunkShift;
+  ChunkPage* page = pages_[chunk >> kPageShift].load(std::memory_order_acquire);
+  if (page == nullptr) return nullptr;
+  Chunk* c =
+      page->chunks[chunk & (kPageSize - 1)].load(std::memory_order_acquire);
   if (c == nullptr) return nullptr;
   return &c->pds[index & (kChunkSize - 1)];
 }
@@ -231,6 +248,12 @@ PollDesc* Poller::Impl::Alloc() {
   std::lock_guard<std::mutex> lock(alloc_mu_);
   if (free_head_ == 0) {
     if (nchunks_ == kMaxChunks) return nullptr;
+    std::atomic<ChunkPage*>& page = pages_[nchunks_ >> kPageShift];
+    if (page.load(std::memory_order_relaxed) == nullptr) {
+      ChunkPage* fresh = new (std::nothrow) ChunkPage;
+      if (fresh == nullptr) return nullptr;
+      page.store(fresh, std::memory_order_release);
+    }
     Chunk* c = new (std::nothrow) Chunk;
     if (c == nullptr) return nullptr;
     uint32_t base = nchunks_ << kChunkShift;
@@ -238,7 +261,7 @@ PollDesc* Poller::Impl::Alloc() {
       c->pds[i].index = base + i;
       c->pds[i].next_free = i + 1 < kChunkSize ? base + i + 2 : 0;
     }
-    chunks_[nchunks_].store(c, std::memory_order_release);
+    ChunkSlot(nchunks_).store(c, std::memory_order_release);
     ++nchunks_;
     free_head_ = base + 1;
   }
