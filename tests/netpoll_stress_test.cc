@@ -14,8 +14,11 @@
 #include <memory>
 #include <random>
 #include <thread>
+#include <unordered_set>
 #include <vector>
 
+#include "gort.h"
+#include "gort/errno.h"
 #include "gort/netpoll.h"
 #include "gort/time.h"
 #include "netpoll_test_util.h"
@@ -161,6 +164,127 @@ TEST(NetpollStress, FourThreadsThousandPairsMillionEvents) {
   s.poller.reset();
   for (testing::Pair& pr : s.pairs) testing::ClosePair(&pr);
 }
+
+#ifndef _WIN32
+// Handles closed and reused while other threads use them: every call gives
+// a result for the pollDesc its handle named or EBADF, never a crash or
+// another descriptor's; every token parked comes out exactly once (ready,
+// deadline or closing). Two threads register and close descriptors (the
+// same ones again and again, so slots and descriptors are reused), two
+// others prepare, wait, set deadlines and evict through whatever handle
+// they last saw, one polls. POSIX only: a Windows handle cannot be
+// associated with a port twice, so it could not be registered again.
+TEST(NetpollStress, CloseRacesWithWaitersAndReuse) {
+  constexpr int kChurners = 2;
+  constexpr int kPairsEach = 4;
+  constexpr int kRounds = 20000;
+  auto opened = Poller::Open();
+  ASSERT_TRUE(opened.ok());
+  Poller* poller = opened->get();
+  std::vector<testing::Pair> pairs(kChurners * kPairsEach);
+  for (testing::Pair& p : pairs) ASSERT_TRUE(testing::MakePair(&p));
+  std::vector<std::atomic<PollDescId>> current(pairs.size());
+  for (auto& c : current) c.store(0);
+  std::atomic<bool> stop{false};
+  std::atomic<uintptr_t> next_token{kTokenBase};
+  std::atomic<int64_t> parked{0}, delivered{0}, unexpected{0};
+  // Tokens handed out; touched by the polling thread, then by this one
+  // once it has joined.
+  std::unordered_set<uintptr_t> seen;
+
+  std::vector<std::thread> threads;
+  for (int c = 0; c < kChurners; ++c) {
+    threads.emplace_back([&, c] {
+      for (int r = 0; r < kRounds; ++r) {
+        // A registration lives until its pair comes round again.
+        size_t i = c * kPairsEach + r % kPairsEach;
+        PollDescId old = current[i].load();
+        if (old != 0 && !poller->Close(old).ok()) unexpected.fetch_add(1);
+        auto pd = poller->Register(pairs[i].a);
+        if (!pd.ok()) {
+          unexpected.fetch_add(1);
+          continue;
+        }
+        current[i].store(*pd);
+        std::this_thread::yield();
+      }
+      for (int k = 0; k < kPairsEach; ++k) {
+        PollDescId pd = current[c * kPairsEach + k].load();
+        if (pd != 0 && !poller->Close(pd).ok()) unexpected.fetch_add(1);
+      }
+    });
+  }
+  for (int u = 0; u < 2; ++u) {
+    threads.emplace_back([&, u] {
+      std::mt19937 rng(99 + u);
+      while (!stop.load()) {
+        PollDescId pd = current[rng() % current.size()].load();
+        PollMode mode = (rng() & 1) ? PollMode::kRead : PollMode::kWrite;
+        absl::Status st;
+        switch (rng() % 4) {
+          case 0:
+            st = poller->Prepare(pd, mode);
+            break;
+          case 1: {
+            uintptr_t token = next_token.fetch_add(1);
+            auto r = poller->Wait(pd, mode, token);
+            if (r.ok() && *r == WaitResult::kParked) parked.fetch_add(1);
+            st = r.status();
+            break;
+          }
+          case 2:
+            st = poller->SetDeadline(pd, (rng() % 16 == 0) ? -1 : 200000, mode);
+            break;
+          default:
+            st = (rng() % 8 == 0) ? poller->Evict(pd) : absl::OkStatus();
+        }
+        if (!st.ok()) {
+          int code = Error::FromStatus(st) ? Error::FromStatus(st)->code() : 0;
+          if (code != GORT_EBADF && code != GORT_ECANCELED &&
+              code != GORT_ETIMEDOUT && code != GORT_EBUSY) {
+            unexpected.fetch_add(1);
+          }
+        }
+      }
+    });
+  }
+  auto take = [&](const PollEvent& e) {
+    if (e.token < kTokenBase || e.token >= next_token.load() ||
+        !seen.insert(e.token).second) {
+      unexpected.fetch_add(1);  // never issued, or handed out twice
+    }
+    delivered.fetch_add(1);
+  };
+  threads.emplace_back([&] {
+    PollEvent ev[64];
+    while (!stop.load()) {
+      auto n = poller->Poll(1000000, ev, 64);
+      if (!n.ok()) unexpected.fetch_add(1);
+      for (size_t j = 0; n.ok() && j < *n; ++j) take(ev[j]);
+    }
+  });
+  for (int c = 0; c < kChurners; ++c) threads[c].join();
+  stop.store(true);
+  for (size_t t = kChurners; t < threads.size(); ++t) threads[t].join();
+  // Every pollDesc is closed: whatever was parked has come out or is queued.
+  PollEvent ev[64];
+  for (;;) {
+    auto n = poller->Poll(0, ev, 64);
+    ASSERT_TRUE(n.ok());
+    if (*n == 0) break;
+    for (size_t j = 0; j < *n; ++j) take(ev[j]);
+  }
+  printf("churn: %d registrations closed, %" PRId64 " tokens parked, %" PRId64
+         " delivered, %" PRId64 " unexpected\n",
+         kChurners * kRounds, parked.load(), delivered.load(),
+         unexpected.load());
+  EXPECT_EQ(unexpected.load(), 0);
+  EXPECT_EQ(delivered.load(), parked.load());
+  EXPECT_GT(parked.load(), 0);
+  opened->reset();
+  for (testing::Pair& p : pairs) testing::ClosePair(&p);
+}
+#endif
 
 }  // namespace
 }  // namespace gort
