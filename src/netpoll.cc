@@ -271,7 +271,12 @@ PollDesc* Poller::Impl::Alloc() {
   return pd;
 }
 
+// Called once the handle's sequence has moved on (no new pins): waits for
+// the calls that pinned the pollDesc before, then resets it for reuse.
 void Poller::Impl::Free(PollDesc* pd) {
+  while (pd->refs.load(std::memory_order_acquire) != 0) {
+    std::this_thread::yield();
+  }
   {
     std::lock_guard<std::mutex> lock(pd->mu);
     pd->in_use = false;
@@ -430,14 +435,10 @@ absl::StatusOr<PollDescId> Poller::Impl::Register(intptr_t fd) {
   if (pd == nullptr) return Err(GORT_ENOMEM, "netpoll register");
   uint32_t seq;
   {
+    // A free pollDesc is in its reset state (new, or reset by Free()).
     std::lock_guard<std::mutex> lock(pd->mu);
     pd->in_use = true;
-    pd->closing = false;
     pd->fd = fd;
-    pd->rd = pd->wd = 0;
-    pd->rg.store(kPdNil, std::memory_order_relaxed);
-    pd->wg.store(kPdNil, std::memory_order_relaxed);
-    pd->info.store(0, std::memory_order_relaxed);
     seq = pd->seq.load(std::memory_order_relaxed) + 1;  // odd: in use
     pd->seq.store(seq, std::memory_order_seq_cst);
   }
@@ -445,9 +446,6 @@ absl::StatusOr<PollDescId> Poller::Impl::Register(intptr_t fd) {
   absl::Status s = backend_->Add(fd, id);
   if (!s.ok()) {
     pd->seq.store(seq + 1, std::memory_order_seq_cst);
-    while (pd->refs.load(std::memory_order_acquire) != 0) {
-      std::this_thread::yield();
-    }
     Free(pd);
     return s;
   }
@@ -496,10 +494,6 @@ absl::Status Poller::Impl::Close(PollDescId id) {
     raw = pd.get();
   }
   absl::Status removed = backend_->Remove(fd);
-  // Calls that pinned the pollDesc before the sequence changed finish first.
-  while (raw->refs.load(std::memory_order_acquire) != 0) {
-    std::this_thread::yield();
-  }
   Free(raw);
   return removed;
 }

@@ -143,6 +143,23 @@ std::vector<PollEvent> PollFor(Poller& poller, int ms) {
   }
 }
 
+// Polls for the one waiter a completed operation readies: `token`, in
+// `mode`, as kReady; then the operation's result.
+gort::OverlappedResult ExpectOneCompletion(Poller& poller, PollDescId pd,
+                                           PollMode mode, uintptr_t token) {
+  std::vector<PollEvent> evs = PollFor(poller, 5000);
+  EXPECT_EQ(evs.size(), 1u);
+  if (evs.size() == 1) {
+    EXPECT_EQ(evs[0].token, token);
+    EXPECT_EQ(evs[0].mode, mode);
+    EXPECT_EQ(evs[0].reason, PollReason::kReady);
+  }
+  absl::StatusOr<gort::OverlappedResult> r =
+      poller.GetOverlappedResult(pd, mode);
+  EXPECT_TRUE(r.ok()) << r.status();
+  return r.ok() ? *r : gort::OverlappedResult{~0u, ~0u};
+}
+
 // Polls until `done` holds or `ms` pass; true if it held.
 template <typename Pred>
 bool PollUntil(Poller& poller, int ms, Pred done) {
@@ -219,16 +236,10 @@ TEST(NetpollWindows, SocketReadCompletion) {
   EXPECT_EQ(*none, 0u);
 
   ASSERT_EQ(send(sp.b, "hello", 5, 0), 5);
-  std::vector<PollEvent> evs = PollFor(*poller, 5000);
-  ASSERT_EQ(evs.size(), 1u);
-  EXPECT_EQ(evs[0].token, kToken);
-  EXPECT_EQ(evs[0].mode, PollMode::kRead);
-  EXPECT_EQ(evs[0].reason, PollReason::kReady);
-  absl::StatusOr<gort::OverlappedResult> r =
-      poller->GetOverlappedResult(*pd, PollMode::kRead);
-  ASSERT_TRUE(r.ok()) << r.status();
-  EXPECT_EQ(r->bytes, 5u);
-  EXPECT_EQ(r->error, 0u);
+  gort::OverlappedResult res =
+      ExpectOneCompletion(*poller, *pd, PollMode::kRead, kToken);
+  EXPECT_EQ(res.bytes, 5u);
+  EXPECT_EQ(res.error, 0u);
   EXPECT_EQ(std::string(buf, 5), "hello");
   EXPECT_EQ(poller->stats().foreign_events, 0u);
   EXPECT_GE(poller->stats().events, 1u);
@@ -258,16 +269,10 @@ TEST(NetpollWindows, SocketWriteCompletion) {
   absl::StatusOr<WaitResult> w = poller->Wait(*pd, PollMode::kWrite, kToken2);
   ASSERT_TRUE(w.ok()) << w.status();
   EXPECT_EQ(*w, WaitResult::kParked);
-  std::vector<PollEvent> evs = PollFor(*poller, 5000);
-  ASSERT_EQ(evs.size(), 1u);
-  EXPECT_EQ(evs[0].token, kToken2);
-  EXPECT_EQ(evs[0].mode, PollMode::kWrite);
-  EXPECT_EQ(evs[0].reason, PollReason::kReady);
-  absl::StatusOr<gort::OverlappedResult> r =
-      poller->GetOverlappedResult(*pd, PollMode::kWrite);
-  ASSERT_TRUE(r.ok()) << r.status();
-  EXPECT_EQ(r->bytes, 6u);
-  EXPECT_EQ(r->error, 0u);
+  gort::OverlappedResult res =
+      ExpectOneCompletion(*poller, *pd, PollMode::kWrite, kToken2);
+  EXPECT_EQ(res.bytes, 6u);
+  EXPECT_EQ(res.error, 0u);
   char got[8] = {};
   EXPECT_EQ(recv(sp.b, got, sizeof(got), 0), 6);
   EXPECT_TRUE(poller->Close(*pd).ok());
@@ -294,16 +299,10 @@ TEST(NetpollWindows, PipeReadCompletion) {
 
   DWORD wrote = 0;
   ASSERT_TRUE(WriteFile(pp.client, "pipe!!!", 7, &wrote, nullptr));
-  std::vector<PollEvent> evs = PollFor(*poller, 5000);
-  ASSERT_EQ(evs.size(), 1u);
-  EXPECT_EQ(evs[0].token, kToken);
-  EXPECT_EQ(evs[0].mode, PollMode::kRead);
-  EXPECT_EQ(evs[0].reason, PollReason::kReady);
-  absl::StatusOr<gort::OverlappedResult> r =
-      poller->GetOverlappedResult(*pd, PollMode::kRead);
-  ASSERT_TRUE(r.ok()) << r.status();
-  EXPECT_EQ(r->bytes, 7u);
-  EXPECT_EQ(r->error, 0u);
+  gort::OverlappedResult res =
+      ExpectOneCompletion(*poller, *pd, PollMode::kRead, kToken);
+  EXPECT_EQ(res.bytes, 7u);
+  EXPECT_EQ(res.error, 0u);
   EXPECT_EQ(std::string(buf, 7), "pipe!!!");
   EXPECT_TRUE(poller->Close(*pd).ok());
 }

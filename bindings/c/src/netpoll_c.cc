@@ -28,12 +28,10 @@ int Code(const absl::Status& s) {
   return e.has_value() ? e->code() : GORT_EUNKNOWN;
 }
 
-bool ModeOk(int mode) {
-  return mode == GORT_POLL_READ || mode == GORT_POLL_WRITE;
-}
-
 }  // namespace
 
+// Modes and tokens are checked by the C++ calls (EINVAL); here only what C
+// adds: handles and pointers.
 extern "C" {
 
 int gort_poller_open(gort_poller_t* out) {
@@ -79,14 +77,12 @@ int gort_poller_unregister(gort_poller_t h, gort_pd_t pd) {
 int gort_poller_prepare(gort_poller_t h, gort_pd_t pd, int mode) {
   Poller* p = Find(h);
   if (p == nullptr) return GORT_EBADF;
-  if (!ModeOk(mode)) return GORT_EINVAL;
   return Code(p->Prepare(pd, static_cast<PollMode>(mode)));
 }
 
 int gort_poller_wait(gort_poller_t h, gort_pd_t pd, int mode, uintptr_t token) {
   Poller* p = Find(h);
   if (p == nullptr) return GORT_EBADF;
-  if (!ModeOk(mode)) return GORT_EINVAL;
   absl::StatusOr<gort::WaitResult> r =
       p->Wait(pd, static_cast<PollMode>(mode), token);
   if (!r.ok()) return Code(r.status());
@@ -97,7 +93,6 @@ int gort_poller_set_deadline(gort_poller_t h, gort_pd_t pd, int64_t d,
                              int mode) {
   Poller* p = Find(h);
   if (p == nullptr) return GORT_EBADF;
-  if (!ModeOk(mode) && mode != GORT_POLL_READWRITE) return GORT_EINVAL;
   return Code(p->SetDeadline(pd, d, static_cast<PollMode>(mode)));
 }
 
@@ -140,7 +135,7 @@ int gort_poller_overlapped(gort_poller_t h, gort_pd_t pd, int mode,
                            void** out) {
   Poller* p = Find(h);
   if (p == nullptr) return GORT_EBADF;
-  if (!ModeOk(mode) || out == nullptr) return GORT_EINVAL;
+  if (out == nullptr) return GORT_EINVAL;
   absl::StatusOr<void*> r = p->Overlapped(pd, static_cast<PollMode>(mode));
   if (!r.ok()) return Code(r.status());
   *out = *r;
@@ -151,9 +146,7 @@ int gort_poller_overlapped_result(gort_poller_t h, gort_pd_t pd, int mode,
                                   uint32_t* bytes, uint32_t* error) {
   Poller* p = Find(h);
   if (p == nullptr) return GORT_EBADF;
-  if (!ModeOk(mode) || bytes == nullptr || error == nullptr) {
-    return GORT_EINVAL;
-  }
+  if (bytes == nullptr || error == nullptr) return GORT_EINVAL;
   absl::StatusOr<gort::OverlappedResult> r =
       p->GetOverlappedResult(pd, static_cast<PollMode>(mode));
   if (!r.ok()) return Code(r.status());
