@@ -128,7 +128,7 @@ void BM_GortRegisterClose(benchmark::State& state) {
   for (auto _ : state) {
     absl::StatusOr<PollDescId> id = p->Register(pair.a[0]);
     if (!id.ok()) Die("Register");
-    if (!p->Close(*id).ok()) Die("Close");
+    if (!p->Unregister(*id).ok()) Die("Close");
   }
 }
 BENCHMARK(BM_GortRegisterClose);
@@ -262,7 +262,7 @@ void BM_GortWakeRoundTrip(benchmark::State& state) {
       if (v != seen) {
         seen = v;
         pong.store(v, std::memory_order_release);
-        p2->Wake();
+        (void)p2->Wake();
       }
     }
   });
@@ -270,13 +270,13 @@ void BM_GortWakeRoundTrip(benchmark::State& state) {
   uint64_t i = 0;
   for (auto _ : state) {
     ping.store(++i, std::memory_order_release);
-    p1->Wake();
+    (void)p1->Wake();
     do {
       if (!p2->Poll(-1, out, 4).ok()) Die("Poll");
     } while (pong.load(std::memory_order_acquire) != i);
   }
   stop.store(true, std::memory_order_release);
-  p1->Wake();
+  (void)p1->Wake();
   helper.join();
   gort::PollerStats s = p1->stats();
   state.counters["wakes_sent_ratio"] =
@@ -424,7 +424,7 @@ void BM_GortMemory(benchmark::State& state) {
     state.counters["register_ns"] = register_ns / n;
     state.counters["poller_fixed_B"] = heap1 - heap0;
     state.PauseTiming();
-    for (PollDescId id : ids) (void)p->Close(id);
+    for (PollDescId id : ids) (void)p->Unregister(id);
     p.reset();
     state.ResumeTiming();
   }

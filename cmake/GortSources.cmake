@@ -8,6 +8,7 @@ set(GORT_PORTABLE_SOURCES
   src/time.cc
   src/timer.cc
   src/netpoll.cc
+  src/polldesc.cc
   src/tables/zerrors_portable.cc
   src/tables/zerrors_linux.cc
   src/tables/zerrors_darwin.cc

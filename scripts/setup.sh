@@ -55,7 +55,7 @@ setup_aarch64() {
     apt_updated=0
   fi
   apt_install g++-aarch64-linux-gnu libc6-dev:arm64 libabsl-dev:arm64 libgtest-dev:arm64 \
-    libgmock-dev:arm64 qemu-user
+    libgmock-dev:arm64 qemu-user llvm-14
 }
 
 setup_mingw() {
@@ -171,7 +171,7 @@ setup_preset() {
     linux-x86_64|asan|tsan|native) setup_native ;;
     linux-aarch64) setup_native; setup_aarch64 ;;
     windows-x86_64) setup_native; setup_mingw; setup_abseil_source; build_deps "$1" ;;
-    linux-riscv64) setup_native; apt_install qemu-user googletest; setup_zig; setup_abseil_source; build_deps "$1" ;;
+    linux-riscv64) setup_native; apt_install qemu-user googletest llvm-14; setup_zig; setup_abseil_source; build_deps "$1" ;;
     macos-x86_64|macos-arm64|windows-aarch64)
       setup_native; apt_install googletest; setup_zig; setup_abseil_source; build_deps "$1" ;;
     zig) setup_zig ;;

@@ -11,6 +11,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "gort/netpoll.h"
 
 namespace gort::internal {
 
@@ -66,6 +67,14 @@ class PollBackend {
   virtual absl::StatusOr<BackendWaitResult> Wait(int64_t delay,
                                                  BackendEvent* ev,
                                                  size_t n) = 0;
+};
+
+// Tests reach into a poller through this: a poller over a backend of their
+// own (to fail or script it), and a token parked without the checks.
+struct PollerAccess {
+  static absl::StatusOr<std::unique_ptr<Poller>> Open(
+      std::unique_ptr<PollBackend> backend);
+  static void ParkRaw(Poller& p, PollDescId pd, PollMode mode, uintptr_t token);
 };
 
 // The OS's backend (defined once per OS).

@@ -204,7 +204,7 @@ TEST(NetpollEmbedding, CoroutinesParkAndResumeAcrossThreads) {
   EXPECT_EQ(received.load(), kPairs * kBytesEach);
   EXPECT_EQ(timeout_code.load(), GORT_ETIMEDOUT);
   for (int i = 0; i <= kPairs; ++i) {
-    EXPECT_TRUE(poller->Close(pds[i]).ok());
+    EXPECT_TRUE(poller->Unregister(pds[i]).ok());
   }
   opened->reset();
   for (testing::Pair& p : pairs) testing::ClosePair(&p);

@@ -150,7 +150,7 @@ TEST_F(NetpollTest, NewSocketIsWritable) {
   r = poller_->Wait(pd, PollMode::kWrite, 0x3000);
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(*r, WaitResult::kParked);
-  ASSERT_TRUE(poller_->Close(pd).ok());
+  ASSERT_TRUE(poller_->Unregister(pd).ok());
   std::vector<PollEvent> ev = PollFor(1, 1000 * kMs);
   ASSERT_EQ(ev.size(), 1u);
   EXPECT_EQ(ev[0].reason, PollReason::kClosing);
@@ -190,8 +190,8 @@ TEST_F(NetpollTest, PipeReadinessBothEnds) {
   EXPECT_EQ(ev[0].token, 0x20u);
   EXPECT_EQ(ev[0].mode, PollMode::kWrite);
   EXPECT_EQ(ev[0].reason, PollReason::kReady);
-  EXPECT_TRUE(poller_->Close(*rpd).ok());
-  EXPECT_TRUE(poller_->Close(*wpd).ok());
+  EXPECT_TRUE(poller_->Unregister(*rpd).ok());
+  EXPECT_TRUE(poller_->Unregister(*wpd).ok());
 }
 
 // Close-on-exec: every descriptor a poller opens (epoll and its eventfd,
@@ -249,7 +249,7 @@ TEST_F(NetpollTest, SignalsEndTimedWaitsOnly) {
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
   EXPECT_EQ(phase.load(), 1);  // still waiting
-  poller_->Wake();
+  ASSERT_TRUE(poller_->Wake().ok());
   t.join();
   EXPECT_EQ(phase.load(), 2);
   sigaction(SIGUSR1, &old, nullptr);
@@ -382,13 +382,13 @@ TEST_F(NetpollTest, CloseWhileParkedGivesClosingExactlyOnce) {
   PollDescId pd = NewPair(&p);
   ParkRead(pd, p, 0x80);
   ASSERT_TRUE(poller_->SetDeadline(pd, 50 * kMs, PollMode::kRead).ok());
-  ASSERT_TRUE(poller_->Close(pd).ok());
+  ASSERT_TRUE(poller_->Unregister(pd).ok());
   std::vector<PollEvent> ev = PollFor(2, 200 * kMs);  // the deadline too
   ASSERT_EQ(ev.size(), 1u);
   EXPECT_EQ(ev[0].token, 0x80u);
   EXPECT_EQ(ev[0].reason, PollReason::kClosing);
   EXPECT_EQ(poller_->stats().deadline_timers, 0u);
-  EXPECT_EQ(CodeOf(poller_->Close(pd)), GORT_EBADF);
+  EXPECT_EQ(CodeOf(poller_->Unregister(pd)), GORT_EBADF);
 }
 
 // Evict from another thread wakes a Poll() blocked with no timeout.
@@ -413,19 +413,19 @@ TEST_F(NetpollTest, EvictFromAnotherThreadWakesBlockedPoll) {
             GORT_ECANCELED);
   EXPECT_TRUE(poller_->Evict(pd).ok());
   EXPECT_TRUE(poller_->SetDeadline(pd, 10 * kMs, PollMode::kRead).ok());
-  EXPECT_TRUE(poller_->Close(pd).ok());
+  EXPECT_TRUE(poller_->Unregister(pd).ok());
 }
 
 TEST_F(NetpollTest, WakeUpsCoalesce) {
   PollerStats s0 = poller_->stats();
-  for (int i = 0; i < 1000; ++i) poller_->Wake();
+  for (int i = 0; i < 1000; ++i) ASSERT_TRUE(poller_->Wake().ok());
   PollerStats s1 = poller_->stats();
   EXPECT_EQ(s1.wakes - s0.wakes, 1000u);
   EXPECT_EQ(s1.wakes_sent - s0.wakes_sent, 1u);
   // A non-blocking poll leaves the signal for a blocking one.
   PollEvent ev[4];
   ASSERT_TRUE(poller_->Poll(0, ev, 4).ok());
-  poller_->Wake();
+  ASSERT_TRUE(poller_->Wake().ok());
   EXPECT_EQ(poller_->stats().wakes_sent - s0.wakes_sent, 1u);
   // The blocking poll returns at once and consumes it...
   int64_t t0 = Nanotime();
@@ -439,7 +439,7 @@ TEST_F(NetpollTest, WakeUpsCoalesce) {
   n = poller_->Poll(30 * kMs, ev, 4);
   ASSERT_TRUE(n.ok());
   EXPECT_GE(Nanotime() - t0, 25 * kMs);
-  poller_->Wake();
+  ASSERT_TRUE(poller_->Wake().ok());
   EXPECT_EQ(poller_->stats().wakes_sent - s0.wakes_sent, 2u);
 }
 
@@ -453,7 +453,7 @@ TEST_F(NetpollTest, WakeFromAnotherThreadInterruptsBlockedPoll) {
       returned = true;
     });
     std::this_thread::sleep_for(std::chrono::milliseconds(2));
-    poller_->Wake();
+    ASSERT_TRUE(poller_->Wake().ok());
     t.join();
     EXPECT_TRUE(returned);
   }
@@ -462,13 +462,13 @@ TEST_F(NetpollTest, WakeFromAnotherThreadInterruptsBlockedPoll) {
 TEST_F(NetpollTest, StaleHandleGivesEbadf) {
   Pair* p;
   PollDescId pd = NewPair(&p);
-  ASSERT_TRUE(poller_->Close(pd).ok());
+  ASSERT_TRUE(poller_->Unregister(pd).ok());
   EXPECT_EQ(CodeOf(poller_->Prepare(pd, PollMode::kRead)), GORT_EBADF);
   EXPECT_EQ(CodeOf(poller_->Wait(pd, PollMode::kRead, 0x10).status()),
             GORT_EBADF);
   EXPECT_EQ(CodeOf(poller_->SetDeadline(pd, 1, PollMode::kRead)), GORT_EBADF);
   EXPECT_EQ(CodeOf(poller_->Evict(pd)), GORT_EBADF);
-  EXPECT_EQ(CodeOf(poller_->Close(pd)), GORT_EBADF);
+  EXPECT_EQ(CodeOf(poller_->Unregister(pd)), GORT_EBADF);
   EXPECT_EQ(CodeOf(poller_->Overlapped(pd, PollMode::kRead).status()),
             GORT_EBADF);
   // The slot is reused with a new sequence: the old handle stays stale.
@@ -507,7 +507,7 @@ TEST_F(NetpollTest, DoubleWaitAndBadArgumentsAreErrors) {
   EXPECT_EQ(CodeOf(poller_->Poll(0, nullptr, 4).status()), GORT_EINVAL);
   EXPECT_EQ(CodeOf(poller_->Poll(0, ev, 0).status()), GORT_EINVAL);
   // The parked waiter is still there and comes out on close.
-  ASSERT_TRUE(poller_->Close(pd).ok());
+  ASSERT_TRUE(poller_->Unregister(pd).ok());
   std::vector<PollEvent> got = PollFor(1, 1000 * kMs);
   ASSERT_EQ(got.size(), 1u);
   EXPECT_EQ(got[0].token, 0x100u);
@@ -567,8 +567,8 @@ TEST_F(NetpollTest, StaleEventsForAClosedPollDescAreDropped) {
   PollDescId pd = NewPair(&p);
   int keep = dup(static_cast<int>(p->a));
   ASSERT_GE(keep, 0);
-  close(static_cast<int>(p->a));         // the embedder closed too early
-  ASSERT_TRUE(poller_->Close(pd).ok());  // EPOLL_CTL_DEL: EBADF, ignored
+  close(static_cast<int>(p->a));              // the embedder closed too early
+  ASSERT_TRUE(poller_->Unregister(pd).ok());  // EPOLL_CTL_DEL: EBADF, ignored
   Pair* q;
   PollDescId pd2 = NewPair(&q);  // reuses the slot
   EXPECT_EQ(pd2 & 0xffffffffu, pd & 0xffffffffu);

@@ -243,7 +243,7 @@ TEST(NetpollWindows, SocketReadCompletion) {
   EXPECT_EQ(std::string(buf, 5), "hello");
   EXPECT_EQ(poller->stats().foreign_events, 0u);
   EXPECT_GE(poller->stats().events, 1u);
-  EXPECT_TRUE(poller->Close(*pd).ok());
+  EXPECT_TRUE(poller->Unregister(*pd).ok());
 }
 
 // A write's completion readies the write direction. Without
@@ -275,7 +275,7 @@ TEST(NetpollWindows, SocketWriteCompletion) {
   EXPECT_EQ(res.error, 0u);
   char got[8] = {};
   EXPECT_EQ(recv(sp.b, got, sizeof(got), 0), 6);
-  EXPECT_TRUE(poller->Close(*pd).ok());
+  EXPECT_TRUE(poller->Unregister(*pd).ok());
 }
 
 // The same contract on a named pipe's ReadFile.
@@ -304,7 +304,7 @@ TEST(NetpollWindows, PipeReadCompletion) {
   EXPECT_EQ(res.bytes, 7u);
   EXPECT_EQ(res.error, 0u);
   EXPECT_EQ(std::string(buf, 7), "pipe!!!");
-  EXPECT_TRUE(poller->Close(*pd).ok());
+  EXPECT_TRUE(poller->Unregister(*pd).ok());
 }
 
 // A read that fails still completes on the port: the other end closes, the
@@ -338,7 +338,7 @@ TEST(NetpollWindows, PipeBrokenReadReportsError) {
   ASSERT_TRUE(r.ok()) << r.status();
   EXPECT_EQ(r->bytes, 0u);
   EXPECT_EQ(r->error, static_cast<uint32_t>(ERROR_BROKEN_PIPE));
-  EXPECT_TRUE(poller->Close(*pd).ok());
+  EXPECT_TRUE(poller->Unregister(*pd).ok());
 }
 
 // The embedder may run I/O of its own on a registered handle: its packet
@@ -368,7 +368,7 @@ TEST(NetpollWindows, ForeignOverlappedOnRegisteredHandleIsIgnored) {
                         [&] { return poller->stats().foreign_events >= 1; }));
   EXPECT_EQ(poller->stats().foreign_events, 1u);
   EXPECT_EQ(poller->stats().events, 0u);
-  EXPECT_TRUE(poller->Close(*pd).ok());
+  EXPECT_TRUE(poller->Unregister(*pd).ok());
 }
 
 // The backend alone: packets posted to its port with foreign keys or
@@ -461,7 +461,7 @@ TEST(NetpollWindows, WakeEndsBlockingPoll) {
   std::unique_ptr<Poller> poller = OpenPoller();
   ASSERT_NE(poller, nullptr);
   PollEvent out[4];
-  poller->Wake();
+  ASSERT_TRUE(poller->Wake().ok());
   absl::StatusOr<size_t> n = poller->Poll(0, out, 4);
   ASSERT_TRUE(n.ok());
   EXPECT_EQ(*n, 0u);
@@ -471,7 +471,7 @@ TEST(NetpollWindows, WakeEndsBlockingPoll) {
 
   std::thread t([&] {
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    poller->Wake();
+    ASSERT_TRUE(poller->Wake().ok());
   });
   n = poller->Poll(-1, out, 4);
   t.join();
@@ -498,7 +498,7 @@ TEST(NetpollWindows, LateCompletionForClosedPollDescIsStale) {
   DWORD flags = 0;
   ASSERT_EQ(WSARecv(sp.a, &wb, 1, nullptr, &flags, ov, nullptr), SOCKET_ERROR);
   ASSERT_EQ(WSAGetLastError(), WSA_IO_PENDING);
-  ASSERT_TRUE(poller->Close(*pd).ok());
+  ASSERT_TRUE(poller->Unregister(*pd).ok());
   EXPECT_FALSE(poller->Prepare(*pd, PollMode::kRead).ok());  // stale handle
 
   ASSERT_EQ(send(sp.b, "late", 4, 0), 4);

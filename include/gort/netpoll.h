@@ -38,9 +38,11 @@
 // and write deadlines are equal, one timer serves both. They live on the
 // poller's own timer heap, which bounds Poll()'s wait.
 //
-// Close(pd) evicts both waiters with kClosing, deregisters the descriptor and
-// frees the pollDesc: its handle goes stale (EBADF) and events already
-// harvested for it are dropped. Close the descriptor itself afterwards.
+// Unregister(pd) evicts both waiters with kClosing, deregisters the
+// descriptor and frees the pollDesc: its handle goes stale (EBADF) and events
+// already harvested for it are dropped. Close the descriptor itself
+// afterwards. (The C ABI's names: gort_poller_unregister for this,
+// gort_poller_close for closing the whole poller.)
 // pollDescs are never freed before the Poller, so a late event never touches
 // freed memory.
 //
@@ -48,7 +50,10 @@
 // also while other threads block in Poll(). Poll() may run on several threads
 // at once; Wake() makes a Poll() blocked now (or the next blocking one)
 // return. Using a handle while another thread closes it gives either the
-// result for the old descriptor or EBADF, never another descriptor's. Hot
+// result for the old descriptor or EBADF, never another descriptor's; a
+// handle of one poller is EBADF in another. Two threads may race to Wait()
+// on one direction: one parks, the other gets EBUSY (Go's fdMutex admits
+// one waiter per direction; gort checks instead). Hot
 // paths (Prepare, Wait, Poll, SetDeadline) do not allocate once the poller
 // has grown to its working size.
 #ifndef GORT_GORT_NETPOLL_H_
@@ -63,6 +68,10 @@
 #include "absl/time/time.h"
 
 namespace gort {
+
+namespace internal {
+struct PollerAccess;  // tests: a poller over another backend
+}  // namespace internal
 
 /// A pollDesc handle: (sequence << 32) | (index + 1). 0 is never valid.
 using PollDescId = uint64_t;
@@ -104,6 +113,7 @@ struct OverlappedResult {
 struct PollerStats {
   uint64_t wakes = 0;            ///< Wake() calls
   uint64_t wakes_sent = 0;       ///< Wake() calls that reached the kernel
+  uint64_t wake_errors = 0;      ///< wake-up signals the backend failed
   uint64_t events = 0;           ///< backend events harvested
   uint64_t stale_events = 0;     ///< events dropped for a closed pollDesc
   uint64_t foreign_events = 0;   ///< packets with a foreign key (Windows)
@@ -143,8 +153,8 @@ class Poller {
   /// pollDesc: Go's poll_runtime_pollClose. The handle goes stale. epoll
   /// deregisters now; kqueue and IOCP drop a registration only when the
   /// descriptor is closed (as in Go): events until then are dropped as
-  /// stale.
-  absl::Status Close(PollDescId pd);
+  /// stale. Does not close the descriptor.
+  absl::Status Unregister(PollDescId pd);
 
   /// Prepares an operation in direction `mode`: fails if the pollDesc is
   /// closing or the deadline has passed, else forgets a stale readiness
@@ -167,15 +177,22 @@ class Poller {
   /// Go's netpoll(delay): waits up to `delay` ns (< 0: until something
   /// happens, 0: not at all), then writes up to `n` runnable waiters to
   /// `out` and returns how many. Due deadlines fire first; their timers bound
-  /// the wait. May return 0 early: after Wake(), a signal interrupting a
-  /// timed wait (an endless one goes on waiting, as in Go), or a deadline
-  /// that readied nobody. Waiters that do not fit in `out` are kept
-  /// for the next call. EINVAL if `out` is null or `n` is 0.
+  /// the wait. May return 0 before `delay` has passed: after Wake() (also
+  /// the one SetDeadline() sends when it arms a deadline earlier than the
+  /// nearest one, and the one a Poll() sends when it leaves waiters queued
+  /// for another thread), when a signal interrupts a timed wait (an endless
+  /// one goes on waiting, as in Go), when a deadline fires that readies
+  /// nobody, and when the OS reports an event that readies nobody (no
+  /// waiter parked, or the pollDesc closed since). Waiters that do not fit
+  /// in `out` are kept for the next call, and a Poll() blocked on another
+  /// thread is woken to take them. EINVAL if `out` is null or `n` is 0.
   absl::StatusOr<size_t> Poll(int64_t delay, PollEvent* out, size_t n);
 
   /// Makes a blocked Poll() return (or the next blocking one). Wake-ups
   /// coalesce until a blocking Poll() consumes them: Go's netpollBreak.
-  void Wake();
+  /// The OS error if the signal could not be sent (Go throws); the next
+  /// Wake() tries again.
+  absl::Status Wake();
 
   /// The OVERLAPPED (as void*) for an operation in direction `mode` of
   /// `pd`, whose completion readies that direction. Windows only
@@ -198,6 +215,7 @@ class Poller {
   class Impl;
 
  private:
+  friend struct internal::PollerAccess;
   explicit Poller(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
 };

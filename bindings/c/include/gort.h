@@ -499,12 +499,14 @@ GORT_EXTERN int gort_cgroup_memory_limit(const char* root, gort_limit_t* out);
  *  bad mode, token or pointer, GORT_ECANCELED once the pollDesc is closing,
  *  GORT_ETIMEDOUT once the direction's deadline passed, GORT_EBUSY for a
  *  second waiter on one direction, GORT_EIO when the kernel reported only an
- *  error condition (reads).
+ *  error condition (reads). Two threads may race to wait on one direction:
+ *  one parks, the other gets GORT_EBUSY.
  *  @{ */
 
 /** A poller's handle; 0 is never valid. */
 typedef uint64_t gort_poller_t;
-/** A pollDesc's handle within its poller; 0 is never valid. */
+/** A pollDesc's handle within its poller; 0 is never valid, and a handle
+ *  of one poller is GORT_EBADF in every other. */
 typedef uint64_t gort_pd_t;
 
 /** The read direction (Go's 'r'). */
@@ -572,14 +574,22 @@ GORT_EXTERN int gort_poller_set_deadline(gort_poller_t p, gort_pd_t pd,
 
 /** Go's netpoll(delay): waits up to `delay` ns (< 0 until something
  *  happens, 0 not at all), stores up to `n` runnable waiters in `out` and
- *  their count in `*got`. May return 0 waiters early (a wake-up, a signal).
+ *  their count in `*got`. Waiters that do not fit stay queued for the next
+ *  call (another thread blocked here is woken to take them). May return
+ *  0 waiters before `delay` has passed: after gort_poller_wake() (also the
+ *  one gort_poller_set_deadline() sends when it arms a deadline earlier
+ *  than the nearest one, and the one a poll sends when it leaves waiters
+ *  queued), when a signal interrupts a timed wait, when a deadline fires
+ *  that readies nobody, and when the OS reports an event that readies
+ *  nobody (no waiter parked, or the pollDesc closed since).
  *  @return 0, GORT_EBADF, GORT_EINVAL if `out` or `got` is NULL or `n` is 0,
  *  or the OS's error. */
 GORT_EXTERN int gort_poller_poll(gort_poller_t p, int64_t delay,
                                  gort_poll_event_t* out, size_t n, size_t* got);
 
 /** Makes a blocked gort_poller_poll() return; coalesced until a blocking
- *  poll consumes it (Go's netpollBreak). @return 0 or GORT_EBADF. */
+ *  poll consumes it (Go's netpollBreak). @return 0, GORT_EBADF, or the OS's
+ *  error if the wake-up could not be sent (the next call tries again). */
 GORT_EXTERN int gort_poller_wake(gort_poller_t p);
 
 /** Windows: the OVERLAPPED (as void*) to start an operation in direction

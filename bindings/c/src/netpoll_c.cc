@@ -71,7 +71,7 @@ int gort_poller_evict(gort_poller_t h, gort_pd_t pd) {
 int gort_poller_unregister(gort_poller_t h, gort_pd_t pd) {
   Poller* p = Find(h);
   if (p == nullptr) return GORT_EBADF;
-  return Code(p->Close(pd));
+  return Code(p->Unregister(pd));
 }
 
 int gort_poller_prepare(gort_poller_t h, gort_pd_t pd, int mode) {
@@ -127,8 +127,7 @@ int gort_poller_poll(gort_poller_t h, int64_t delay, gort_poll_event_t* out,
 int gort_poller_wake(gort_poller_t h) {
   Poller* p = Find(h);
   if (p == nullptr) return GORT_EBADF;
-  p->Wake();
-  return 0;
+  return Code(p->Wake());
 }
 
 int gort_poller_overlapped(gort_poller_t h, gort_pd_t pd, int mode,

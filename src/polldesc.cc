@@ -1,0 +1,271 @@
+// The pollDesc state machine and table (Go: runtime/netpoll.go). See
+// polldesc.h for the two handshakes whose orderings this file keeps.
+#include "polldesc.h"
+
+#include <atomic>
+#include <cstdint>
+#include <mutex>
+#include <new>
+#include <thread>
+
+#include "gort.h"
+
+namespace gort::internal {
+
+int PollDesc::CheckErr(PollMode mode) const {
+  // Sequentially consistent: the second load of handshake 1 when SetWait
+  // calls it (see there).
+  uint32_t bits = info.load(std::memory_order_seq_cst);
+  if (bits & kInfoClosing) return GORT_ECANCELED;
+  if ((mode == PollMode::kRead && (bits & kInfoExpiredRead)) ||
+      (mode == PollMode::kWrite && (bits & kInfoExpiredWrite))) {
+    return GORT_ETIMEDOUT;
+  }
+  if (mode == PollMode::kRead && (bits & kInfoEventErr)) return GORT_EIO;
+  return 0;
+}
+
+int PollDesc::Reset(PollMode mode) {
+  std::atomic<uintptr_t>& gp = g(mode);
+  uintptr_t old = gp.load(std::memory_order_acquire);
+  while (old == kPdReady) {
+    if (gp.compare_exchange_weak(old, kPdNil, std::memory_order_acq_rel)) {
+      return 0;
+    }
+  }
+  return old > kPdReady ? GORT_EBUSY : 0;
+}
+
+// Handshake 1, the waiter's side (Go's netpollblock: "need to recheck
+// error states after setting gpp to pdWait ... this is necessary because
+// runtime_pollUnblock/runtime_pollSetDeadline/deadlineimpl do the opposite:
+// store to closing/rd/wd, publishInfo, load of rg/wg").
+//
+// The CAS (a store) and the load of info are both seq_cst, and so are the
+// closer's store of info and its load of rg/wg in PublishAndUnblock. In the
+// single total order of these four operations either our CAS comes before
+// the closer's load of rg/wg, which then finds pdWait (or our token) and
+// takes it, or the closer's store of info comes before our load, which then
+// sees the error and we do not park. Both may happen; neither missing is
+// what matters. With acquire/release only, RISC-V may perform our load of
+// info before the sc of the CAS is visible, and the closer's load of rg/wg
+// before its store of info: both miss, the waiter parks on a closed
+// pollDesc and nothing ever hands its token out.
+bool PollDesc::SetWait(PollMode mode, int* err) {
+  uintptr_t expected = kPdNil;
+  if (!g(mode).compare_exchange_strong(expected, kPdWait,
+                                       std::memory_order_seq_cst,
+                                       std::memory_order_relaxed)) {
+    return false;
+  }
+  *err = CheckErr(mode);
+  return true;
+}
+
+// Handshake 1, the closer's side: see SetWait.
+void PollDesc::PublishAndUnblock(uint32_t modes, uintptr_t* rg_token,
+                                 uintptr_t* wg_token) {
+  uint32_t bits = 0;
+  if (closing) bits |= kInfoClosing;
+  if (rd < 0) bits |= kInfoExpiredRead;
+  if (wd < 0) bits |= kInfoExpiredWrite;
+  // Keep the event-error bit, which Poll() sets without the lock.
+  uint32_t old = info.load(std::memory_order_relaxed);
+  while (!info.compare_exchange_weak(old, (old & kInfoEventErr) | bits,
+                                     std::memory_order_seq_cst,
+                                     std::memory_order_relaxed)) {
+  }
+  // Go's netpollunblock(ioready=false): deadline and close never pre-arm a
+  // direction, they only take what is parked (pdWait or a token) back to
+  // nil. The first load is seq_cst: the fourth operation of handshake 1.
+  uintptr_t* out[2] = {rg_token, wg_token};
+  for (int i = 0; i < 2; ++i) {
+    *out[i] = 0;
+    if ((modes & (i == 0 ? kPollRead : kPollWrite)) == 0) continue;
+    std::atomic<uintptr_t>& gp = i == 0 ? rg : wg;
+    uintptr_t cur = gp.load(std::memory_order_seq_cst);
+    while (cur >= kPdWait) {
+      if (gp.compare_exchange_weak(cur, kPdNil, std::memory_order_seq_cst)) {
+        *out[i] = cur > kPdWait ? cur : 0;
+        break;
+      }
+    }
+  }
+}
+
+int PollDesc::Block(PollMode mode, uintptr_t token) {
+  std::atomic<uintptr_t>& gp = g(mode);
+  for (;;) {
+    int err = 0;
+    if (!SetWait(mode, &err)) {
+      uintptr_t old = gp.load(std::memory_order_acquire);
+      if (old == kPdReady) {
+        if (gp.compare_exchange_weak(old, kPdNil, std::memory_order_acq_rel)) {
+          return kBlockReady;
+        }
+        continue;
+      }
+      if (old == kPdNil) continue;  // changed under us: try again
+      return GORT_EBUSY;            // pdWait or a token: another waiter
+    }
+    if (err == 0) {
+      // Go's netpollblockcommit: publish the token unless something
+      // unblocked the direction since SetWait.
+      uintptr_t wait = kPdWait;
+      if (gp.compare_exchange_strong(wait, token, std::memory_order_seq_cst)) {
+        return kBlockParked;
+      }
+    }
+    // Readiness, a deadline or close came in between, or an error is
+    // visible. Take back only what is ours: our pdWait, or the pdReady that
+    // readiness put in its place. nil or a token means our wait was already
+    // undone and another waiter may have parked since: leave it (Go swaps
+    // blindly because its fdMutex admits one waiter; gort lets two race).
+    uintptr_t cur = gp.load(std::memory_order_acquire);
+    while (cur == kPdWait || cur == kPdReady) {
+      if (gp.compare_exchange_weak(cur, kPdNil, std::memory_order_acq_rel)) {
+        if (cur == kPdReady) return kBlockReady;
+        break;
+      }
+    }
+    err = CheckErr(mode);
+    if (err != 0) return err;
+  }
+}
+
+uintptr_t PollDesc::Ready(PollMode mode) {
+  std::atomic<uintptr_t>& gp = g(mode);
+  uintptr_t old = gp.load(std::memory_order_acquire);
+  for (;;) {
+    if (old == kPdReady) return 0;
+    uintptr_t next = old <= kPdWait ? kPdReady : kPdNil;
+    if (gp.compare_exchange_weak(old, next, std::memory_order_acq_rel,
+                                 std::memory_order_acquire)) {
+      return old > kPdWait ? old : 0;
+    }
+  }
+}
+
+void PollDesc::SetEventErr(bool error_only) {
+  if (error_only) {
+    info.fetch_or(kInfoEventErr, std::memory_order_acq_rel);
+  } else if (info.load(std::memory_order_relaxed) & kInfoEventErr) {
+    info.fetch_and(~kInfoEventErr, std::memory_order_acq_rel);
+  }
+}
+
+PollDescTable::PollDescTable(uint32_t seq_base) : seq_base_(seq_base & ~1u) {}
+
+PollDescTable::~PollDescTable() {
+  for (uint32_t i = 0; i < nchunks_; ++i) delete ChunkSlot(i).load();
+  for (std::atomic<ChunkPage*>& p : pages_) delete p.load();
+}
+
+std::atomic<PollDescTable::Chunk*>& PollDescTable::ChunkSlot(
+    uint32_t chunk) const {
+  return pages_[chunk >> kPageShift]
+      .load(std::memory_order_acquire)
+      ->chunks[chunk & (kPageSize - 1)];
+}
+
+PollDesc* PollDescTable::At(uint32_t index) const {
+  if (index >= kMaxChunks * kChunkSize) return nullptr;
+  uint32_t chunk = index >> kChunkShift;
+  ChunkPage* page = pages_[chunk >> kPageShift].load(std::memory_order_acquire);
+  if (page == nullptr) return nullptr;
+  Chunk* c =
+      page->chunks[chunk & (kPageSize - 1)].load(std::memory_order_acquire);
+  if (c == nullptr) return nullptr;
+  return &c->pds[index & (kChunkSize - 1)];
+}
+
+// Handshake 2, the caller's side: pin, then check the sequence. Retire()
+// moves the sequence on, then Free() waits for pins; all four operations
+// are seq_cst, so either our check sees the new sequence (and we unpin) or
+// Free() sees our pin (and waits for it).
+PollDescTable::Pin PollDescTable::Acquire(PollDescId id) const {
+  uint32_t low = static_cast<uint32_t>(id);
+  uint32_t seq = static_cast<uint32_t>(id >> 32);
+  if (low == 0 || (seq & 1) == 0) return Pin(nullptr);
+  PollDesc* pd = At(low - 1);
+  if (pd == nullptr) return Pin(nullptr);
+  pd->refs.fetch_add(1, std::memory_order_seq_cst);
+  if (pd->seq.load(std::memory_order_seq_cst) != seq) {
+    pd->refs.fetch_sub(1, std::memory_order_release);
+    return Pin(nullptr);
+  }
+  return Pin(pd);
+}
+
+PollDesc* PollDescTable::Alloc(PollDescId* id) {
+  PollDesc* pd;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (free_head_ == 0) {
+      if (nchunks_ == kMaxChunks) return nullptr;
+      std::atomic<ChunkPage*>& page = pages_[nchunks_ >> kPageShift];
+      if (page.load(std::memory_order_relaxed) == nullptr) {
+        ChunkPage* fresh = new (std::nothrow) ChunkPage;
+        if (fresh == nullptr) return nullptr;
+        page.store(fresh, std::memory_order_release);
+      }
+      Chunk* c = new (std::nothrow) Chunk;
+      if (c == nullptr) return nullptr;
+      uint32_t base = nchunks_ << kChunkShift;
+      for (uint32_t i = 0; i < kChunkSize; ++i) {
+        c->pds[i].index = base + i;
+        c->pds[i].seq.store(seq_base_, std::memory_order_relaxed);
+        c->pds[i].next_free = i + 1 < kChunkSize ? base + i + 2 : 0;
+      }
+      ChunkSlot(nchunks_).store(c, std::memory_order_release);
+      ++nchunks_;
+      free_head_ = base + 1;
+    }
+    pd = At(free_head_ - 1);
+    free_head_ = pd->next_free;
+    pd->next_free = 0;
+  }
+  in_use_.fetch_add(1, std::memory_order_relaxed);
+  uint32_t seq;
+  {
+    // A free pollDesc is in its reset state (new, or reset by Free()).
+    std::lock_guard<std::mutex> lock(pd->mu);
+    pd->in_use = true;
+    seq = pd->seq.load(std::memory_order_relaxed) + 1;  // odd: in use
+    pd->seq.store(seq, std::memory_order_seq_cst);
+  }
+  *id = (static_cast<uint64_t>(seq) << 32) | (pd->index + 1);
+  return pd;
+}
+
+bool PollDescTable::Retire(PollDesc* pd, PollDescId id) {
+  uint32_t seq = static_cast<uint32_t>(id >> 32);
+  return pd->seq.compare_exchange_strong(seq, seq + 1,
+                                         std::memory_order_seq_cst);
+}
+
+void PollDescTable::Free(PollDesc* pd, uintptr_t* rg_token,
+                         uintptr_t* wg_token) {
+  // Handshake 2, the closer's side (see Acquire).
+  while (pd->refs.load(std::memory_order_seq_cst) != 0) {
+    std::this_thread::yield();
+  }
+  {
+    std::lock_guard<std::mutex> lock(pd->mu);
+    uintptr_t r = pd->rg.exchange(kPdNil, std::memory_order_acq_rel);
+    uintptr_t w = pd->wg.exchange(kPdNil, std::memory_order_acq_rel);
+    *rg_token = r > kPdWait ? r : 0;
+    *wg_token = w > kPdWait ? w : 0;
+    pd->in_use = false;
+    pd->closing = false;
+    pd->fd = -1;
+    pd->rd = pd->wd = 0;
+    pd->info.store(0, std::memory_order_release);
+  }
+  in_use_.fetch_sub(1, std::memory_order_relaxed);
+  std::lock_guard<std::mutex> lock(mu_);
+  pd->next_free = free_head_;
+  free_head_ = pd->index + 1;
+}
+
+}  // namespace gort::internal

@@ -1,0 +1,214 @@
+// The pollDesc and the table that owns them (Go: runtime/netpoll.go's
+// pollDesc, pollCache, netpollblock, netpollunblock, netpollcheckerr and
+// publishInfo). Every memory-ordering invariant of the netpoller lives in
+// this file and polldesc.cc; src/netpoll.cc builds the poller on top.
+//
+// The two handshakes, both "store, then load" on each side:
+//
+//  1. Park vs. close/deadline. A waiter moves rg/wg from nil to pdWait, then
+//     re-reads `info` (SetWait). A closer or deadline updates `info`, then
+//     reads rg/wg to take a parked waiter (PublishAndUnblock). Each side
+//     must see the other's store, or the waiter parks after the descriptor
+//     closed and nobody wakes it.
+//  2. Pin vs. free. A call pins a pollDesc (refs += 1), then re-reads `seq`
+//     (PollDescTable::Acquire). A closer moves `seq` on, then waits for
+//     `refs` to reach 0 (PollDescTable::Free).
+//
+// This is the store-buffering pattern: acquire/release orders neither side,
+// and arm64 and riscv64 really reorder a store with a later load (RISC-V
+// compiles an acq_rel CAS to lr.aq/sc.rl, after which a plain load may be
+// performed before the sc is visible). All four operations of each
+// handshake are sequentially consistent, as all of Go's atomics are; .ci/run
+// checks the arm64 and riscv64 code of SetWait and PublishAndUnblock
+// (tests/check_fences.py).
+#ifndef GORT_SRC_POLLDESC_H_
+#define GORT_SRC_POLLDESC_H_
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <mutex>
+
+#include "gort/netpoll.h"
+#include "gort/timer.h"
+#include "netpoll_internal.h"
+
+// Out of line on purpose: the fence check disassembles these functions.
+#define GORT_NOINLINE __attribute__((noinline))
+
+namespace gort::internal {
+
+// rg/wg values (Go's pdNil, pdReady, pdWait); anything else is a parked
+// waiter's token.
+inline constexpr uintptr_t kPdNil = 0;
+inline constexpr uintptr_t kPdReady = 1;
+inline constexpr uintptr_t kPdWait = 2;
+
+// Bits of PollDesc::info, read without the lock (Go's atomicInfo).
+inline constexpr uint32_t kInfoClosing = 1;
+inline constexpr uint32_t kInfoEventErr = 2;
+inline constexpr uint32_t kInfoExpiredRead = 4;
+inline constexpr uint32_t kInfoExpiredWrite = 8;
+
+// What Block() did (its other results are negative GORT_E* codes).
+inline constexpr int kBlockReady = 0;
+inline constexpr int kBlockParked = 1;
+
+// One watched descriptor. Type-stable: once allocated it stays valid memory
+// for the poller's life, whatever happens to the descriptor.
+struct PollDesc {
+  // Lock-free part (Go: rg, wg, atomicInfo, fdseq). seq is odd while the
+  // pollDesc is in use and even while it is free; a handle carries it.
+  std::atomic<uintptr_t> rg{kPdNil};
+  std::atomic<uintptr_t> wg{kPdNil};
+  std::atomic<uint32_t> info{0};
+  std::atomic<uint32_t> seq{0};
+  // Calls in flight on this pollDesc; Free() waits for them to leave
+  // before the pollDesc is reset and reused.
+  std::atomic<uint32_t> refs{0};
+  uint32_t index = 0;
+
+  // Go's pd.lock and what it guards.
+  std::mutex mu;
+  bool in_use = false;
+  bool closing = false;
+  intptr_t fd = -1;
+  uint32_t rseq = 0;
+  uint32_t wseq = 0;
+  int64_t rd = 0;  // read deadline: 0 none, -1 expired
+  int64_t wd = 0;
+  TimerId rt = 0;  // read timer (also serves writes when rd == wd > 0)
+  TimerId wt = 0;
+  uint32_t next_free = 0;  // 1-based index; 0 ends the list
+
+#ifdef _WIN32
+  WinOp ops[2] = {};  // read, write
+#endif
+
+  std::atomic<uintptr_t>& g(PollMode mode) {
+    return mode == PollMode::kRead ? rg : wg;
+  }
+
+  // Go's netpollcheckerr: the error a direction reports (0 or a negative
+  // GORT_E* code), from the lock-free info word alone.
+  int CheckErr(PollMode mode) const;
+
+  // Go's poll_runtime_pollReset after its error check: forgets a readiness
+  // notification. EBUSY if a waiter is parked.
+  int Reset(PollMode mode);
+
+  // Go's netpollblock with netpollblockcommit: consumes readiness
+  // (kBlockReady) or publishes `token` (kBlockParked), else the error the
+  // direction reports (ECANCELED, ETIMEDOUT, EIO) or EBUSY when another
+  // waiter holds the direction. The caller has checked errors once.
+  int Block(PollMode mode, uintptr_t token);
+
+  // The waiter's half of handshake 1: moves the direction from nil to
+  // pdWait and, if that succeeded, stores the error visible afterwards in
+  // *err and returns true; returns false (and sets nothing) if the
+  // direction was not nil.
+  GORT_NOINLINE bool SetWait(PollMode mode, int* err);
+
+  // The closer's half of handshake 1, with `mu` held after closing, rd or
+  // wd changed (Go's publishInfo, then netpollunblock(ioready=false) for
+  // each direction in `modes`, kPollRead/kPollWrite bits): stores the new
+  // info word, then takes the parked waiters, returned in rg/wg (0: none).
+  GORT_NOINLINE void PublishAndUnblock(uint32_t modes, uintptr_t* rg_token,
+                                       uintptr_t* wg_token);
+
+  // Go's netpollunblock(ioready=true), from Poll() for a harvested event:
+  // readies the direction, or takes and returns a parked token (which then
+  // consumes the notification).
+  uintptr_t Ready(PollMode mode);
+
+  // Go's setEventErr: only an event that is nothing but an error marks
+  // reads as failed; any other event clears the mark.
+  void SetEventErr(bool error_only);
+};
+
+// The pollDescs of one poller (Go's pollCache). Handles are
+// (seq << 32) | (index + 1). pollDescs live in chunks that are never freed
+// before the table: a two-level table of chunk pointers, grown but never
+// shrunk, lets a handle's index find its pollDesc without a lock: 64
+// directory entries, each a page of 256 chunk pointers (allocated when
+// first needed), each chunk 256 pollDescs: 4M pollDescs in all, for a fixed
+// cost of 512 bytes.
+class PollDescTable {
+ public:
+  // `seq_base` is the sequence number of every pollDesc before its first
+  // use (even): tables with different bases hand out different handles, so
+  // a handle of one poller is EBADF in another.
+  explicit PollDescTable(uint32_t seq_base);
+  ~PollDescTable();
+  PollDescTable(const PollDescTable&) = delete;
+  PollDescTable& operator=(const PollDescTable&) = delete;
+
+  // A pollDesc pinned for one call: its handle was valid when pinned, and
+  // Free() waits for the pin to go before reusing the pollDesc.
+  class Pin {
+   public:
+    explicit Pin(PollDesc* pd) : pd_(pd) {}
+    ~Pin() {
+      if (pd_ != nullptr) pd_->refs.fetch_sub(1, std::memory_order_release);
+    }
+    Pin(const Pin&) = delete;
+    Pin& operator=(const Pin&) = delete;
+    PollDesc* get() const { return pd_; }
+    PollDesc* operator->() const { return pd_; }
+    PollDesc& operator*() const { return *pd_; }
+    explicit operator bool() const { return pd_ != nullptr; }
+
+   private:
+    PollDesc* pd_;
+  };
+
+  // The pollDesc at `index`, in use or not; nullptr if never allocated.
+  PollDesc* At(uint32_t index) const;
+
+  // Pins the pollDesc `id` names; an empty Pin for a stale or unknown
+  // handle.
+  Pin Acquire(PollDescId id) const;
+
+  // A free pollDesc, marked in use with a new (odd) sequence; its handle in
+  // *id. nullptr when out of memory or when 4M pollDescs are in use.
+  PollDesc* Alloc(PollDescId* id);
+
+  // Ends the handle `id` (only one caller wins; false for the others and
+  // for a stale handle). New pins then fail; Free() must follow.
+  bool Retire(PollDesc* pd, PollDescId id);
+
+  // After Retire(): waits for the calls that pinned the pollDesc before,
+  // then resets it for reuse. Returns the tokens still parked (Go throws
+  // "blocked read on closing polldesc"; the caller hands them out).
+  void Free(PollDesc* pd, uintptr_t* rg_token, uintptr_t* wg_token);
+
+  // pollDescs in use now.
+  uint32_t in_use() const { return in_use_.load(std::memory_order_relaxed); }
+
+ private:
+  static constexpr int kChunkShift = 8;
+  static constexpr uint32_t kChunkSize = 1u << kChunkShift;
+  static constexpr int kPageShift = 8;
+  static constexpr uint32_t kPageSize = 1u << kPageShift;
+  static constexpr uint32_t kPages = 64;
+  static constexpr uint32_t kMaxChunks = kPages * kPageSize;
+
+  struct Chunk {
+    PollDesc pds[kChunkSize];
+  };
+  struct ChunkPage {
+    std::atomic<Chunk*> chunks[kPageSize] = {};
+  };
+  std::atomic<Chunk*>& ChunkSlot(uint32_t chunk) const;
+
+  const uint32_t seq_base_;
+  std::atomic<ChunkPage*> pages_[kPages] = {};
+  std::mutex mu_;  // guards the free list and growing
+  uint32_t free_head_ = 0;
+  uint32_t nchunks_ = 0;
+  std::atomic<uint32_t> in_use_{0};
+};
+
+}  // namespace gort::internal
+
+#endif  // GORT_SRC_POLLDESC_H_
