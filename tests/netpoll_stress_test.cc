@@ -7,14 +7,18 @@
 // as a token handed out while it was not parked.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cinttypes>
 #include <cstdint>
 #include <cstdio>
+#include <cstdlib>
 #include <memory>
 #include <random>
 #include <thread>
+#include <unordered_map>
 #include <unordered_set>
+#include <utility>
 #include <vector>
 
 #include "gort.h"
@@ -147,7 +151,7 @@ TEST(NetpollStress, FourThreadsThousandPairsMillionEvents) {
   EXPECT_GT(s.wakeups.load(), 0);
   // Every pair is parked again: closing hands each token out once.
   for (int i = 0; i < kPairs; ++i) {
-    EXPECT_TRUE(s.poller->Close(s.pds[i]).ok());
+    EXPECT_TRUE(s.poller->Unregister(s.pds[i]).ok());
   }
   int closing = 0;
   PollEvent ev[256];
@@ -165,93 +169,55 @@ TEST(NetpollStress, FourThreadsThousandPairsMillionEvents) {
   for (testing::Pair& pr : s.pairs) testing::ClosePair(&pr);
 }
 
-#ifndef _WIN32
-// Handles closed and reused while other threads use them: every call gives
-// a result for the pollDesc its handle named or EBADF, never a crash or
-// another descriptor's; every token parked comes out exactly once (ready,
-// deadline or closing). Two threads register and close descriptors (the
-// same ones again and again, so slots and descriptors are reused), two
-// others prepare, wait, set deadlines and evict through whatever handle
-// they last saw, one polls. POSIX only: a Windows handle cannot be
-// associated with a port twice, so it could not be registered again.
-TEST(NetpollStress, CloseRacesWithWaitersAndReuse) {
-  constexpr int kChurners = 2;
-  constexpr int kPairsEach = 4;
-  constexpr int kRounds = 20000;
+// Two threads wait on one direction of one pollDesc while a third makes its
+// deadline expire and clears it again, and a fourth polls. Only one waiter
+// can park at a time (the other gets EBUSY or the deadline error); a waiter
+// whose own park was undone by the deadline must not take the state back
+// from a waiter that parked after it. Every token parked comes out exactly
+// once. (Go never sees this: its fdMutex admits one waiter per direction;
+// gort's contract lets two threads race and answers EBUSY.)
+TEST(NetpollStress, SameDirectionWaitersRaceDeadlines) {
   auto opened = Poller::Open();
   ASSERT_TRUE(opened.ok());
   Poller* poller = opened->get();
-  std::vector<testing::Pair> pairs(kChurners * kPairsEach);
-  for (testing::Pair& p : pairs) ASSERT_TRUE(testing::MakePair(&p));
-  std::vector<std::atomic<PollDescId>> current(pairs.size());
-  for (auto& c : current) c.store(0);
+  testing::Pair pair;
+  ASSERT_TRUE(testing::MakePair(&pair));
+  auto pd = poller->Register(pair.a);
+  ASSERT_TRUE(pd.ok());
   std::atomic<bool> stop{false};
   std::atomic<uintptr_t> next_token{kTokenBase};
   std::atomic<int64_t> parked{0}, delivered{0}, unexpected{0};
-  // Tokens handed out; touched by the polling thread, then by this one
-  // once it has joined.
   std::unordered_set<uintptr_t> seen;
-
+  const int64_t until = Nanotime() + int64_t{2} * 1000000000;
   std::vector<std::thread> threads;
-  for (int c = 0; c < kChurners; ++c) {
-    threads.emplace_back([&, c] {
-      for (int r = 0; r < kRounds; ++r) {
-        // A registration lives until its pair comes round again.
-        size_t i = c * kPairsEach + r % kPairsEach;
-        PollDescId old = current[i].load();
-        if (old != 0 && !poller->Close(old).ok()) unexpected.fetch_add(1);
-        auto pd = poller->Register(pairs[i].a);
-        if (!pd.ok()) {
+  for (int w = 0; w < 2; ++w) {
+    threads.emplace_back([&] {
+      while (!stop.load(std::memory_order_relaxed)) {
+        uintptr_t token = next_token.fetch_add(1);
+        auto r = poller->Wait(*pd, PollMode::kRead, token);
+        if (r.ok() && *r == WaitResult::kParked) parked.fetch_add(1);
+        if (r.ok()) continue;
+        int code = Error::FromStatus(r.status())
+                       ? Error::FromStatus(r.status())->code()
+                       : 0;
+        if (code != GORT_ETIMEDOUT && code != GORT_EBUSY) {
           unexpected.fetch_add(1);
-          continue;
-        }
-        current[i].store(*pd);
-        std::this_thread::yield();
-      }
-      for (int k = 0; k < kPairsEach; ++k) {
-        PollDescId pd = current[c * kPairsEach + k].load();
-        if (pd != 0 && !poller->Close(pd).ok()) unexpected.fetch_add(1);
-      }
-    });
-  }
-  for (int u = 0; u < 2; ++u) {
-    threads.emplace_back([&, u] {
-      std::mt19937 rng(99 + u);
-      while (!stop.load()) {
-        PollDescId pd = current[rng() % current.size()].load();
-        PollMode mode = (rng() & 1) ? PollMode::kRead : PollMode::kWrite;
-        absl::Status st;
-        switch (rng() % 4) {
-          case 0:
-            st = poller->Prepare(pd, mode);
-            break;
-          case 1: {
-            uintptr_t token = next_token.fetch_add(1);
-            auto r = poller->Wait(pd, mode, token);
-            if (r.ok() && *r == WaitResult::kParked) parked.fetch_add(1);
-            st = r.status();
-            break;
-          }
-          case 2:
-            st = poller->SetDeadline(pd, (rng() % 16 == 0) ? -1 : 200000, mode);
-            break;
-          default:
-            st = (rng() % 8 == 0) ? poller->Evict(pd) : absl::OkStatus();
-        }
-        if (!st.ok()) {
-          int code = Error::FromStatus(st) ? Error::FromStatus(st)->code() : 0;
-          if (code != GORT_EBADF && code != GORT_ECANCELED &&
-              code != GORT_ETIMEDOUT && code != GORT_EBUSY) {
-            unexpected.fetch_add(1);
-          }
         }
       }
     });
   }
+  threads.emplace_back([&] {
+    while (Nanotime() < until) {
+      if (!poller->SetDeadline(*pd, -1, PollMode::kRead).ok() ||
+          !poller->SetDeadline(*pd, int64_t{0}, PollMode::kRead).ok()) {
+        unexpected.fetch_add(1);
+      }
+    }
+    stop.store(true);
+  });
   auto take = [&](const PollEvent& e) {
-    if (e.token < kTokenBase || e.token >= next_token.load() ||
-        !seen.insert(e.token).second) {
-      unexpected.fetch_add(1);  // never issued, or handed out twice
+    if (e.token < kTokenBase || !seen.insert(e.token).second) {
+      unexpected.fetch_add(1);
     }
     delivered.fetch_add(1);
   };
@@ -263,6 +229,238 @@ TEST(NetpollStress, CloseRacesWithWaitersAndReuse) {
       for (size_t j = 0; n.ok() && j < *n; ++j) take(ev[j]);
     }
   });
+  for (std::thread& t : threads) t.join();
+  // A token still parked comes out with "closing".
+  ASSERT_TRUE(poller->Unregister(*pd).ok());
+  PollEvent ev[64];
+  for (;;) {
+    auto n = poller->Poll(0, ev, 64);
+    ASSERT_TRUE(n.ok());
+    if (*n == 0) break;
+    for (size_t j = 0; j < *n; ++j) take(ev[j]);
+  }
+  printf("same-direction race: %" PRId64 " tokens parked, %" PRId64
+         " delivered, %" PRId64 " unexpected\n",
+         parked.load(), delivered.load(), unexpected.load());
+  EXPECT_EQ(unexpected.load(), 0);
+  EXPECT_EQ(delivered.load(), parked.load());
+  EXPECT_GT(parked.load(), 0);
+  opened->reset();
+  testing::ClosePair(&pair);
+}
+
+#ifndef _WIN32
+// What each thread of the churn test did, kept so a lost or duplicated
+// token can be told with its history: how it was parked, what evicted,
+// expired or readied its pollDesc, and which Poll() handed it out. A ring
+// per thread (the last kLogSize operations), read after the threads joined.
+struct OpLog {
+  static constexpr size_t kLogSize = size_t{1} << 18;
+  enum Op : uint8_t {
+    kRegister,
+    kUnregister,
+    kPrepare,
+    kWait,
+    kDeadline,
+    kEvict,
+    kPolled
+  };
+  struct Entry {
+    int64_t t;
+    PollDescId pd;
+    uintptr_t token;  // Wait: the token; kPolled: the token handed out
+    Op op;
+    int8_t mode;     // 1 read, 2 write
+    int16_t result;  // the GORT_E* code, or for kWait 1 parked / 0 ready;
+                     // for kPolled the reason
+  };
+  std::vector<Entry> ring = std::vector<Entry>(kLogSize);
+  size_t next = 0;
+  void Add(Op op, PollDescId pd, PollMode mode, uintptr_t token, int result) {
+    ring[next++ % kLogSize] = Entry{Nanotime(),
+                                    pd,
+                                    token,
+                                    op,
+                                    static_cast<int8_t>(mode),
+                                    static_cast<int16_t>(result)};
+  }
+};
+
+const char* OpName(OpLog::Op op) {
+  static const char* const kNames[] = {"register", "unregister", "prepare",
+                                       "wait",     "deadline",   "evict",
+                                       "polled"};
+  return kNames[op];
+}
+
+// Prints every logged operation on `token`'s pollDesc around the time it
+// was parked, from every thread, in time order.
+void TellHistory(uintptr_t token, const std::vector<OpLog>& logs,
+                 const char* what) {
+  const OpLog::Entry* park = nullptr;
+  for (const OpLog& l : logs) {
+    for (const OpLog::Entry& e : l.ring) {
+      if (e.op == OpLog::kWait && e.token == token) park = &e;
+    }
+  }
+  printf("token %" PRIuPTR " %s\n", token, what);
+  if (park == nullptr) {
+    printf("  (its Wait() fell out of the log)\n");
+    return;
+  }
+  std::vector<std::pair<const OpLog::Entry*, size_t>> about;
+  for (size_t th = 0; th < logs.size(); ++th) {
+    for (const OpLog::Entry& e : logs[th].ring) {
+      bool same_pd = e.pd == park->pd && e.op != OpLog::kPolled;
+      bool it = e.token == token;
+      if ((same_pd || it) && e.t > park->t - 50 * 1000000 &&
+          e.t < park->t + 200 * 1000000) {
+        about.push_back({&e, th});
+      }
+    }
+  }
+  std::sort(about.begin(), about.end(), [](const auto& x, const auto& y) {
+    return x.first->t < y.first->t;
+  });
+  for (const auto& [e, th] : about) {
+    printf("  %+9.3f ms  thread %zu  %-10s pd %016" PRIx64
+           " mode %d token %" PRIuPTR " -> %d%s\n",
+           (e->t - park->t) / 1e6, th, OpName(e->op), e->pd, e->mode, e->token,
+           e->result, e == park ? "   <== parked here" : "");
+  }
+}
+
+// Handles closed and reused while other threads use them: every call gives
+// a result for the pollDesc its handle named or EBADF, never a crash or
+// another descriptor's; every token parked comes out exactly once (ready,
+// deadline or closing). Two threads register and close descriptors (the
+// same ones again and again, so slots and descriptors are reused), two
+// others prepare, wait, set deadlines and evict through whatever handle
+// they last saw, one polls. POSIX only: a Windows handle cannot be
+// associated with a port twice, so it could not be registered again.
+// GORT_CHURN_ROUNDS sets the rounds (default 20000).
+TEST(NetpollStress, CloseRacesWithWaitersAndReuse) {
+  constexpr int kChurners = 2;
+  constexpr int kPairsEach = 4;
+  const char* env = getenv("GORT_CHURN_ROUNDS");
+  const int kRounds = env != nullptr ? atoi(env) : 20000;
+  auto opened = Poller::Open();
+  ASSERT_TRUE(opened.ok());
+  Poller* poller = opened->get();
+  std::vector<testing::Pair> pairs(kChurners * kPairsEach);
+  for (testing::Pair& p : pairs) ASSERT_TRUE(testing::MakePair(&p));
+  std::vector<std::atomic<PollDescId>> current(pairs.size());
+  for (auto& c : current) c.store(0);
+  std::atomic<bool> stop{false};
+  std::atomic<uintptr_t> next_token{kTokenBase};
+  std::atomic<int64_t> parked{0}, delivered{0}, unexpected{0};
+  // Threads: churners, then 2 users, then the poller; the main thread's
+  // final drain logs as the poller's.
+  std::vector<OpLog> logs(kChurners + 3);
+  // Tokens parked, and how often each was handed out; read after joining.
+  std::vector<std::vector<uintptr_t>> parked_tokens(2);
+  std::unordered_map<uintptr_t, int> out_count;
+
+  auto code_of = [](const absl::Status& st) {
+    return st.ok() ? 0
+                   : (Error::FromStatus(st) ? Error::FromStatus(st)->code()
+                                            : GORT_EUNKNOWN);
+  };
+  std::vector<std::thread> threads;
+  for (int c = 0; c < kChurners; ++c) {
+    threads.emplace_back([&, c] {
+      OpLog& log = logs[c];
+      for (int r = 0; r < kRounds; ++r) {
+        // A registration lives until its pair comes round again.
+        size_t i = c * kPairsEach + r % kPairsEach;
+        PollDescId old = current[i].load();
+        if (old != 0) {
+          absl::Status st = poller->Unregister(old);
+          log.Add(OpLog::kUnregister, old, PollMode::kRead, 0, code_of(st));
+          if (!st.ok()) unexpected.fetch_add(1);
+        }
+        auto pd = poller->Register(pairs[i].a);
+        if (!pd.ok()) {
+          unexpected.fetch_add(1);
+          continue;
+        }
+        log.Add(OpLog::kRegister, *pd, PollMode::kRead, 0, 0);
+        current[i].store(*pd);
+        std::this_thread::yield();
+      }
+      for (int k = 0; k < kPairsEach; ++k) {
+        PollDescId pd = current[c * kPairsEach + k].load();
+        if (pd == 0) continue;
+        absl::Status st = poller->Unregister(pd);
+        log.Add(OpLog::kUnregister, pd, PollMode::kRead, 0, code_of(st));
+        if (!st.ok()) unexpected.fetch_add(1);
+      }
+    });
+  }
+  for (int u = 0; u < 2; ++u) {
+    threads.emplace_back([&, u] {
+      OpLog& log = logs[kChurners + u];
+      std::mt19937 rng(99 + u);
+      while (!stop.load()) {
+        PollDescId pd = current[rng() % current.size()].load();
+        PollMode mode = (rng() & 1) ? PollMode::kRead : PollMode::kWrite;
+        absl::Status st;
+        switch (rng() % 4) {
+          case 0:
+            st = poller->Prepare(pd, mode);
+            log.Add(OpLog::kPrepare, pd, mode, 0, code_of(st));
+            break;
+          case 1: {
+            uintptr_t token = next_token.fetch_add(1);
+            auto r = poller->Wait(pd, mode, token);
+            bool was_parked = r.ok() && *r == WaitResult::kParked;
+            if (was_parked) {
+              parked.fetch_add(1);
+              parked_tokens[u].push_back(token);
+            }
+            st = r.status();
+            log.Add(OpLog::kWait, pd, mode, token,
+                    r.ok() ? (was_parked ? 1 : 0) : code_of(st));
+            break;
+          }
+          case 2: {
+            int64_t d = (rng() % 16 == 0) ? -1 : 200000;
+            st = poller->SetDeadline(pd, d, mode);
+            log.Add(OpLog::kDeadline, pd, mode, static_cast<uintptr_t>(d),
+                    code_of(st));
+            break;
+          }
+          default:
+            if (rng() % 8 == 0) {
+              st = poller->Evict(pd);
+              log.Add(OpLog::kEvict, pd, mode, 0, code_of(st));
+            }
+        }
+        int code = code_of(st);
+        if (code != 0 && code != GORT_EBADF && code != GORT_ECANCELED &&
+            code != GORT_ETIMEDOUT && code != GORT_EBUSY) {
+          unexpected.fetch_add(1);
+        }
+      }
+    });
+  }
+  auto take = [&](const PollEvent& e, OpLog& log) {
+    log.Add(OpLog::kPolled, 0, e.mode, e.token, static_cast<int>(e.reason));
+    if (e.token < kTokenBase || e.token >= next_token.load()) {
+      unexpected.fetch_add(1);  // never issued
+    }
+    ++out_count[e.token];
+    delivered.fetch_add(1);
+  };
+  threads.emplace_back([&] {
+    PollEvent ev[64];
+    OpLog& log = logs[kChurners + 2];
+    while (!stop.load()) {
+      auto n = poller->Poll(1000000, ev, 64);
+      if (!n.ok()) unexpected.fetch_add(1);
+      for (size_t j = 0; n.ok() && j < *n; ++j) take(ev[j], log);
+    }
+  });
   for (int c = 0; c < kChurners; ++c) threads[c].join();
   stop.store(true);
   for (size_t t = kChurners; t < threads.size(); ++t) threads[t].join();
@@ -272,12 +470,30 @@ TEST(NetpollStress, CloseRacesWithWaitersAndReuse) {
     auto n = poller->Poll(0, ev, 64);
     ASSERT_TRUE(n.ok());
     if (*n == 0) break;
-    for (size_t j = 0; j < *n; ++j) take(ev[j]);
+    for (size_t j = 0; j < *n; ++j) take(ev[j], logs[kChurners + 2]);
   }
   printf("churn: %d registrations closed, %" PRId64 " tokens parked, %" PRId64
          " delivered, %" PRId64 " unexpected\n",
          kChurners * kRounds, parked.load(), delivered.load(),
          unexpected.load());
+  int told = 0;
+  for (const auto& list : parked_tokens) {
+    for (uintptr_t token : list) {
+      auto it = out_count.find(token);
+      int times = it == out_count.end() ? 0 : it->second;
+      if (times != 1 && told++ < 5) {
+        TellHistory(token, logs,
+                    times == 0 ? "was parked and never handed out"
+                               : "was handed out more than once");
+      }
+    }
+  }
+  for (const auto& [token, times] : out_count) {
+    if (times > 1 && told++ < 5) {
+      TellHistory(token, logs, "was handed out more than once");
+    }
+  }
+  EXPECT_EQ(told, 0) << "tokens lost or duplicated (histories above)";
   EXPECT_EQ(unexpected.load(), 0);
   EXPECT_EQ(delivered.load(), parked.load());
   EXPECT_GT(parked.load(), 0);
