@@ -12,6 +12,8 @@
 
 namespace gort::internal {
 
+std::atomic<BlockHook> g_block_hook{nullptr};
+
 int PollDesc::CheckErr(PollMode mode) const {
   // Sequentially consistent: the second load of handshake 1 when SetWait
   // calls it (see there).
@@ -107,6 +109,9 @@ int PollDesc::Block(PollMode mode, uintptr_t token) {
       }
       if (old == kPdNil) continue;  // changed under us: try again
       return GORT_EBUSY;            // pdWait or a token: another waiter
+    }
+    if (BlockHook hook = g_block_hook.load(std::memory_order_relaxed)) {
+      hook(this, mode);
     }
     if (err == 0) {
       // Go's netpollblockcommit: publish the token unless something

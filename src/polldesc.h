@@ -38,6 +38,8 @@
 
 namespace gort::internal {
 
+struct PollDesc;
+
 // rg/wg values (Go's pdNil, pdReady, pdWait); anything else is a parked
 // waiter's token.
 inline constexpr uintptr_t kPdNil = 0;
@@ -53,6 +55,12 @@ inline constexpr uint32_t kInfoExpiredWrite = 8;
 // What Block() did (its other results are negative GORT_E* codes).
 inline constexpr int kBlockReady = 0;
 inline constexpr int kBlockParked = 1;
+
+// Tests only: when set, Block() calls it between SetWait() and publishing
+// the token, so a test can interleave another thread's work exactly there.
+// One relaxed load on the park path when unset.
+using BlockHook = void (*)(PollDesc* pd, PollMode mode);
+extern std::atomic<BlockHook> g_block_hook;
 
 // One watched descriptor. Type-stable: once allocated it stays valid memory
 // for the poller's life, whatever happens to the descriptor.

@@ -24,6 +24,7 @@
 #include "gort/time.h"
 #include "netpoll_internal.h"
 #include "netpoll_test_util.h"
+#include "polldesc.h"
 
 namespace gort {
 namespace {
@@ -183,6 +184,49 @@ TEST(NetpollHardening, OverflowedWaiterWakesABlockedPoller) {
   EXPECT_EQ(got[0].token, 1002u);
   EXPECT_EQ(got[0].reason, PollReason::kReady);
   EXPECT_LT(blocked_for, 5000 * kMs);
+}
+
+// The exact interleaving behind a lost token: waiter A has moved the read
+// direction to pdWait; before it publishes its token, the deadline expires
+// (taking A's pdWait back to nil), is cleared again, and waiter B parks.
+// A must then leave B's token alone and report EBUSY. (Before: A swapped
+// the direction back to nil blindly, erasing B's token, then parked its
+// own; B was never resumed. The churn test lost a token this way under
+// TSan; SameDirectionWaitersRaceDeadlines in the stress suite races it.)
+struct InterleaveCtx {
+  Poller* poller = nullptr;
+  PollDescId pd = 0;
+  int calls = 0;
+  absl::StatusOr<WaitResult> second = absl::UnknownError("not run");
+};
+InterleaveCtx g_interleave;
+
+TEST(NetpollHardening, UndoneParkLeavesTheNextWaitersToken) {
+  FakeBackend* fake;
+  std::unique_ptr<Poller> p = OpenFake(&fake);
+  ASSERT_NE(p, nullptr);
+  auto pd = p->Register(100);
+  ASSERT_TRUE(pd.ok());
+  g_interleave = InterleaveCtx{p.get(), *pd, 0, absl::UnknownError("")};
+  internal::g_block_hook.store(+[](internal::PollDesc*, PollMode mode) {
+    InterleaveCtx& c = g_interleave;
+    if (c.calls++ != 0) return;  // B's own park runs on
+    (void)c.poller->SetDeadline(c.pd, -1, mode);
+    (void)c.poller->SetDeadline(c.pd, int64_t{0}, mode);
+    c.second = c.poller->Wait(c.pd, mode, 2002);
+  });
+  auto first = p->Wait(*pd, PollMode::kRead, 2001);
+  internal::g_block_hook.store(nullptr);
+  ASSERT_TRUE(g_interleave.second.ok()) << g_interleave.second.status();
+  ASSERT_EQ(*g_interleave.second, WaitResult::kParked);
+  EXPECT_EQ(CodeOf(first.status()), GORT_EBUSY);
+  ASSERT_TRUE(p->Evict(*pd).ok());
+  PollEvent ev[4];
+  auto n = p->Poll(0, ev, 4);
+  ASSERT_TRUE(n.ok());
+  ASSERT_EQ(*n, 1u);
+  EXPECT_EQ(ev[0].token, 2002u) << "B's token was erased";
+  EXPECT_EQ(ev[0].reason, PollReason::kClosing);
 }
 
 // Handles are unique across pollers: a pollDesc handle of one poller is
