@@ -14,10 +14,7 @@ namespace gort::internal {
 
 std::atomic<BlockHook> g_block_hook{nullptr};
 
-int PollDesc::CheckErr(PollMode mode) const {
-  // Sequentially consistent: the second load of handshake 1 when SetWait
-  // calls it (see there).
-  uint32_t bits = info.load(std::memory_order_seq_cst);
+int PollDesc::ErrorOf(uint32_t bits, PollMode mode) {
   if (bits & kInfoClosing) return GORT_ECANCELED;
   if ((mode == PollMode::kRead && (bits & kInfoExpiredRead)) ||
       (mode == PollMode::kWrite && (bits & kInfoExpiredWrite))) {

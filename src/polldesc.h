@@ -98,8 +98,12 @@ struct PollDesc {
   }
 
   // Go's netpollcheckerr: the error a direction reports (0 or a negative
-  // GORT_E* code), from the lock-free info word alone.
-  int CheckErr(PollMode mode) const;
+  // GORT_E* code), from the lock-free info word alone. The load is seq_cst:
+  // the second operation of handshake 1 when SetWait makes it.
+  int CheckErr(PollMode mode) const {
+    return ErrorOf(info.load(std::memory_order_seq_cst), mode);
+  }
+  static int ErrorOf(uint32_t info_bits, PollMode mode);
 
   // Go's poll_runtime_pollReset after its error check: forgets a readiness
   // notification. EBUSY if a waiter is parked.

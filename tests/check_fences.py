@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Checks the machine code of the netpoller's store-then-load handshakes.
 
-    check_fences.py --objdump llvm-objdump --arch riscv64|arm64 OBJ... -- FUNC...
+    check_fences.py --objdump llvm-objdump --arch riscv64|arm64 OBJ... \
+        --functions FUNC...
 
 Each FUNC (a demangled name prefix, e.g. gort::internal::PollDesc::SetWait)
 stores to one atomic and then loads another (src/polldesc.h, "the two
@@ -40,7 +41,9 @@ ARM_RELEASE = re.compile(r"^(stlr|stlrb|stlrh|stlxr|stlxrb|stlxrh|stlxp|"
 
 
 def functions(objdump, obj):
-    out = subprocess.run([objdump, "-d", "-C", "--no-show-raw-insn", obj],
+    # -r: in an unlinked object a call's target is only in its relocation
+    # (an outline atomic such as __aarch64_cas8_acq_rel).
+    out = subprocess.run([objdump, "-d", "-r", "-C", "--no-show-raw-insn", obj],
                          check=True, capture_output=True, text=True).stdout
     funcs = {}
     name = None
@@ -49,6 +52,11 @@ def functions(objdump, obj):
         if m:
             name = m.group(1)
             funcs[name] = []
+            continue
+        m = re.match(r"^\s*[0-9a-f]+:\s+R_\S+\s+(\S+)", line)
+        if m and name is not None and funcs[name]:
+            addr, op, args = funcs[name][-1]
+            funcs[name][-1] = (addr, op, f"{args} <reloc {m.group(1)}>")
             continue
         m = re.match(r"^\s*([0-9a-f]+):\s+(\S+)\s*(.*)$", line)
         if m and name is not None:
@@ -120,12 +128,10 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--objdump", required=True)
     ap.add_argument("--arch", required=True, choices=["riscv64", "arm64"])
-    ap.add_argument("rest", nargs="+")
+    ap.add_argument("objects", nargs="+")
+    ap.add_argument("--functions", nargs="+", required=True)
     a = ap.parse_args()
-    if "--" not in a.rest:
-        ap.error("objects, then --, then function names")
-    cut = a.rest.index("--")
-    objs, names = a.rest[:cut], a.rest[cut + 1:]
+    objs, names = a.objects, a.functions
     funcs = {}
     for obj in objs:
         funcs.update(functions(a.objdump, obj))
