@@ -539,7 +539,6 @@ int64_t TimerHeap::Impl::Run(int64_t now, uintptr_t* tokens, size_t capacity,
   if (size_ > 0) __builtin_prefetch(&R(H(0).index));
   Clean();
   Publish();
-  if (sync_waiters_ > 0) done_running_.notify_all();
   *n = count;
   return size_ == 0 ? -1 : H(0).when;
 }

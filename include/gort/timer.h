@@ -46,10 +46,13 @@
 //     aborts the process with a message rather than using freed memory.
 //   - NextWhen() is the nearest deadline: it bounds the poller's wait.
 //
-// Timer handles carry the record's generation mixed with a per-heap salt,
-// so a handle of one heap used with another gives NotFound rather than
-// acting on that heap's timer (certainly for distinct heaps' early timers,
-// and with probability 1 - 2^-32 otherwise).
+// Timer handles carry the record's generation XORed with a per-heap salt
+// (an odd multiple of the heap's serial number, so every heap of the
+// process has its own), so a handle of one heap used with another gives
+// NotFound rather than acting on that heap's timer: always while the
+// records involved have not been reused, and afterwards unless the other
+// heap's record at that index has exactly the generation the two salts map
+// the handle's to.
 //
 // Errors: no method throws. Running out of memory gives ResourceExhausted;
 // Reset(), Stop() and Run() do not allocate once the heap has grown to its
