@@ -400,6 +400,40 @@ TEST(TimerDeadlock, TwoRunnersStoppingEachOthersTimers) {
   EXPECT_EQ(h.Run(1000), -1);
 }
 
+// The same across two heaps: a rule that refused only for callbacks of the
+// target's own heap would let these two StopSync calls wait for each other.
+TEST(TimerDeadlock, StopSyncAcrossTwoHeapsRefusesInsteadOfWaiting) {
+  TimerHeap h1, h2;
+  struct Side {
+    TimerHeap* other_heap;
+    std::atomic<int>* started;
+    TimerId other = 0;
+    absl::Status sync = absl::OkStatus();
+  };
+  std::atomic<int> started{0};
+  Side a{&h2, &started}, b{&h1, &started};
+  auto fire = [](void* arg, int64_t) {
+    auto* s = static_cast<Side*>(arg);
+    s->started->fetch_add(1);
+    AwaitAtLeast(*s->started, 2);
+    s->sync = s->other_heap->StopSync(s->other).status();
+    s->started->fetch_add(1);
+    AwaitAtLeast(*s->started, 4);
+  };
+  TimerId ta = *h1.Start(1, 0, TimerTarget{fire, &a, 0});
+  TimerId tb = *h2.Start(1, 0, TimerTarget{fire, &b, 0});
+  a.other = tb;
+  b.other = ta;
+  MustFinish([&] {
+    std::thread t1([&] { h1.Run(1); });
+    std::thread t2([&] { h2.Run(1); });
+    t1.join();
+    t2.join();
+  });
+  EXPECT_TRUE(absl::IsFailedPrecondition(a.sync)) << a.sync;
+  EXPECT_TRUE(absl::IsFailedPrecondition(b.sync)) << b.sync;
+}
+
 // From outside every callback, StopSync waits for a callback running on
 // another thread, and only for it.
 TEST(TimerDeadlock, StopSyncWaitsForTheRunningCallback) {
