@@ -18,6 +18,14 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 
+// The public methods are thin checks around Impl's; inlining the hot ones
+// there keeps the private implementation from costing a second call.
+#if defined(__GNUC__)
+#define GORT_TIMER_HOT [[gnu::always_inline]] inline
+#else
+#define GORT_TIMER_HOT inline
+#endif
+
 namespace gort {
 namespace {
 
@@ -114,9 +122,9 @@ class TimerHeap::Impl {
   }
 
   absl::StatusOr<TimerId> Add(TimerTarget target);
-  absl::StatusOr<bool> Reset(TimerId id, int64_t when, int64_t period,
-                             bool* earlier);
-  absl::StatusOr<bool> Stop(TimerId id, bool sync);
+  absl::StatusOr<bool> Reset(TimerId id, int64_t when, int64_t period);
+  absl::StatusOr<bool> Stop(TimerId id);
+  absl::StatusOr<bool> StopSync(TimerId id);
   absl::Status Remove(TimerId id);
   int64_t Run(int64_t now, uintptr_t* tokens, size_t capacity, size_t* n);
   absl::Status Reserve(size_t n);
@@ -394,34 +402,53 @@ absl::StatusOr<TimerId> TimerHeap::Impl::Add(TimerTarget target) {
   return MakeId(index);
 }
 
-absl::StatusOr<bool> TimerHeap::Impl::Reset(TimerId id, int64_t when,
-                                            int64_t period, bool* earlier) {
+GORT_TIMER_HOT absl::StatusOr<bool> TimerHeap::Impl::Reset(TimerId id,
+                                                           int64_t when,
+                                                           int64_t period) {
+  if (when < 0) return absl::InvalidArgumentError("negative timer deadline");
+  if (period < 0) return absl::InvalidArgumentError("negative timer period");
   const uint32_t index = static_cast<uint32_t>((id & 0xffffffffu) - 1);
-  std::lock_guard<std::mutex> lock(mu_);
-  Meta* m = Lookup(id);
-  if (m == nullptr) return NotFound();
-  if (order_ >= kRenumberAt) Renumber();
-  if (!Grow(size_ + deferred_ + 1)) return NoMemory();
-  bool was = (m->state & kPending) != 0;
-  Disarm(*m);
-  R(index).period = period;
-  m->order = order_++;
-  m->state |= kPending;
-  ++pending_;
-  int64_t before = next_when_.load(std::memory_order_relaxed);
-  Push(Slot{when, m->order, index});
-  Clean();
-  Publish();
-  *earlier = before < 0 || when < before;
+  bool was;
+  bool earlier;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    Meta* m = Lookup(id);
+    if (m == nullptr) return NotFound();
+    if (order_ >= kRenumberAt) Renumber();
+    if (!Grow(size_ + deferred_ + 1)) return NoMemory();
+    was = (m->state & kPending) != 0;
+    Disarm(*m);
+    R(index).period = period;
+    m->order = order_++;
+    m->state |= kPending;
+    ++pending_;
+    int64_t before = next_when_.load(std::memory_order_relaxed);
+    Push(Slot{when, m->order, index});
+    Clean();
+    Publish();
+    earlier = before < 0 || when < before;
+  }
+  if (earlier && earlier_fn_ != nullptr) earlier_fn_(earlier_arg_);
   return was;
 }
 
-absl::StatusOr<bool> TimerHeap::Impl::Stop(TimerId id, bool sync) {
+GORT_TIMER_HOT absl::StatusOr<bool> TimerHeap::Impl::Stop(TimerId id) {
+  std::lock_guard<std::mutex> lock(mu_);
+  Meta* m = Lookup(id);
+  if (m == nullptr) return NotFound();
+  bool was = (m->state & kPending) != 0;
+  Disarm(*m);
+  Clean();
+  Publish();
+  return was;
+}
+
+absl::StatusOr<bool> TimerHeap::Impl::StopSync(TimerId id) {
   std::unique_lock<std::mutex> lock(mu_);
   Meta* m = Lookup(id);
   if (m == nullptr) return NotFound();
   const bool running = (m->state & kRunning) != 0;
-  if (sync && running && tls_callbacks > 0) {
+  if (running && tls_callbacks > 0) {
     return absl::FailedPreconditionError(
         "timer StopSync from a timer callback while the target's callback "
         "runs: the wait could deadlock");
@@ -430,7 +457,7 @@ absl::StatusOr<bool> TimerHeap::Impl::Stop(TimerId id, bool sync) {
   Disarm(*m);
   Clean();
   Publish();
-  if (sync && running) {
+  if (running) {
     // Only callbacks are waited for, and callbacks never wait here (the
     // check above), so this wait ends when the callback returns.
     // Remove() from the callback bumps the generation once and keeps the
@@ -466,8 +493,8 @@ absl::Status TimerHeap::Impl::Remove(TimerId id) {
   return absl::OkStatus();
 }
 
-int64_t TimerHeap::Impl::Run(int64_t now, uintptr_t* tokens, size_t capacity,
-                             size_t* n) {
+GORT_TIMER_HOT int64_t TimerHeap::Impl::Run(int64_t now, uintptr_t* tokens,
+                                            size_t capacity, size_t* n) {
   size_t count = 0;
   std::unique_lock<std::mutex> lock(mu_);
   ++runs_;
@@ -592,25 +619,18 @@ absl::StatusOr<TimerId> TimerHeap::Start(int64_t when, int64_t period,
 
 absl::StatusOr<bool> TimerHeap::Reset(TimerId id, int64_t when,
                                       int64_t period) {
-  if (when < 0) return absl::InvalidArgumentError("negative timer deadline");
-  if (period < 0) return absl::InvalidArgumentError("negative timer period");
   if (impl_ == nullptr) return NotFound();
-  bool earlier = false;
-  absl::StatusOr<bool> was = impl_->Reset(id, when, period, &earlier);
-  if (earlier && impl_->earlier_fn_ != nullptr) {
-    impl_->earlier_fn_(impl_->earlier_arg_);
-  }
-  return was;
+  return impl_->Reset(id, when, period);
 }
 
 absl::StatusOr<bool> TimerHeap::Stop(TimerId id) {
   if (impl_ == nullptr) return NotFound();
-  return impl_->Stop(id, false);
+  return impl_->Stop(id);
 }
 
 absl::StatusOr<bool> TimerHeap::StopSync(TimerId id) {
   if (impl_ == nullptr) return NotFound();
-  return impl_->Stop(id, true);
+  return impl_->StopSync(id);
 }
 
 absl::Status TimerHeap::Remove(TimerId id) {
