@@ -507,11 +507,7 @@ GORT_TIMER_HOT int64_t TimerHeap::Impl::Run(int64_t now, uintptr_t* tokens,
     // Full: stop before touching the next timer's record (a cache miss at
     // a million timers); the caller calls again.
     if (capacity != 0 && count == capacity) break;
-    if (epoch != epoch_) {  // renumbered by a callback's Reset()
-      start = 0;
-      epoch = epoch_;
-    }
-    if (order_ >= kRenumberAt) {
+    if (__builtin_expect(order_ >= kRenumberAt, 0)) {
       Renumber();
       start = 0;
       epoch = epoch_;
@@ -558,6 +554,10 @@ GORT_TIMER_HOT int64_t TimerHeap::Impl::Run(int64_t now, uintptr_t* tokens,
       --tls_callbacks;
       lock.lock();
       CallbackDone(top.index);
+      if (epoch != epoch_) {  // renumbered by a callback's Reset()
+        start = 0;
+        epoch = epoch_;
+      }
     }
   }
   --runs_;
