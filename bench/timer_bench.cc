@@ -27,7 +27,7 @@ gort::TimerTarget Token(uintptr_t t) {
 // A heap with `n` armed timers at random deadlines; their ids in *ids.
 void Fill(TimerHeap& h, size_t n, std::mt19937_64& rng,
           std::vector<TimerId>* ids) {
-  h.Reserve(n);
+  (void)h.Reserve(n);
   for (size_t i = 0; i < n; ++i) {
     TimerId id = *h.Start(static_cast<int64_t>(rng() % kSpan), 0, Token(i));
     if (ids != nullptr) ids->push_back(id);
@@ -41,7 +41,7 @@ void BM_GortStart(benchmark::State& state) {
   Fill(h, n, rng, nullptr);
   // A pool of unarmed timers to arm; disarmed again (untimed) when used up.
   std::vector<TimerId> pool;
-  for (size_t i = 0; i < n / 8 + 1; ++i) pool.push_back(h.Add(Token(i)));
+  for (size_t i = 0; i < n / 8 + 1; ++i) pool.push_back(*h.Add(Token(i)));
   std::vector<int64_t> whens(pool.size());
   for (auto& w : whens) w = static_cast<int64_t>(rng() % kSpan);
   size_t i = 0;
@@ -88,7 +88,7 @@ void BM_GortStartStop(benchmark::State& state) {
   std::mt19937_64 rng(5);
   Fill(h, n, rng, nullptr);
   std::vector<TimerId> pool;
-  for (size_t i = 0; i < 64; ++i) pool.push_back(h.Add(Token(i)));
+  for (size_t i = 0; i < 64; ++i) pool.push_back(*h.Add(Token(i)));
   std::vector<int64_t> whens(1 << 16);
   for (auto& w : whens) w = static_cast<int64_t>(rng() % kSpan);
   size_t i = 0;

@@ -1,113 +1,249 @@
 // The timer heap, written once for every OS (Go: runtime/time.go, the
-// 4-ary heap of {timer, when} of Go 1.23). See include/gort/timer.h.
+// 4-ary heap of {timer, when} of Go 1.23; time/sleep.go for Stop's
+// semantics). See include/gort/timer.h.
 #include "gort/timer.h"
 
+#include <algorithm>
+#include <atomic>
+#include <condition_variable>
 #include <cstddef>
 #include <cstdint>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <memory>
 #include <mutex>
 #include <new>
-#include <utility>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 
+// The public methods are thin checks around Impl's; inlining the hot ones
+// there keeps the private implementation from costing a second call.
+#if defined(__GNUC__)
+#define GORT_TIMER_HOT [[gnu::always_inline]] inline
+#else
+#define GORT_TIMER_HOT inline
+#endif
+
 namespace gort {
-
-// What handle checks, Stop() and the heap's liveness checks read.
-struct TimerHeap::Meta {
-  uint32_t order;  // arming number of its live slot; free list link if free
-  uint32_t state;  // gen << 2 | kRemoved | kPending
-};
-
-// What firing reads; aligned so it never straddles two cache lines.
-struct alignas(32) TimerHeap::Record {
-  void (*fn)(void*, int64_t);
-  uintptr_t arg;   // callback argument, or the token
-  int64_t period;  // > 0 for a periodic timer
-};
-
-struct TimerHeap::Chunk {
-  Meta meta[size_t{1} << kChunkShift];
-  Record rec[size_t{1} << kChunkShift];
-};
-
 namespace {
 
-constexpr uint32_t kPending = 1;  // armed and not yet fired or stopped
-constexpr uint32_t kRemoved = 2;  // removed while its callback ran
-constexpr uint32_t kGenOne = 4;   // the generation counts in state's top bits
+constexpr uint32_t kPending = 1;   // armed and not yet fired or stopped
+constexpr uint32_t kRemoved = 2;   // removed while its callback ran
+constexpr uint32_t kRunning = 4;   // its callback runs now (on one thread)
+constexpr uint32_t kDeferred = 8;  // came due while running: no heap slot
+constexpr uint32_t kGenShift = 4;  // the generation counts in the top bits
+constexpr uint32_t kGenOne = 1u << kGenShift;
+constexpr uint32_t kGenMask = 0xffffffffu >> kGenShift;
 constexpr size_t kArity = 4;
+constexpr int kChunkShift = 12;  // 4096 records per chunk
+constexpr uint32_t kChunkMask = (1u << kChunkShift) - 1;
 // Stale slots are swept out when they outnumber live ones, and this many.
 constexpr size_t kMinStaleToSweep = 64;
+// Slot i lives at slots[i + kPad]: with a 64-byte aligned base, the four
+// children of every node share one cache line.
+constexpr size_t kPad = 3;
 constexpr std::align_val_t kLine{64};
+// Arming numbers are renumbered from 0 before they reach this, so they
+// never wrap and compare as plain unsigned numbers.
+constexpr uint32_t kRenumberAt = 0xffffffffu;
+// Records are numbered by 32 bits (index + 1 in the handle).
+constexpr uint32_t kMaxRecords = 0xfffffffeu;
 
-// The record whose callback this thread is running (nested Run() calls are
-// allowed, so it is saved and restored around each callback).
-thread_local const void* tls_running = nullptr;
+// Timer callbacks running on this thread, of any heap. StopSync() refuses
+// to wait while it is non-zero: see the header.
+thread_local int tls_callbacks = 0;
 
-uint32_t GenOf(uint32_t state) { return state >> 2; }
+// Heaps get distinct salts; the multiplier is odd, so the first 2^32 heaps
+// all differ, and consecutive heaps differ in their high bits.
+std::atomic<uint32_t> g_heap_serial{1};
 
-TimerId MakeId(uint32_t index, uint32_t state) {
-  return (static_cast<uint64_t>(GenOf(state)) << 32) |
-         (static_cast<uint64_t>(index) + 1);
+uint32_t GenOf(uint32_t state) { return state >> kGenShift; }
+
+absl::Status NoMemory() {
+  // No message: a Status with one allocates, and memory has just run out.
+  return absl::ResourceExhaustedError("");
+}
+
+absl::Status NotFound() {
+  return absl::NotFoundError("stale, removed or other heap's timer");
+}
+
+// Go's periodic re-arm (runtime/time.go, unlockAndRun): the first tick after
+// `now`, skipping missed ones; saturates at INT64_MAX. 0 <= when <= now.
+int64_t NextTick(int64_t when, int64_t period, int64_t now) {
+  uint64_t delay = static_cast<uint64_t>(now) - static_cast<uint64_t>(when);
+  uint64_t ticks = delay / static_cast<uint64_t>(period) + 1;  // <= 2^63
+  uint64_t add;
+  if (__builtin_mul_overflow(ticks, static_cast<uint64_t>(period), &add) ||
+      add > static_cast<uint64_t>(INT64_MAX - when)) {
+    return INT64_MAX;
+  }
+  return when + static_cast<int64_t>(add);
 }
 
 }  // namespace
 
-TimerHeap::TimerHeap() { running_.reserve(16); }
+class TimerHeap::Impl {
+ public:
+  // What handle checks, Stop() and the heap's liveness checks read.
+  struct Meta {
+    uint32_t order;  // arming number of its live slot; free list link if free
+    uint32_t state;  // gen << kGenShift | kDeferred | kRunning | kRemoved |
+                     // kPending
+  };
+  // What firing reads; aligned so it never straddles two cache lines.
+  struct alignas(32) Record {
+    void (*fn)(void*, int64_t);
+    uintptr_t arg;          // callback argument, or the token
+    int64_t period;         // > 0 for a periodic timer
+    int64_t deferred_when;  // the deadline of a kDeferred timer
+  };
+  struct Chunk {
+    Meta meta[size_t{1} << kChunkShift];
+    Record rec[size_t{1} << kChunkShift];
+  };
+  struct Slot {
+    int64_t when;
+    uint32_t order;  // arming order: FIFO among equal deadlines
+    uint32_t index;  // record index
+  };
+  static_assert(sizeof(Slot) == 16, "a heap slot is 16 bytes");
+  static_assert(sizeof(Record) == 32, "a record is half a cache line");
 
-TimerHeap::~TimerHeap() {
-  if (slots_ != nullptr) ::operator delete(slots_, kLine);
-}
+  Impl() noexcept
+      : salt_(g_heap_serial.fetch_add(1, std::memory_order_relaxed) *
+              0x9e3779b9u) {}
+  ~Impl() {
+    for (size_t i = 0; i < nchunks_; ++i) delete chunks_[i];
+    delete[] chunks_;
+    if (slots_ != nullptr) ::operator delete(slots_, kLine);
+  }
 
-TimerHeap::Meta& TimerHeap::M(uint32_t index) const {
-  return chunks_[index >> kChunkShift]->meta[index & ((1u << kChunkShift) - 1)];
-}
+  absl::StatusOr<TimerId> Add(TimerTarget target);
+  absl::StatusOr<bool> Reset(TimerId id, int64_t when, int64_t period);
+  absl::StatusOr<bool> Stop(TimerId id);
+  absl::StatusOr<bool> StopSync(TimerId id);
+  absl::Status Remove(TimerId id);
+  int64_t Run(int64_t now, uintptr_t* tokens, size_t capacity, size_t* n);
+  absl::Status Reserve(size_t n);
+  size_t MemoryUsage() const;
 
-TimerHeap::Record& TimerHeap::R(uint32_t index) const {
-  return chunks_[index >> kChunkShift]->rec[index & ((1u << kChunkShift) - 1)];
-}
+  // The private helpers run with mu_ held.
+  Meta* Lookup(TimerId id);
+  TimerId MakeId(uint32_t index) const {
+    return (static_cast<uint64_t>(GenOf(M(index).state) ^ salt_) << 32) |
+           (static_cast<uint64_t>(index) + 1);
+  }
+  Meta& M(uint32_t index) const {
+    return chunks_[index >> kChunkShift]->meta[index & kChunkMask];
+  }
+  Record& R(uint32_t index) const {
+    return chunks_[index >> kChunkShift]->rec[index & kChunkMask];
+  }
+  Slot& H(size_t i) const { return slots_[i + kPad]; }
+  bool Live(const Slot& s) const {
+    const Meta& m = M(s.index);
+    return (m.state & kPending) != 0 && m.order == s.order;
+  }
+  static bool Less(const Slot& a, const Slot& b) {
+    if (a.when != b.when) return a.when < b.when;
+    return a.order < b.order;  // never wraps: see Renumber()
+  }
+  bool Grow(size_t need);
+  bool GrowChunks(size_t chunks);
+  void Push(Slot s);  // capacity ensured by the caller
+  void PopTop();
+  void SiftUp(size_t i);
+  void SiftDown(size_t i);
+  void Heapify();
+  void Disarm(Meta& m);
+  void Clean();
+  void Publish() {
+    next_when_.store(size_ == 0 ? -1 : H(0).when, std::memory_order_release);
+  }
+  void Renumber();
+  void CallbackDone(uint32_t index);
+  void Free(uint32_t index);
+  bool NewRecord(uint32_t* index);
 
-TimerHeap::Meta* TimerHeap::Lookup(TimerId id) {
+  // std::mutex rather than absl::Mutex: Debian's Abseil is not built with
+  // TSan, which then cannot see absl::Mutex's synchronization. Everything
+  // below up to next_when_ is guarded by mu_.
+  mutable std::mutex mu_;
+  std::condition_variable done_running_;
+  Slot* slots_ = nullptr;  // the heap: size_ slots from H(0)
+  size_t size_ = 0;
+  // Invariant: size_ + deferred_ <= cap_, so a deferred timer can always be
+  // pushed back without allocating.
+  size_t cap_ = 0;
+  Chunk** chunks_ = nullptr;  // chunks never move: handles stay checkable
+  size_t nchunks_ = 0;
+  size_t chunks_cap_ = 0;
+  uint32_t records_ = 0;    // records handed out
+  uint32_t free_head_ = 0;  // 1-based; 0 = none
+  uint32_t order_ = 0;      // next arming number
+  uint64_t epoch_ = 0;      // renumberings so far
+  size_t pending_ = 0;      // pending timers: live slots + deferred_
+  size_t deferred_ = 0;     // pending timers with kDeferred (no slot)
+  int runs_ = 0;            // threads in Run()
+  int sync_waiters_ = 0;    // threads waiting in StopSync()
+  const uint32_t salt_;     // mixed into every handle's generation
+  std::atomic<int64_t> next_when_{-1};
+  void (*earlier_fn_)(void*) = nullptr;
+  void* earlier_arg_ = nullptr;
+};
+
+TimerHeap::Impl::Meta* TimerHeap::Impl::Lookup(TimerId id) {
   uint64_t low = id & 0xffffffffu;
   if (low == 0 || low > records_) return nullptr;
-  Meta& r = M(static_cast<uint32_t>(low - 1));
-  // Remove() bumps the generation, so every handle to it is stale.
-  if (GenOf(r.state) != static_cast<uint32_t>(id >> 32) ||
-      (r.state & kRemoved) != 0) {
+  Meta& m = M(static_cast<uint32_t>(low - 1));
+  // Remove() bumps the generation, so every handle to it is stale; another
+  // heap's salt makes its handles' generations differ (in the top bits too).
+  if (GenOf(m.state) != (static_cast<uint32_t>(id >> 32) ^ salt_) ||
+      (m.state & kRemoved) != 0) {
     return nullptr;
   }
-  return &r;
+  return &m;
 }
 
-bool TimerHeap::Less(const Slot& a, const Slot& b) {
-  if (a.when != b.when) return a.when < b.when;
-  // Arming numbers wrap; live ones are far less than 2^31 apart.
-  return static_cast<int32_t>(a.order - b.order) < 0;
-}
-
-bool TimerHeap::Live(const Slot& s) const {
-  const Meta& m = M(s.index);
-  return (m.state & kPending) != 0 && m.order == s.order;
-}
-
-void TimerHeap::Grow(size_t need) {
-  if (need <= cap_) return;
+bool TimerHeap::Impl::Grow(size_t need) {
+  if (need <= cap_) return true;
   size_t cap = cap_ < 64 ? 64 : cap_ * 2;
   while (cap < need) cap *= 2;
-  auto* slots =
-      static_cast<Slot*>(::operator new((cap + kPad) * sizeof(Slot), kLine));
+  auto* slots = static_cast<Slot*>(
+      ::operator new((cap + kPad) * sizeof(Slot), kLine, std::nothrow));
+  if (slots == nullptr) return false;
   if (slots_ != nullptr) {
     std::memcpy(slots + kPad, slots_ + kPad, size_ * sizeof(Slot));
     ::operator delete(slots_, kLine);
   }
   slots_ = slots;
   cap_ = cap;
+  return true;
 }
 
-void TimerHeap::SiftUp(size_t i) {
+bool TimerHeap::Impl::GrowChunks(size_t chunks) {
+  if (chunks > chunks_cap_) {
+    size_t cap = chunks_cap_ < 8 ? 8 : chunks_cap_ * 2;
+    while (cap < chunks) cap *= 2;
+    auto** table = new (std::nothrow) Chunk*[cap];
+    if (table == nullptr) return false;
+    if (nchunks_ > 0) std::memcpy(table, chunks_, nchunks_ * sizeof(Chunk*));
+    delete[] chunks_;
+    chunks_ = table;
+    chunks_cap_ = cap;
+  }
+  while (nchunks_ < chunks) {
+    Chunk* c = new (std::nothrow) Chunk();
+    if (c == nullptr) return false;
+    chunks_[nchunks_++] = c;
+  }
+  return true;
+}
+
+void TimerHeap::Impl::SiftUp(size_t i) {
   Slot s = H(i);
   while (i > 0) {
     size_t parent = (i - 1) / kArity;
@@ -118,7 +254,7 @@ void TimerHeap::SiftUp(size_t i) {
   H(i) = s;
 }
 
-void TimerHeap::SiftDown(size_t i) {
+void TimerHeap::Impl::SiftDown(size_t i) {
   const size_t n = size_;
   Slot s = H(i);
   for (;;) {
@@ -136,13 +272,18 @@ void TimerHeap::SiftDown(size_t i) {
   H(i) = s;
 }
 
-void TimerHeap::Push(Slot s) {
-  Grow(size_ + 1);
+void TimerHeap::Impl::Heapify() {
+  for (size_t i = size_ / kArity + 1; i-- > 0;) {
+    if (i < size_) SiftDown(i);
+  }
+}
+
+void TimerHeap::Impl::Push(Slot s) {
   H(size_++) = s;
   SiftUp(size_ - 1);
 }
 
-void TimerHeap::PopTop() {
+void TimerHeap::Impl::PopTop() {
   H(0) = H(--size_);
   if (size_ > 0) {
     SiftDown(0);
@@ -150,112 +291,139 @@ void TimerHeap::PopTop() {
   }
 }
 
-void TimerHeap::Disarm(Meta& m) {
+void TimerHeap::Impl::Disarm(Meta& m) {
   if ((m.state & kPending) != 0) {
     m.state &= ~kPending;
     --pending_;
   }
+  if ((m.state & kDeferred) != 0) {
+    m.state &= ~kDeferred;
+    --deferred_;
+  }
 }
 
-void TimerHeap::Clean() {
-  size_t stale = size_ - pending_;
-  if (stale > pending_ && stale >= kMinStaleToSweep) {
+void TimerHeap::Impl::Clean() {
+  size_t live = pending_ - deferred_;
+  size_t stale = size_ - live;
+  if (stale > live && stale >= kMinStaleToSweep) {
     // Go's zombie sweep: keep the live slots, rebuild the heap bottom-up.
     size_t out = 0;
     for (size_t i = 0; i < size_; ++i) {
       if (Live(H(i))) H(out++) = H(i);
     }
     size_ = out;
-    for (size_t i = size_ / kArity + 1; i-- > 0;) {
-      if (i < size_) SiftDown(i);
-    }
+    Heapify();
   }
   while (size_ > 0 && !Live(H(0))) PopTop();
 }
 
-void TimerHeap::Publish() {
-  next_when_.store(size_ == 0 ? -1 : H(0).when, std::memory_order_release);
-}
-
-uint32_t TimerHeap::RunningCount(uint32_t index) const {
-  for (const Running& r : running_) {
-    if (r.index == index) return r.count;
+// Before the arming counter wraps: number the live armings 0, 1, ... in
+// their order, so Less() stays exact. O(n log n) once per ~2^32 armings.
+// Every Run() in progress notices epoch_ and stops at its next due timer
+// (its start number is meaningless now); its caller calls again.
+void TimerHeap::Impl::Renumber() {
+  // Deferred timers hold their arming in their record only: give them
+  // their slot back (room is reserved), so they are renumbered too; they
+  // are deferred again if they come due while their callback still runs.
+  for (uint32_t i = 0; deferred_ > 0 && i < records_; ++i) {
+    Meta& m = M(i);
+    if ((m.state & kDeferred) == 0) continue;
+    m.state &= ~kDeferred;
+    --deferred_;
+    Push(Slot{R(i).deferred_when, m.order, i});
   }
-  return 0;
+  size_t out = 0;
+  for (size_t i = 0; i < size_; ++i) {
+    if (Live(H(i))) H(out++) = H(i);
+  }
+  size_ = out;
+  Slot* first = &H(0);
+  std::sort(first, first + size_,
+            [](const Slot& a, const Slot& b) { return a.order < b.order; });
+  for (size_t i = 0; i < size_; ++i) {
+    H(i).order = static_cast<uint32_t>(i);
+    M(H(i).index).order = static_cast<uint32_t>(i);
+  }
+  Heapify();
+  order_ = static_cast<uint32_t>(size_);
+  ++epoch_;
 }
 
-void TimerHeap::WaitNotRunning(std::unique_lock<std::mutex>& lock,
-                               uint32_t index) {
-  const Meta* m = &M(index);
-  while (tls_running != m && RunningCount(index) > 0) done_running_.wait(lock);
-}
-
-void TimerHeap::Free(uint32_t index) {
+void TimerHeap::Impl::Free(uint32_t index) {
   Meta& m = M(index);
-  m.state = (m.state & ~(kPending | kRemoved)) + kGenOne;
+  m.state = (m.state & ~(kPending | kRemoved | kRunning | kDeferred)) + kGenOne;
   m.order = free_head_;
   free_head_ = index + 1;
 }
 
-uint32_t TimerHeap::NewRecord() {
+bool TimerHeap::Impl::NewRecord(uint32_t* out) {
   if (free_head_ != 0) {
     uint32_t index = free_head_ - 1;
     free_head_ = M(index).order;
-    return index;
+    *out = index;
+    return true;
   }
   uint32_t index = records_;
-  if ((index >> kChunkShift) >= chunks_.size()) {
-    chunks_.push_back(std::make_unique<Chunk>());
+  if (index >= kMaxRecords) return false;
+  if (!GrowChunks((static_cast<size_t>(index) >> kChunkShift) + 1)) {
+    return false;
   }
   ++records_;
   M(index) = Meta{};
-  return index;
+  *out = index;
+  return true;
 }
 
-TimerId TimerHeap::Add(TimerTarget target) {
-  std::unique_lock<std::mutex> lock(mu_);
-  uint32_t index = NewRecord();
+// A callback has returned: the timer may run again, be freed, or get back
+// the slot it was deferred from.
+void TimerHeap::Impl::CallbackDone(uint32_t index) {
+  Meta& m = M(index);
+  m.state &= ~kRunning;
+  if ((m.state & kRemoved) != 0) {
+    Free(index);
+  } else if ((m.state & kDeferred) != 0) {
+    m.state &= ~kDeferred;
+    --deferred_;
+    Push(Slot{R(index).deferred_when, m.order, index});
+  }
+  if (sync_waiters_ > 0) done_running_.notify_all();
+}
+
+absl::StatusOr<TimerId> TimerHeap::Impl::Add(TimerTarget target) {
+  std::lock_guard<std::mutex> lock(mu_);
+  uint32_t index;
+  if (!NewRecord(&index)) return NoMemory();
   Record& r = R(index);
   r.fn = target.fn;
   r.arg = target.fn != nullptr ? reinterpret_cast<uintptr_t>(target.arg)
                                : target.token;
   r.period = 0;
   M(index).order = 0;
-  return MakeId(index, M(index).state);
+  return MakeId(index);
 }
 
-absl::StatusOr<TimerId> TimerHeap::Start(int64_t when, int64_t period,
-                                         TimerTarget target) {
-  if (period < 0) return absl::InvalidArgumentError("negative timer period");
-  TimerId id = Add(target);
-  absl::StatusOr<bool> armed = Reset(id, when, period);
-  if (!armed.ok()) return armed.status();
-  return id;
-}
-
-absl::StatusOr<bool> TimerHeap::Reset(TimerId id, int64_t when,
-                                      int64_t period) {
+GORT_TIMER_HOT absl::StatusOr<bool> TimerHeap::Impl::Reset(TimerId id,
+                                                           int64_t when,
+                                                           int64_t period) {
+  if (when < 0) return absl::InvalidArgumentError("negative timer deadline");
   if (period < 0) return absl::InvalidArgumentError("negative timer period");
   const uint32_t index = static_cast<uint32_t>((id & 0xffffffffu) - 1);
-  bool earlier;
   bool was;
+  bool earlier;
   {
-    std::unique_lock<std::mutex> lock(mu_);
-    Meta* r = Lookup(id);
-    if (r == nullptr) return absl::NotFoundError("stale or removed timer");
-    if (!running_.empty()) {
-      WaitNotRunning(lock, index);
-      r = Lookup(id);  // the wait released the lock: it may be gone
-      if (r == nullptr) return absl::NotFoundError("stale or removed timer");
-    }
-    was = (r->state & kPending) != 0;
-    Disarm(*r);
+    std::lock_guard<std::mutex> lock(mu_);
+    Meta* m = Lookup(id);
+    if (m == nullptr) return NotFound();
+    if (order_ >= kRenumberAt) Renumber();
+    if (!Grow(size_ + deferred_ + 1)) return NoMemory();
+    was = (m->state & kPending) != 0;
+    Disarm(*m);
     R(index).period = period;
-    r->order = order_++;
-    r->state |= kPending;
+    m->order = order_++;
+    m->state |= kPending;
     ++pending_;
     int64_t before = next_when_.load(std::memory_order_relaxed);
-    Push(Slot{when, r->order, index});
+    Push(Slot{when, m->order, index});
     Clean();
     Publish();
     earlier = before < 0 || when < before;
@@ -264,50 +432,86 @@ absl::StatusOr<bool> TimerHeap::Reset(TimerId id, int64_t when,
   return was;
 }
 
-absl::StatusOr<bool> TimerHeap::Stop(TimerId id) {
-  std::unique_lock<std::mutex> lock(mu_);
-  Meta* r = Lookup(id);
-  if (r == nullptr) return absl::NotFoundError("stale or removed timer");
-  bool was = (r->state & kPending) != 0;
-  Disarm(*r);
+GORT_TIMER_HOT absl::StatusOr<bool> TimerHeap::Impl::Stop(TimerId id) {
+  std::lock_guard<std::mutex> lock(mu_);
+  Meta* m = Lookup(id);
+  if (m == nullptr) return NotFound();
+  bool was = (m->state & kPending) != 0;
+  Disarm(*m);
   Clean();
   Publish();
-  // Disarmed first, so a periodic timer cannot re-arm while we wait.
-  if (!running_.empty()) {
-    WaitNotRunning(lock, static_cast<uint32_t>((id & 0xffffffffu) - 1));
+  return was;
+}
+
+absl::StatusOr<bool> TimerHeap::Impl::StopSync(TimerId id) {
+  std::unique_lock<std::mutex> lock(mu_);
+  Meta* m = Lookup(id);
+  if (m == nullptr) return NotFound();
+  const bool running = (m->state & kRunning) != 0;
+  if (running && tls_callbacks > 0) {
+    return absl::FailedPreconditionError(
+        "timer StopSync from a timer callback while the target's callback "
+        "runs: the wait could deadlock");
+  }
+  bool was = (m->state & kPending) != 0;
+  Disarm(*m);
+  Clean();
+  Publish();
+  if (running) {
+    // Only callbacks are waited for, and callbacks never wait here (the
+    // check above), so this wait ends when the callback returns.
+    // Remove() from the callback bumps the generation once and keeps the
+    // record until the callback returns; after that it may be reused.
+    const uint32_t gen = GenOf(m->state);
+    auto same_run = [&] {
+      uint32_t s = m->state;
+      if ((s & kRunning) == 0) return false;
+      return GenOf(s) == gen ||
+             ((s & kRemoved) != 0 && GenOf(s) == ((gen + 1) & kGenMask));
+    };
+    ++sync_waiters_;
+    while (same_run()) done_running_.wait(lock);
+    --sync_waiters_;
   }
   return was;
 }
 
-absl::Status TimerHeap::Remove(TimerId id) {
+absl::Status TimerHeap::Impl::Remove(TimerId id) {
   const uint32_t index = static_cast<uint32_t>((id & 0xffffffffu) - 1);
-  std::unique_lock<std::mutex> lock(mu_);
-  Meta* r = Lookup(id);
-  if (r == nullptr) return absl::NotFoundError("stale or removed timer");
-  Disarm(*r);
-  WaitNotRunning(lock, index);
-  r = Lookup(id);
-  if (r == nullptr) return absl::NotFoundError("stale or removed timer");
-  Disarm(*r);  // in case it was re-armed while we waited
+  std::lock_guard<std::mutex> lock(mu_);
+  Meta* m = Lookup(id);
+  if (m == nullptr) return NotFound();
+  Disarm(*m);
   Clean();
   Publish();
-  if (RunningCount(index) > 0) {
-    // Removed from its own callback: Run() frees it when the callback ends.
-    r->state = (r->state | kRemoved) + kGenOne;
+  if ((m->state & kRunning) != 0) {
+    // Its callback runs now: CallbackDone() frees it when it returns.
+    m->state = (m->state | kRemoved) + kGenOne;
   } else {
     Free(index);
   }
   return absl::OkStatus();
 }
 
-int64_t TimerHeap::Run(int64_t now, uintptr_t* tokens, size_t capacity,
-                       size_t* n) {
+GORT_TIMER_HOT int64_t TimerHeap::Impl::Run(int64_t now, uintptr_t* tokens,
+                                            size_t capacity, size_t* n) {
   size_t count = 0;
   std::unique_lock<std::mutex> lock(mu_);
+  ++runs_;
+  // Armings numbered from `start` on were made after this call began: they
+  // wait for the next call, which bounds this one.
+  if (order_ >= kRenumberAt) Renumber();
+  uint32_t start = order_;
+  uint64_t epoch = epoch_;
   while (size_ > 0) {
     // Full: stop before touching the next timer's record (a cache miss at
     // a million timers); the caller calls again.
     if (capacity != 0 && count == capacity) break;
+    if (__builtin_expect(order_ >= kRenumberAt, 0)) {
+      Renumber();
+      start = 0;
+      epoch = epoch_;
+    }
     Slot top = H(0);
     if (top.when > now) break;
     // Both per-timer reads miss the cache at a million timers: overlap them.
@@ -317,17 +521,22 @@ int64_t TimerHeap::Run(int64_t now, uintptr_t* tokens, size_t capacity,
       PopTop();  // stale: stopped or re-armed since
       continue;
     }
+    if (top.order >= start) break;  // armed during this call: next call
     Record& r = R(top.index);
     if (r.fn == nullptr) {
       if (count == capacity) break;  // capacity 0: a token stops the run
       tokens[count++] = r.arg;
+    } else if ((m.state & kRunning) != 0) {
+      // Its callback runs now (on another thread, or lower on this stack):
+      // it comes due again when that callback returns (CallbackDone).
+      r.deferred_when = top.when;
+      m.state |= kDeferred;
+      ++deferred_;
+      PopTop();
+      continue;
     }
     if (r.period > 0) {
-      // Skip the ticks missed since `when`: next = when + k*period > now.
-      int64_t k = 1 + (now - top.when) / r.period;
-      int64_t next = r.period > (INT64_MAX - top.when) / k
-                         ? INT64_MAX
-                         : top.when + k * r.period;
+      int64_t next = NextTick(top.when, r.period, now);
       m.order = order_++;
       H(0) = Slot{next, m.order, top.index};
       SiftDown(0);
@@ -338,30 +547,20 @@ int64_t TimerHeap::Run(int64_t now, uintptr_t* tokens, size_t capacity,
     if (r.fn != nullptr) {
       auto fn = r.fn;
       void* arg = reinterpret_cast<void*>(r.arg);
-      size_t slot = running_.size();
-      for (size_t i = 0; i < running_.size(); ++i) {
-        if (running_[i].index == top.index) slot = i;
-      }
-      if (slot == running_.size()) running_.push_back({top.index, 0});
-      ++running_[slot].count;
-      const void* outer = tls_running;
-      tls_running = &m;
+      m.state |= kRunning;
       lock.unlock();
+      ++tls_callbacks;
       fn(arg, now);
+      --tls_callbacks;
       lock.lock();
-      tls_running = outer;
-      for (size_t i = 0; i < running_.size(); ++i) {
-        if (running_[i].index != top.index) continue;
-        if (--running_[i].count == 0) {
-          running_[i] = running_.back();
-          running_.pop_back();
-          if ((m.state & kRemoved) != 0) Free(top.index);
-          done_running_.notify_all();
-        }
-        break;
+      CallbackDone(top.index);
+      if (epoch != epoch_) {  // renumbered by a callback's Reset()
+        start = 0;
+        epoch = epoch_;
       }
     }
   }
+  --runs_;
   // The next timer to fire is known: start loading its record while Clean
   // reads its liveness.
   if (size_ > 0) __builtin_prefetch(&R(H(0).index));
@@ -371,27 +570,119 @@ int64_t TimerHeap::Run(int64_t now, uintptr_t* tokens, size_t capacity,
   return size_ == 0 ? -1 : H(0).when;
 }
 
-size_t TimerHeap::pending() const {
-  std::unique_lock<std::mutex> lock(mu_);
-  return pending_;
+absl::Status TimerHeap::Impl::Reserve(size_t n) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (!Grow(n)) return NoMemory();
+  size_t chunks = (n + kChunkMask) >> kChunkShift;
+  if (!GrowChunks(chunks)) return NoMemory();
+  return absl::OkStatus();
 }
 
-void TimerHeap::Reserve(size_t n) {
-  std::unique_lock<std::mutex> lock(mu_);
-  Grow(n);
-  size_t chunks = (n + (size_t{1} << kChunkShift) - 1) >> kChunkShift;
-  chunks_.reserve(chunks);
-  while (chunks_.size() < chunks) {
-    chunks_.push_back(std::make_unique<Chunk>());
+size_t TimerHeap::Impl::MemoryUsage() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return nchunks_ * sizeof(Chunk) +
+         (cap_ + (cap_ > 0 ? kPad : 0)) * sizeof(Slot) +
+         chunks_cap_ * sizeof(Chunk*) + sizeof(Impl);
+}
+
+// --- TimerHeap: argument checks, then the implementation ---
+
+TimerHeap::TimerHeap() : impl_(new (std::nothrow) Impl()) {}
+
+TimerHeap::~TimerHeap() {
+  if (impl_ != nullptr && InUse()) {
+    std::fprintf(stderr,
+                 "gort: TimerHeap destroyed while in use (from one of its "
+                 "callbacks, or while another thread runs it)\n");
+    std::abort();
   }
 }
 
+absl::StatusOr<TimerId> TimerHeap::Add(TimerTarget target) {
+  if (impl_ == nullptr) return NoMemory();
+  return impl_->Add(target);
+}
+
+absl::StatusOr<TimerId> TimerHeap::Start(int64_t when, int64_t period,
+                                         TimerTarget target) {
+  if (when < 0) return absl::InvalidArgumentError("negative timer deadline");
+  if (period < 0) return absl::InvalidArgumentError("negative timer period");
+  absl::StatusOr<TimerId> id = Add(target);
+  if (!id.ok()) return id.status();
+  absl::StatusOr<bool> armed = Reset(*id, when, period);
+  if (!armed.ok()) {
+    (void)Remove(*id);
+    return armed.status();
+  }
+  return id;
+}
+
+absl::StatusOr<bool> TimerHeap::Reset(TimerId id, int64_t when,
+                                      int64_t period) {
+  if (impl_ == nullptr) return NotFound();
+  return impl_->Reset(id, when, period);
+}
+
+absl::StatusOr<bool> TimerHeap::Stop(TimerId id) {
+  if (impl_ == nullptr) return NotFound();
+  return impl_->Stop(id);
+}
+
+absl::StatusOr<bool> TimerHeap::StopSync(TimerId id) {
+  if (impl_ == nullptr) return NotFound();
+  return impl_->StopSync(id);
+}
+
+absl::Status TimerHeap::Remove(TimerId id) {
+  if (impl_ == nullptr) return NotFound();
+  return impl_->Remove(id);
+}
+
+int64_t TimerHeap::NextWhen() const {
+  return impl_ == nullptr ? -1
+                          : impl_->next_when_.load(std::memory_order_acquire);
+}
+
+int64_t TimerHeap::Run(int64_t now, uintptr_t* tokens, size_t capacity,
+                       size_t* n) {
+  if (impl_ == nullptr) {
+    *n = 0;
+    return -1;
+  }
+  return impl_->Run(now, tokens, capacity, n);
+}
+
+bool TimerHeap::InUse() const {
+  if (impl_ == nullptr) return false;
+  std::lock_guard<std::mutex> lock(impl_->mu_);
+  return impl_->runs_ > 0 || impl_->sync_waiters_ > 0;
+}
+
+size_t TimerHeap::pending() const {
+  if (impl_ == nullptr) return 0;
+  std::lock_guard<std::mutex> lock(impl_->mu_);
+  return impl_->pending_;
+}
+
+absl::Status TimerHeap::Reserve(size_t n) {
+  if (impl_ == nullptr) return NoMemory();
+  return impl_->Reserve(n);
+}
+
 size_t TimerHeap::MemoryUsage() const {
-  std::unique_lock<std::mutex> lock(mu_);
-  return chunks_.size() * sizeof(Chunk) +
-         (cap_ + (cap_ > 0 ? kPad : 0)) * sizeof(Slot) +
-         chunks_.capacity() * sizeof(chunks_[0]) +
-         running_.capacity() * sizeof(Running);
+  return impl_ == nullptr ? 0 : impl_->MemoryUsage();
+}
+
+void TimerHeap::SetEarlierHook(void (*fn)(void* arg), void* arg) {
+  if (impl_ == nullptr) return;
+  impl_->earlier_fn_ = fn;
+  impl_->earlier_arg_ = arg;
+}
+
+void TimerHeap::SetNextArmingForTesting(uint32_t next) {
+  if (impl_ == nullptr) return;
+  std::lock_guard<std::mutex> lock(impl_->mu_);
+  impl_->order_ = next;
 }
 
 }  // namespace gort

@@ -1,9 +1,16 @@
 // The timer heap: Go 1.23 semantics, thread safety, and the C ABI's checks.
 #include "gort/timer.h"
 
+#include <sys/resource.h>
+
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <functional>
+#include <future>
 #include <memory>
 #include <random>
 #include <thread>
@@ -89,7 +96,7 @@ TEST(Timer, PeriodicSkipsMissedTicks) {
 
 TEST(Timer, StopAndResetReportWhetherPending) {
   TimerHeap h;
-  TimerId id = h.Add(Token(1));
+  TimerId id = *h.Add(Token(1));
   EXPECT_EQ(*h.Stop(id), false);          // never armed
   EXPECT_EQ(*h.Reset(id, 10, 0), false);  // armed now
   EXPECT_EQ(*h.Reset(id, 20, 0), true);   // was pending
@@ -141,7 +148,7 @@ TEST(Timer, RemovedHandlesAreStale) {
   EXPECT_TRUE(absl::IsNotFound(h.Remove(id)));
   EXPECT_EQ(h.NextWhen(), -1);
   // The record is reused with a new generation: the old handle stays stale.
-  TimerId again = h.Add(Token(2));
+  TimerId again = *h.Add(Token(2));
   EXPECT_NE(again, id);
   EXPECT_TRUE(absl::IsNotFound(h.Stop(id).status()));
   EXPECT_TRUE(h.Stop(again).ok());
@@ -182,7 +189,7 @@ TEST(Timer, CallbacksMayStopResetAndRemoveThemselves) {
   EXPECT_EQ(c1.fires, 2);
   EXPECT_EQ(c2.fires, 1);
   EXPECT_TRUE(absl::IsNotFound(h.Stop(c2.id).status()));
-  TimerId fresh = h.Add(Token(9));  // reuses c2's record, safely
+  TimerId fresh = *h.Add(Token(9));  // reuses c2's record, safely
   EXPECT_TRUE(h.Stop(fresh).ok());
 }
 
@@ -202,7 +209,7 @@ TEST(Timer, EarlierDeadlineCallsTheHook) {
 TEST(Timer, AMillionTimersFireInOrder) {
   TimerHeap h;
   constexpr int kN = 1000000;
-  h.Reserve(kN);
+  ASSERT_TRUE(h.Reserve(kN).ok());
   std::mt19937_64 rng(42);
   for (int i = 0; i < kN; ++i) {
     int64_t when = static_cast<int64_t>(rng() % 1000000000);
@@ -228,7 +235,7 @@ TEST(Timer, AMillionTimersFireInOrder) {
 
 // Threads arm and stop timers while another thread runs them: every arming
 // either fires or is claimed by a Stop that returned true, never both, and
-// no callback runs after Stop returned.
+// no callback runs after StopSync returned.
 TEST(Timer, NoFireAfterStopAcrossThreads) {
   TimerHeap h;
   constexpr int kThreads = 3;
@@ -263,8 +270,11 @@ TEST(Timer, NoFireAfterStopAcrossThreads) {
         TimerId id = *h.Start(clock.load() + static_cast<int64_t>(rng() % 4), 0,
                               TimerTarget{fire, s, 0});
         if (rng() % 2 == 0) std::this_thread::yield();
-        bool was = *h.Stop(id);
-        EXPECT_EQ(s->running.load(), 0) << "callback running after Stop";
+        bool sync = i % 2 == 0;
+        bool was = sync ? *h.StopSync(id) : *h.Stop(id);
+        if (sync) {
+          EXPECT_EQ(s->running.load(), 0) << "callback running after StopSync";
+        }
         if (was) {
           s->stopped.store(true);
           claimed.fetch_add(1);
@@ -284,6 +294,470 @@ TEST(Timer, NoFireAfterStopAcrossThreads) {
   }
   std::printf("%d armings: %d fired, %d stopped in time\n",
               kThreads * kPerThread, fired, claimed.load());
+}
+
+// --- Semantics that cannot deadlock, and bounded runs (issue 10) ---
+
+// Runs `body` on its own thread and fails the whole test binary if it has not
+// finished within `limit`: a deadlock then fails instead of hanging the
+// suite. (The stuck thread still uses the test's stack, so the process must
+// end at once.)
+void MustFinish(const std::function<void()>& body,
+                std::chrono::seconds limit = std::chrono::seconds(10)) {
+  auto done = std::make_shared<std::promise<void>>();
+  std::future<void> finished = done->get_future();
+  std::thread([&body, done] {
+    body();
+    done->set_value();
+  }).detach();
+  if (finished.wait_for(limit) != std::future_status::ready) {
+    ADD_FAILURE() << "did not finish within " << limit.count()
+                  << " s: deadlock or endless loop";
+    std::fflush(stdout);
+    std::_Exit(1);
+  }
+}
+
+// Waits (bounded) until `flag` reaches `value`.
+void AwaitAtLeast(const std::atomic<int>& flag, int value) {
+  auto until = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  while (flag.load() < value && std::chrono::steady_clock::now() < until) {
+    std::this_thread::yield();
+  }
+}
+
+// A callback lower on the same thread's stack can never return while a
+// callback above it waits for it: Stop must not wait, StopSync must refuse.
+TEST(TimerDeadlock, StopOfATimerRunningLowerOnTheSameStack) {
+  TimerHeap h;
+  struct Ctx {
+    TimerHeap* h;
+    TimerId a = 0, b = 0;
+    absl::StatusOr<bool> stop = false;
+    absl::Status sync = absl::OkStatus();
+    int b_fired = 0;
+  } c{&h};
+  auto fire_a = [](void* arg, int64_t now) {
+    static_cast<Ctx*>(arg)->h->Run(now);  // nested: fires b
+  };
+  auto fire_b = [](void* arg, int64_t) {
+    auto* x = static_cast<Ctx*>(arg);
+    ++x->b_fired;
+    x->stop = x->h->Stop(x->a);
+    x->sync = x->h->StopSync(x->a).status();
+  };
+  c.a = *h.Start(1, 0, TimerTarget{fire_a, &c, 0});
+  c.b = *h.Start(2, 0, TimerTarget{fire_b, &c, 0});
+  MustFinish([&] { EXPECT_EQ(h.Run(2), -1); });
+  EXPECT_EQ(c.b_fired, 1);
+  ASSERT_TRUE(c.stop.ok());
+  EXPECT_FALSE(*c.stop);  // a had fired: nothing to prevent
+  EXPECT_TRUE(absl::IsFailedPrecondition(c.sync)) << c.sync;
+  // Outside every callback, with nothing running, StopSync just stops.
+  EXPECT_EQ(*h.StopSync(c.a), false);
+}
+
+// Two threads in Run() whose callbacks stop each other's timers (ABBA).
+TEST(TimerDeadlock, TwoRunnersStoppingEachOthersTimers) {
+  TimerHeap h;
+  struct Side {
+    TimerHeap* h;
+    std::atomic<int>* started;
+    TimerId other = 0;
+    absl::StatusOr<bool> stop = false;
+    absl::Status sync = absl::OkStatus();
+  };
+  std::atomic<int> started{0};
+  Side a{&h, &started}, b{&h, &started};
+  auto fire = [](void* arg, int64_t) {
+    auto* s = static_cast<Side*>(arg);
+    s->started->fetch_add(1);
+    AwaitAtLeast(*s->started, 2);  // both callbacks run now
+    s->stop = s->h->Stop(s->other);
+    s->sync = s->h->StopSync(s->other).status();
+    s->started->fetch_add(1);
+    AwaitAtLeast(*s->started, 4);  // the other one ran all of the above
+  };
+  // Periodic, so each Stop prevents the other's next tick.
+  TimerId ta = *h.Start(1, 100, TimerTarget{fire, &a, 0});
+  TimerId tb = *h.Start(1, 100, TimerTarget{fire, &b, 0});
+  a.other = tb;
+  b.other = ta;
+  MustFinish([&] {
+    std::thread t1([&] { h.Run(1); });
+    std::thread t2([&] { h.Run(1); });
+    t1.join();
+    t2.join();
+  });
+  ASSERT_EQ(started.load(), 4);
+  ASSERT_TRUE(a.stop.ok());
+  ASSERT_TRUE(b.stop.ok());
+  EXPECT_TRUE(*a.stop);  // each prevented the other's tick at 101
+  EXPECT_TRUE(*b.stop);
+  EXPECT_TRUE(absl::IsFailedPrecondition(a.sync)) << a.sync;
+  EXPECT_TRUE(absl::IsFailedPrecondition(b.sync)) << b.sync;
+  EXPECT_EQ(h.pending(), 0u);
+  EXPECT_EQ(h.Run(1000), -1);
+}
+
+// The same across two heaps: a rule that refused only for callbacks of the
+// target's own heap would let these two StopSync calls wait for each other.
+TEST(TimerDeadlock, StopSyncAcrossTwoHeapsRefusesInsteadOfWaiting) {
+  TimerHeap h1, h2;
+  struct Side {
+    TimerHeap* other_heap;
+    std::atomic<int>* started;
+    TimerId other = 0;
+    absl::Status sync = absl::OkStatus();
+  };
+  std::atomic<int> started{0};
+  Side a{&h2, &started}, b{&h1, &started};
+  auto fire = [](void* arg, int64_t) {
+    auto* s = static_cast<Side*>(arg);
+    s->started->fetch_add(1);
+    AwaitAtLeast(*s->started, 2);
+    s->sync = s->other_heap->StopSync(s->other).status();
+    s->started->fetch_add(1);
+    AwaitAtLeast(*s->started, 4);
+  };
+  TimerId ta = *h1.Start(1, 0, TimerTarget{fire, &a, 0});
+  TimerId tb = *h2.Start(1, 0, TimerTarget{fire, &b, 0});
+  a.other = tb;
+  b.other = ta;
+  MustFinish([&] {
+    std::thread t1([&] { h1.Run(1); });
+    std::thread t2([&] { h2.Run(1); });
+    t1.join();
+    t2.join();
+  });
+  EXPECT_TRUE(absl::IsFailedPrecondition(a.sync)) << a.sync;
+  EXPECT_TRUE(absl::IsFailedPrecondition(b.sync)) << b.sync;
+}
+
+// From outside every callback, StopSync waits for a callback running on
+// another thread, and only for it.
+TEST(TimerDeadlock, StopSyncWaitsForTheRunningCallback) {
+  TimerHeap h;
+  struct Ctx {
+    std::atomic<int> entered{0};
+    std::atomic<bool> release{false};
+    std::atomic<bool> finished{false};
+  } c;
+  auto fire = [](void* arg, int64_t) {
+    auto* x = static_cast<Ctx*>(arg);
+    x->entered.store(1);
+    while (!x->release.load()) std::this_thread::yield();
+    x->finished.store(true);
+  };
+  TimerId id = *h.Start(1, 0, TimerTarget{fire, &c, 0});
+  MustFinish([&] {
+    std::thread runner([&] { h.Run(1); });
+    AwaitAtLeast(c.entered, 1);
+    EXPECT_TRUE(h.InUse());
+    std::atomic<bool> returned{false};
+    std::thread stopper([&] {
+      EXPECT_EQ(*h.StopSync(id), false);
+      EXPECT_TRUE(c.finished.load()) << "StopSync returned before the "
+                                        "callback did";
+      returned.store(true);
+    });
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    EXPECT_FALSE(returned.load());
+    // Stop does not wait.
+    EXPECT_EQ(*h.Stop(id), false);
+    c.release.store(true);
+    stopper.join();
+    runner.join();
+  });
+  EXPECT_FALSE(h.InUse());
+}
+
+// --- Edge cases of the arguments and of the run loop ---
+
+TEST(TimerEdge, NegativeDeadlinesAreRejected) {
+  TimerHeap h;
+  // Accepted before: Run(1) then divided by a tick count that overflowed
+  // to 0 (SIGFPE).
+  EXPECT_TRUE(absl::IsInvalidArgument(
+      h.Start(INT64_MIN, INT64_MAX, Token(1)).status()));
+  EXPECT_TRUE(absl::IsInvalidArgument(h.Start(-1, 10, Token(2)).status()));
+  TimerId id = *h.Add(Token(3));
+  EXPECT_TRUE(absl::IsInvalidArgument(h.Reset(id, -5, 0).status()));
+  EXPECT_EQ(h.pending(), 0u);
+  EXPECT_EQ(h.NextWhen(), -1);  // -1 is never a deadline: "none"
+  uintptr_t out[4];
+  size_t n = 9;
+  EXPECT_EQ(h.Run(1, out, 4, &n), -1);
+  EXPECT_EQ(n, 0u);
+  // 0 is a deadline like any other.
+  ASSERT_TRUE(h.Reset(id, 0, 0).ok());
+  EXPECT_EQ(h.NextWhen(), 0);
+}
+
+TEST(TimerEdge, PeriodicNextTickSaturatesWithoutOverflow) {
+  TimerHeap h;
+  uintptr_t out[8];
+  size_t n;
+  // when + period overflows: the next tick saturates at INT64_MAX.
+  TimerId a = *h.Start(10, INT64_MAX, Token(1));
+  EXPECT_EQ(h.Run(20, out, 8, &n), INT64_MAX);
+  EXPECT_EQ(n, 1u);
+  ASSERT_TRUE(h.Stop(a).ok());
+  // The tick count (now - when) / period + 1 overflows int64 at period 1.
+  TimerId b = *h.Start(0, 1, Token(2));
+  MustFinish([&] { EXPECT_EQ(h.Run(INT64_MAX, out, 8, &n), INT64_MAX); });
+  EXPECT_EQ(n, 1u);
+  ASSERT_TRUE(h.Stop(b).ok());
+  // Near the top: ordinary ticks still add up exactly.
+  ASSERT_TRUE(h.Start(INT64_MAX - 10, 3, Token(3)).ok());
+  EXPECT_EQ(h.Run(INT64_MAX - 9, out, 8, &n), INT64_MAX - 7);
+  EXPECT_EQ(h.Run(INT64_MAX - 7, out, 8, &n), INT64_MAX - 4);
+  EXPECT_EQ(h.Run(INT64_MAX - 2, out, 8, &n), INT64_MAX - 1);
+  EXPECT_EQ(h.Run(INT64_MAX - 1, out, 8, &n), INT64_MAX);
+}
+
+// Run(INT64_MAX) with a periodic timer: its next tick saturates to <= now;
+// it fires once per call instead of forever (or filling `tokens` with
+// copies of one token).
+TEST(TimerEdge, PeriodicTimerFiresAtMostOncePerRun) {
+  TimerHeap h;
+  ASSERT_TRUE(h.Start(5, 7, Token(42)).ok());
+  uintptr_t out[8];
+  size_t n = 0;
+  int64_t next = 0;
+  MustFinish([&] { next = h.Run(INT64_MAX, out, 8, &n); });
+  EXPECT_EQ(n, 1u);
+  EXPECT_EQ(next, INT64_MAX);  // <= now: due again, in the next call
+  MustFinish([&] { next = h.Run(INT64_MAX, out, 8, &n); });
+  EXPECT_EQ(n, 1u);
+
+  TimerHeap cb;
+  static std::atomic<int> fires;
+  fires = 0;
+  ASSERT_TRUE(
+      cb.Start(0, 1, TimerTarget{[](void*, int64_t) { ++fires; }, nullptr, 0})
+          .ok());
+  MustFinish([&] { EXPECT_EQ(cb.Run(INT64_MAX), INT64_MAX); });
+  EXPECT_EQ(fires.load(), 1);
+}
+
+// A callback that always re-arms its timer at `now` makes each Run() fire it
+// once, not forever.
+TEST(TimerEdge, RearmingAtNowFromTheCallbackIsBounded) {
+  TimerHeap h;
+  struct Ctx {
+    TimerHeap* h;
+    TimerId id = 0;
+    int fires = 0;
+  } c{&h};
+  auto fire = [](void* arg, int64_t now) {
+    auto* x = static_cast<Ctx*>(arg);
+    ++x->fires;
+    EXPECT_TRUE(x->h->Reset(x->id, now, 0).ok());
+  };
+  c.id = *h.Start(10, 0, TimerTarget{fire, &c, 0});
+  int64_t next = -1;
+  MustFinish([&] { next = h.Run(10); });
+  EXPECT_EQ(c.fires, 1);
+  EXPECT_EQ(next, 10);  // due again: the caller calls again
+  MustFinish([&] { next = h.Run(10); });
+  EXPECT_EQ(c.fires, 2);
+}
+
+// A timer that comes due while its callback runs waits for it to return:
+// nested Run() on the same thread.
+TEST(TimerEdge, PeriodicCallbackDoesNotNestOnTheSameThread) {
+  TimerHeap h;
+  struct Ctx {
+    TimerHeap* h;
+    int depth = 0;
+    int max_depth = 0;
+    int fires = 0;
+  } c{&h};
+  auto fire = [](void* arg, int64_t now) {
+    auto* x = static_cast<Ctx*>(arg);
+    x->max_depth = std::max(x->max_depth, ++x->depth);
+    ++x->fires;
+    if (x->fires == 1) x->h->Run(now + 100);  // its next tick is due there
+    --x->depth;
+  };
+  ASSERT_TRUE(h.Start(0, 1, TimerTarget{fire, &c, 0}).ok());
+  MustFinish([&] { EXPECT_EQ(h.Run(0), 1); });
+  EXPECT_EQ(c.max_depth, 1);
+  EXPECT_EQ(c.fires, 1);
+  EXPECT_EQ(h.pending(), 1u);  // deferred, then given its slot back
+  EXPECT_EQ(h.Run(1), 2);
+  EXPECT_EQ(c.fires, 2);
+}
+
+// ... nor on two threads running the heap at once.
+TEST(TimerEdge, PeriodicCallbackDoesNotRunOnTwoThreadsAtOnce) {
+  TimerHeap h;
+  struct Ctx {
+    std::atomic<int> running{0};
+    std::atomic<int> overlaps{0};
+    std::atomic<int> fires{0};
+  } c;
+  auto fire = [](void* arg, int64_t) {
+    auto* x = static_cast<Ctx*>(arg);
+    if (x->running.fetch_add(1) != 0) x->overlaps.fetch_add(1);
+    x->fires.fetch_add(1);
+    std::this_thread::sleep_for(std::chrono::microseconds(200));
+    x->running.fetch_sub(1);
+  };
+  TimerId id = *h.Start(0, 1, TimerTarget{fire, &c, 0});
+  std::atomic<int64_t> clock{0};
+  std::atomic<bool> stop{false};
+  MustFinish([&] {
+    std::vector<std::thread> runners;
+    for (int t = 0; t < 3; ++t) {
+      runners.emplace_back([&] {
+        while (!stop.load()) h.Run(clock.fetch_add(1));
+      });
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    stop.store(true);
+    for (auto& r : runners) r.join();
+  });
+  EXPECT_EQ(c.overlaps.load(), 0);
+  EXPECT_GT(c.fires.load(), 10);
+  EXPECT_TRUE(h.StopSync(id).ok());
+}
+
+// Deleting a heap from its own callback would make Run() use freed memory.
+TEST(TimerEdgeDeathTest, DestroyingTheHeapFromItsCallbackAborts) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  EXPECT_DEATH(
+      {
+        auto* h = new TimerHeap;
+        (void)h->Start(1, 0,
+                       TimerTarget{[](void* a, int64_t) {
+                                     delete static_cast<TimerHeap*>(a);
+                                   },
+                                   h, 0});
+        h->Run(1);
+      },
+      "destroyed while in use");
+}
+
+// Equal deadlines fire in arming order however far apart the arming numbers
+// are, and across the renumbering before the 32-bit counter wraps.
+TEST(TimerEdge, EqualDeadlinesKeepArmingOrderAcrossTheCounterWrap) {
+  TimerHeap h;
+  uintptr_t out[64];
+  size_t n;
+  ASSERT_TRUE(h.Start(100, 0, Token(0)).ok());  // arming number 0
+  h.SetNextArmingForTesting(0x80000005u);       // > 2^31 later
+  ASSERT_TRUE(h.Start(100, 0, Token(1)).ok());
+  h.Run(100, out, 64, &n);
+  ASSERT_EQ(n, 2u);
+  EXPECT_EQ(out[0], 0u);
+  EXPECT_EQ(out[1], 1u);
+
+  // 40 armings across the wrap, with re-arms and stale slots among them.
+  h.SetNextArmingForTesting(0xffffffff - 20);
+  std::vector<TimerId> ids;
+  for (uintptr_t i = 0; i < 40; ++i) ids.push_back(*h.Start(200, 0, Token(i)));
+  ASSERT_TRUE(h.Reset(ids[3], 200, 0).ok());  // goes last
+  ASSERT_TRUE(h.Stop(ids[5]).ok());
+  h.Run(200, out, 64, &n);
+  ASSERT_EQ(n, 39u);
+  std::vector<uintptr_t> want;
+  for (uintptr_t i = 0; i < 40; ++i) {
+    if (i != 3 && i != 5) want.push_back(i);
+  }
+  want.push_back(3);
+  EXPECT_EQ(std::vector<uintptr_t>(out, out + n), want);
+
+  // The wrap reached from a callback in the middle of a Run(): that run
+  // stops early (<= now) and the next one keeps the order.
+  struct Ctx {
+    TimerHeap* h;
+  } c{&h};
+  auto fire = [](void* arg, int64_t now) {
+    TimerHeap* heap = static_cast<Ctx*>(arg)->h;
+    heap->SetNextArmingForTesting(0xffffffff - 1);
+    for (uintptr_t i = 0; i < 4; ++i) {
+      ASSERT_TRUE(heap->Start(now, 0, Token(100 + i)).ok());
+    }
+  };
+  ASSERT_TRUE(h.Start(300, 0, Token(99)).ok());
+  ASSERT_TRUE(h.Start(300, 0, TimerTarget{fire, &c, 0}).ok());
+  EXPECT_LE(h.Run(300, out, 64, &n), 300);
+  ASSERT_EQ(n, 1u);
+  EXPECT_EQ(out[0], 99u);
+  EXPECT_EQ(h.Run(300, out, 64, &n), -1);
+  EXPECT_EQ(std::vector<uintptr_t>(out, out + n),
+            (std::vector<uintptr_t>{100, 101, 102, 103}));
+}
+
+// A handle of one heap used with another is NotFound there, never that
+// heap's timer.
+TEST(TimerHandles, UniqueAcrossHeaps) {
+  constexpr int kHeaps = 64;
+  constexpr int kTimers = 3;
+  std::vector<std::unique_ptr<TimerHeap>> heaps;
+  std::vector<std::vector<TimerId>> ids(kHeaps);
+  for (int i = 0; i < kHeaps; ++i) {
+    heaps.push_back(std::make_unique<TimerHeap>());
+    for (int k = 0; k < kTimers; ++k) {
+      ids[i].push_back(*heaps[i]->Start(10, 0, Token(k)));
+    }
+    // A removed and re-added record: a later generation.
+    ASSERT_TRUE(heaps[i]->Remove(ids[i][1]).ok());
+    ids[i][1] = *heaps[i]->Start(10, 0, Token(1));
+  }
+  for (int i = 0; i < kHeaps; ++i) {
+    for (int j = 0; j < kHeaps; ++j) {
+      if (i == j) continue;
+      for (TimerId id : ids[j]) {
+        EXPECT_TRUE(absl::IsNotFound(heaps[i]->Stop(id).status()))
+            << i << " " << j;
+        EXPECT_TRUE(absl::IsNotFound(heaps[i]->Reset(id, 1, 0).status()));
+        EXPECT_TRUE(absl::IsNotFound(heaps[i]->Remove(id)));
+      }
+    }
+    EXPECT_EQ(heaps[i]->pending(), static_cast<size_t>(kTimers));
+    EXPECT_EQ(heaps[i]->NextWhen(), 10);
+  }
+}
+
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define GORT_TIMER_SANITIZED 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+#define GORT_TIMER_SANITIZED 1
+#endif
+#endif
+
+// Running out of memory is a status, never an exception (which the C ABI
+// must not let through). Under an address-space limit, in a child process.
+TEST(TimerEdgeDeathTest, OutOfMemoryIsResourceExhausted) {
+#ifdef GORT_TIMER_SANITIZED
+  GTEST_SKIP() << "sanitizers reserve address space: no limit to hit";
+#else
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  EXPECT_EXIT(
+      {
+        long pages = 0;
+        if (FILE* f = std::fopen("/proc/self/statm", "r")) {
+          if (std::fscanf(f, "%ld", &pages) != 1) pages = 0;
+          std::fclose(f);
+        }
+        size_t used = static_cast<size_t>(pages) * 4096;
+        struct rlimit lim;
+        lim.rlim_cur = lim.rlim_max = used + (size_t{256} << 20);
+        if (pages == 0 || setrlimit(RLIMIT_AS, &lim) != 0) std::_Exit(3);
+        auto* h = new TimerHeap;
+        for (size_t i = 0;; ++i) {
+          absl::StatusOr<TimerId> id = h->Start(1, 0, Token(i));
+          if (!id.ok()) {
+            std::_Exit(absl::IsResourceExhausted(id.status()) ? 0 : 2);
+          }
+        }
+      },
+      ::testing::ExitedWithCode(0), "");
+#endif
 }
 
 // --- The C ABI ---
@@ -341,6 +815,7 @@ TEST(TimerCApi, ChecksEveryArgument) {
               GORT_EBADF);
     EXPECT_EQ(gort_timer_reset(bad, 1, 1, 0, &was), GORT_EBADF);
     EXPECT_EQ(gort_timer_stop(bad, 1, &was), GORT_EBADF);
+    EXPECT_EQ(gort_timer_stop_sync(bad, 1, &was), GORT_EBADF);
     EXPECT_EQ(gort_timer_remove(bad, 1), GORT_EBADF);
     EXPECT_EQ(gort_timers_next_when(bad, &when), GORT_EBADF);
     EXPECT_EQ(gort_timers_run(bad, 0, tok, 1, &n, nullptr), GORT_EBADF);
@@ -357,13 +832,95 @@ TEST(TimerCApi, ChecksEveryArgument) {
         gort_timer_t{t ^ (gort_timer_t{1} << 33)}, gort_timer_t{~0ull}}) {
     EXPECT_EQ(gort_timer_reset(heap, bad, 1, 0, &was), GORT_EBADF);
     EXPECT_EQ(gort_timer_stop(heap, bad, &was), GORT_EBADF);
+    EXPECT_EQ(gort_timer_stop_sync(heap, bad, &was), GORT_EBADF);
     EXPECT_EQ(gort_timer_remove(heap, bad), GORT_EBADF);
   }
+  EXPECT_EQ(gort_timer_reset(heap, t, -1, 0, &was), GORT_EINVAL);
+  EXPECT_EQ(gort_timer_reset(heap, t, INT64_MIN, INT64_MAX, &was), GORT_EINVAL);
   EXPECT_EQ(gort_timers_next_when(heap, nullptr), GORT_EINVAL);
   EXPECT_EQ(gort_timers_run(heap, 0, tok, 1, nullptr, nullptr), GORT_EINVAL);
   EXPECT_EQ(gort_timers_run(heap, 0, nullptr, 1, &n, nullptr), GORT_EINVAL);
   EXPECT_EQ(gort_timers_run(heap, 0, nullptr, 0, &n, nullptr), 0);
   EXPECT_EQ(gort_timers_free(heap), 0);
+}
+
+TEST(TimerCApi, StopSyncAndWrongHeapsHandles) {
+  gort_timers_t h1, h2;
+  ASSERT_EQ(gort_timers_new(&h1), 0);
+  ASSERT_EQ(gort_timers_new(&h2), 0);
+  gort_timer_t t1, t2;
+  ASSERT_EQ(gort_timer_add_token(h1, 1, &t1), 0);
+  ASSERT_EQ(gort_timer_add_token(h2, 2, &t2), 0);
+  ASSERT_EQ(gort_timer_reset(h2, t2, 10, 0, nullptr), 0);
+  int was = -1;
+  // Each heap's first timer: the same handle once, which acted on the
+  // other heap's timer.
+  EXPECT_NE(t1, t2);
+  EXPECT_EQ(gort_timer_stop(h1, t2, &was), GORT_EBADF);
+  EXPECT_EQ(gort_timer_stop_sync(h1, t2, &was), GORT_EBADF);
+  EXPECT_EQ(gort_timer_reset(h1, t2, 5, 0, &was), GORT_EBADF);
+  EXPECT_EQ(gort_timer_remove(h1, t2), GORT_EBADF);
+  EXPECT_EQ(gort_timer_remove(h2, t1), GORT_EBADF);
+  int64_t when = 0;
+  ASSERT_EQ(gort_timers_next_when(h2, &when), 0);
+  EXPECT_EQ(when, 10);  // untouched
+  ASSERT_EQ(gort_timers_next_when(h1, &when), 0);
+  EXPECT_EQ(when, -1);
+  ASSERT_EQ(gort_timer_stop_sync(h2, t2, &was), 0);
+  EXPECT_EQ(was, 1);
+  ASSERT_EQ(gort_timer_stop_sync(h2, t2, nullptr), 0);
+  EXPECT_EQ(gort_timers_free(h1), 0);
+  EXPECT_EQ(gort_timers_free(h2), 0);
+}
+
+// A callback that frees its own heap would make gort_timers_run() use freed
+// memory: refused with GORT_EBUSY. So is freeing a heap another thread runs.
+TEST(TimerCApi, FreeingAHeapInUseIsRefused) {
+  struct Ctx {
+    gort_timers_t heap;
+    gort_timer_t self;
+    int free_rc = 1;
+    int sync_rc = 1;
+  } c{};
+  ASSERT_EQ(gort_timers_new(&c.heap), 0);
+  auto fire = [](void* arg, int64_t) {
+    auto* x = static_cast<Ctx*>(arg);
+    x->free_rc = gort_timers_free(x->heap);
+    x->sync_rc = gort_timer_stop_sync(x->heap, x->self, nullptr);
+  };
+  ASSERT_EQ(gort_timer_add(c.heap, fire, &c, &c.self), 0);
+  ASSERT_EQ(gort_timer_reset(c.heap, c.self, 1, 0, nullptr), 0);
+  size_t n;
+  ASSERT_EQ(gort_timers_run(c.heap, 1, nullptr, 0, &n, nullptr), 0);
+  EXPECT_EQ(c.free_rc, GORT_EBUSY);
+  EXPECT_EQ(c.sync_rc, GORT_EDEADLK);  // its own callback: would wait forever
+
+  struct Block {
+    std::atomic<int> entered{0};
+    std::atomic<bool> release{false};
+  } b;
+  gort_timer_t t;
+  ASSERT_EQ(gort_timer_add(
+                c.heap,
+                [](void* arg, int64_t) {
+                  auto* x = static_cast<Block*>(arg);
+                  x->entered.store(1);
+                  while (!x->release.load()) std::this_thread::yield();
+                },
+                &b, &t),
+            0);
+  ASSERT_EQ(gort_timer_reset(c.heap, t, 2, 0, nullptr), 0);
+  MustFinish([&] {
+    std::thread runner([&] {
+      size_t k;
+      gort_timers_run(c.heap, 2, nullptr, 0, &k, nullptr);
+    });
+    AwaitAtLeast(b.entered, 1);
+    EXPECT_EQ(gort_timers_free(c.heap), GORT_EBUSY);
+    b.release.store(true);
+    runner.join();
+  });
+  EXPECT_EQ(gort_timers_free(c.heap), 0);
 }
 
 }  // namespace

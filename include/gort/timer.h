@@ -1,58 +1,81 @@
 // Timers: a 4-ary min-heap of deadlines with Go 1.23's semantics (Go:
-// runtime/time.go).
+// runtime/time.go, time/sleep.go).
 //
 // A TimerHeap holds timers. Each timer has a target: a callback run by
 // Run(), or an opaque waiter token that Run() hands back to the embedder,
 // the same way the netpoller hands back parked waiters. A timer is armed
 // with Reset(when, period) and disarmed with Stop(); both report whether the
-// timer was pending. Deadlines are Nanotime() values.
+// timer was pending. Deadlines are Nanotime() values: never negative, so a
+// negative `when` is rejected and -1 means "no deadline".
 //
 // Semantics (Go 1.23):
-//   - Equal deadlines fire in the order they were armed.
+//   - Equal deadlines fire in the order they were armed (also across the
+//     wrap of the internal 32-bit arming counter: live timers are renumbered
+//     before it wraps).
 //   - A periodic timer re-arms itself at when + k*period for the smallest k
-//     that lies in the future: missed ticks are skipped, never burst.
-//   - Nothing fires after Stop() or Reset() has returned: once they return,
-//     the previous arming's callback is neither running (unless Stop is
-//     called from that callback itself) nor will it run, and its token is
-//     not handed out. Stop() may therefore wait for a callback running on
-//     another thread, like Linux's del_timer_sync(): do not call it while
-//     holding a lock that callback takes.
+//     that lies in the future (saturating at INT64_MAX): missed ticks are
+//     skipped, never burst.
+//   - Stop() and Reset() never wait (Go's Timer.Stop: "Stop does not wait
+//     for f to complete"). Once they return, the previous arming neither
+//     fires nor hands out its token; Stop() returning true means it
+//     prevented that fire. A callback already running may still be running
+//     (for a periodic timer: the tick before the one prevented).
+//   - StopSync() is Stop() that also waits until the timer's callback is not
+//     running. It cannot deadlock on the heap itself: called on a thread that
+//     is running any timer callback (of any heap) while the target's callback
+//     runs, it refuses with FailedPrecondition instead of waiting, since the
+//     target's callback could be waiting for this thread (lower on the same
+//     stack, or another thread's callback stopping ours: ABBA). A thread
+//     outside every callback waits only for callbacks, which never wait.
+//     Do not call it while holding a lock the callback takes.
+//   - Remove() never waits either. If the callback is running, the timer is
+//     freed when it returns; keep its `arg` alive until then (StopSync()
+//     first when Remove() precedes freeing `arg`).
+//   - One timer's callback never runs twice at once: a timer that comes due
+//     while its callback runs (a short period, a re-arm from the callback,
+//     a nested Run() on the same thread, another thread's Run()) is deferred
+//     and fires when that callback has returned.
+//   - Each Run() call is bounded: it fires only armings that existed when it
+//     started. A timer armed or re-armed while it runs (by a callback, by
+//     another thread, a periodic timer's next tick) waits for the next call,
+//     even if already due; Run() then returns a deadline <= now: call again.
+//     So a periodic timer fires at most once per call, and a callback that
+//     re-arms its timer at `now` cannot make Run() endless.
+//   - The heap must not be destroyed while a thread is in Run() or in
+//     StopSync() (InUse()); destroying it from one of its own callbacks
+//     aborts the process with a message rather than using freed memory.
 //   - NextWhen() is the nearest deadline: it bounds the poller's wait.
 //
-// Structure: slots of {when, arming order, timer index} (16 bytes) in a
-// 4-ary heap laid out so each node's four children share a cache line, the
-// deadline cached in the slot as Go 1.23 does; Stop() and Reset() only bump
-// the timer's arming number, so the old slot goes stale in O(1) and is
-// dropped when it surfaces or when stale slots outnumber live ones (Go's
-// zombies). Per timer, what Stop() and the liveness checks read (arming,
-// generation, flags: 8 bytes) is kept apart from what firing reads
-// (target and period: 32 bytes), so the former stays in cache at a million
-// timers. Both live in chunks that never move, so a handle stays checkable
-// (index + generation) after the timer is removed. A live timer costs 56
-// bytes.
+// Timer handles carry the record's generation XORed with a per-heap salt
+// (an odd multiple of the heap's serial number, so every heap of the
+// process has its own), so a handle of one heap used with another gives
+// NotFound rather than acting on that heap's timer: always while the
+// records involved have not been reused, and afterwards unless the other
+// heap's record at that index has exactly the generation the two salts map
+// the handle's to.
+//
+// Errors: no method throws. Running out of memory gives ResourceExhausted;
+// Reset(), Stop() and Run() do not allocate once the heap has grown to its
+// working size (see Reserve()).
 //
 // Thread safety: every method may be called from any thread, concurrently
 // with Run() on another. Callbacks run on the thread calling Run(), without
 // the heap's lock held, so they may start, stop and reset timers (their own
-// included). Hot paths (Reset, Stop, Run) do not allocate once the heap has
-// grown to its working size (see Reserve()).
+// included) and call Run() again.
 #ifndef GORT_GORT_TIMER_H_
 #define GORT_GORT_TIMER_H_
 
-#include <atomic>
-#include <condition_variable>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
-#include <mutex>
-#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 
 namespace gort {
 
-/// A timer's handle: its index and generation in its heap. 0 is never valid.
+/// A timer's handle: its index and salted generation in its heap. 0 is
+/// never valid.
 using TimerId = uint64_t;
 
 /// What a timer does when it fires.
@@ -69,41 +92,56 @@ struct TimerTarget {
 /// A heap of timers. See the file comment for the semantics.
 class TimerHeap {
  public:
+  /// An empty heap. Does not throw: if even its fixed state cannot be
+  /// allocated, every method fails with ResourceExhausted.
   TimerHeap();
+  /// Frees the heap and its timers. Aborts if a thread is in Run() or
+  /// StopSync() (see InUse()).
   ~TimerHeap();
   TimerHeap(const TimerHeap&) = delete;
   TimerHeap& operator=(const TimerHeap&) = delete;
 
-  /// Adds a timer, not yet armed. Returns its handle.
-  TimerId Add(TimerTarget target);
+  /// Adds a timer, not yet armed. Returns its handle; ResourceExhausted if
+  /// memory runs out.
+  absl::StatusOr<TimerId> Add(TimerTarget target);
 
   /// Adds a timer and arms it: Go's time.NewTimer / NewTicker.
-  /// InvalidArgument if `period` < 0.
+  /// InvalidArgument if `when` or `period` < 0; ResourceExhausted.
   absl::StatusOr<TimerId> Start(int64_t when, int64_t period,
                                 TimerTarget target);
 
   /// Arms (or re-arms) timer `id` to fire at `when`, then every `period` ns
-  /// if `period` > 0. Returns whether it was pending before.
-  /// NotFound for a stale or removed handle; InvalidArgument if `period` < 0.
+  /// if `period` > 0. Returns whether it was pending before. Never waits.
+  /// NotFound for a stale, removed or other heap's handle; InvalidArgument
+  /// if `when` or `period` < 0; ResourceExhausted if the heap must grow and
+  /// cannot.
   absl::StatusOr<bool> Reset(TimerId id, int64_t when, int64_t period);
 
-  /// Disarms timer `id`. Returns whether it was pending. NotFound for a stale
-  /// or removed handle.
+  /// Disarms timer `id`. Returns whether it was pending, i.e. whether this
+  /// call prevented a fire. Never waits for a running callback (Go's
+  /// Timer.Stop). NotFound for a stale, removed or other heap's handle.
   absl::StatusOr<bool> Stop(TimerId id);
 
-  /// Stops and removes timer `id`; its handle becomes stale. NotFound for a
-  /// stale or removed handle.
+  /// Stop(), then waits until the timer's callback is not running, like
+  /// Linux's del_timer_sync(). FailedPrecondition, and nothing done, if the
+  /// callback is running and the calling thread is itself running a timer
+  /// callback (of any heap): that wait could deadlock. NotFound as Stop().
+  absl::StatusOr<bool> StopSync(TimerId id);
+
+  /// Stops and removes timer `id`; its handle becomes stale. Never waits:
+  /// a running callback finishes, then the timer is freed. NotFound for a
+  /// stale, removed or other heap's handle.
   absl::Status Remove(TimerId id);
 
-  /// The nearest pending deadline, or -1 if no timer is pending. Lock-free.
-  int64_t NextWhen() const {
-    return next_when_.load(std::memory_order_acquire);
-  }
+  /// The nearest pending deadline, or -1 if no timer is pending. Lock-free:
+  /// one atomic load.
+  int64_t NextWhen() const;
 
-  /// Fires every timer whose deadline is <= `now`: runs callbacks and writes
-  /// tokens into `tokens` (at most `capacity`; `*n` receives the count).
-  /// Returns the next deadline (-1 if none). If `tokens` filled up before
-  /// every due timer fired, the returned deadline is <= `now`: call again.
+  /// Fires the timers whose deadline is <= `now` and that were armed before
+  /// this call: runs callbacks and writes tokens into `tokens` (at most
+  /// `capacity`; `*n` receives the count). Returns the next deadline (-1 if
+  /// none). A returned deadline <= `now` means more is due (`tokens` filled
+  /// up, or timers were armed while it ran): call again.
   int64_t Run(int64_t now, uintptr_t* tokens, size_t capacity, size_t* n);
 
   /// Run() for heaps of callback timers only (a due token timer stops it).
@@ -112,11 +150,16 @@ class TimerHeap {
     return Run(now, nullptr, 0, &n);
   }
 
+  /// Whether a thread is in Run() or waiting in StopSync(): the heap must
+  /// not be destroyed now.
+  bool InUse() const;
+
   /// Number of pending timers.
   size_t pending() const;
 
   /// Grows the internal arrays to hold `n` timers without allocating again.
-  void Reserve(size_t n);
+  /// ResourceExhausted if memory runs out (what was grown stays).
+  absl::Status Reserve(size_t n);
 
   /// Bytes this heap uses now (records, heap slots, chunk table).
   size_t MemoryUsage() const;
@@ -124,66 +167,16 @@ class TimerHeap {
   /// Called (without the heap's lock) when Reset or Start make the nearest
   /// deadline earlier, so a thread blocked until the old one can be woken:
   /// Go's netpollBreak on an earlier timer. Set it before using the heap.
-  void SetEarlierHook(void (*fn)(void* arg), void* arg) {
-    earlier_fn_ = fn;
-    earlier_arg_ = arg;
-  }
+  void SetEarlierHook(void (*fn)(void* arg), void* arg);
+
+  /// Tests only: sets the next arming number, so the renumbering before the
+  /// 32-bit counter wraps can be reached without 2^32 armings.
+  void SetNextArmingForTesting(uint32_t next);
+
+  class Impl;
 
  private:
-  struct Meta;
-  struct Record;
-  struct Chunk;
-  struct Slot {
-    int64_t when;
-    uint32_t order;  // arming order: FIFO among equal deadlines
-    uint32_t index;  // record index
-  };
-  struct Running {  // a record whose callback runs now, and how many times
-    uint32_t index;
-    uint32_t count;
-  };
-  static constexpr int kChunkShift = 12;  // 4096 records per chunk
-  // Slot i lives at slots_[i + kPad]: with a 64-byte aligned base, the four
-  // children of every node share one cache line.
-  static constexpr size_t kPad = 3;
-
-  // The private helpers run with mu_ held.
-  Meta* Lookup(TimerId id);
-  Meta& M(uint32_t index) const;
-  Record& R(uint32_t index) const;
-  Slot& H(size_t i) const { return slots_[i + kPad]; }
-  bool Live(const Slot& s) const;
-  static bool Less(const Slot& a, const Slot& b);
-  void Grow(size_t need);
-  void Push(Slot s);
-  void PopTop();
-  void SiftUp(size_t i);
-  void SiftDown(size_t i);
-  void Disarm(Meta& m);
-  void Clean();
-  void Publish();
-  uint32_t RunningCount(uint32_t index) const;
-  void WaitNotRunning(std::unique_lock<std::mutex>& lock, uint32_t index);
-  void Free(uint32_t index);
-  uint32_t NewRecord();
-
-  // std::mutex rather than absl::Mutex: Debian's Abseil is not built with
-  // TSan, which then cannot see absl::Mutex's synchronization. Everything
-  // below up to next_when_ is guarded by mu_.
-  mutable std::mutex mu_;
-  std::condition_variable done_running_;
-  Slot* slots_ = nullptr;  // the heap: size_ slots from H(0)
-  size_t size_ = 0;
-  size_t cap_ = 0;
-  std::vector<std::unique_ptr<Chunk>> chunks_;
-  std::vector<Running> running_;  // callbacks running now (usually empty)
-  uint32_t records_ = 0;          // records handed out
-  uint32_t free_head_ = 0;        // 1-based; 0 = none
-  uint32_t order_ = 0;            // next arming number
-  size_t pending_ = 0;            // live slots
-  std::atomic<int64_t> next_when_{-1};
-  void (*earlier_fn_)(void*) = nullptr;
-  void* earlier_arg_ = nullptr;
+  std::unique_ptr<Impl> impl_;
 };
 
 }  // namespace gort

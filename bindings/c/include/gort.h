@@ -162,12 +162,18 @@ GORT_EXTERN int gort_sleep(int64_t ns);
 
 /** @name Timer heaps
  *  A 4-ary heap of timers with Go 1.23 semantics (see include/gort/timer.h):
- *  reset and stop report whether the timer was pending, nothing fires after
- *  they return, equal deadlines fire in arming order, periodic timers skip
- *  missed ticks. A timer runs a callback or hands back a token from
- *  gort_timers_run(). Every function may be called from any thread, also
- *  while another thread runs gort_timers_run(). Stale handles (a removed
- *  timer, a freed heap) give GORT_EBADF.
+ *  reset and stop report whether the timer was pending (whether they
+ *  prevented a fire), the previous arming never fires after they return,
+ *  equal deadlines fire in arming order, periodic timers skip missed ticks.
+ *  Like Go's Timer.Stop, reset, stop and remove never wait for a callback
+ *  that is running; gort_timer_stop_sync() does, and refuses with
+ *  GORT_EDEADLK where the wait could deadlock. One timer's callback never
+ *  runs on two threads at once. A timer runs a callback or hands back a
+ *  token from gort_timers_run(). Deadlines are gort_nanotime() values, never
+ *  negative: -1 means "none". Every function may be called from any thread,
+ *  also while another thread runs gort_timers_run(). Stale handles (a
+ *  removed timer, a freed heap) and another heap's timer handles give
+ *  GORT_EBADF. Running out of memory gives GORT_ENOMEM.
  *  @{ */
 
 /** A timer heap's handle; 0 is never valid. */
@@ -176,42 +182,60 @@ typedef uint64_t gort_timers_t;
 typedef uint64_t gort_timer_t;
 /** A timer callback: `arg` as given to gort_timer_add(), `now` as given to
  *  gort_timers_run(). It runs without the heap's lock and may start, stop,
- *  reset or remove timers, its own included. */
+ *  reset or remove timers, its own included, and run the heap again; it
+ *  must not free its heap (gort_timers_free() then gives GORT_EBUSY). */
 typedef void (*gort_timer_fn)(void* arg, int64_t now);
 
 /** Creates a timer heap. @return 0, GORT_EINVAL if `out` is NULL,
  *  GORT_EMFILE if 4096 heaps exist, GORT_ENOMEM. */
 GORT_EXTERN int gort_timers_new(gort_timers_t* out);
 
-/** Frees a heap and its timers; the caller must make sure no other thread
- *  still uses it. @return 0 or GORT_EBADF. */
+/** Frees a heap and its timers. @return 0, GORT_EBADF, GORT_EBUSY if a
+ *  thread is in gort_timers_run() or gort_timer_stop_sync() on it (which
+ *  includes a call from one of its callbacks). Otherwise the caller must
+ *  make sure no other thread still uses it. */
 GORT_EXTERN int gort_timers_free(gort_timers_t heap);
 
 /** Adds an unarmed timer that calls `fn(arg, now)` when it fires.
- *  @return 0, GORT_EBADF, GORT_EINVAL if `fn` or `out` is NULL. */
+ *  @return 0, GORT_EBADF, GORT_EINVAL if `fn` or `out` is NULL,
+ *  GORT_ENOMEM. */
 GORT_EXTERN int gort_timer_add(gort_timers_t heap, gort_timer_fn fn, void* arg,
                                gort_timer_t* out);
 
 /** Adds an unarmed timer that hands `token` back from gort_timers_run().
- *  @return 0, GORT_EBADF, GORT_EINVAL if `out` is NULL. */
+ *  @return 0, GORT_EBADF, GORT_EINVAL if `out` is NULL, GORT_ENOMEM. */
 GORT_EXTERN int gort_timer_add_token(gort_timers_t heap, uintptr_t token,
                                      gort_timer_t* out);
 
 /** Arms timer `t` to fire at `when` (a gort_nanotime() value), then every
  *  `period` ns if `period` > 0; `*was_pending` (if not NULL) says whether it
- *  was pending. Waits for the timer's callback if another thread runs it.
- *  @return 0, GORT_EBADF, GORT_EINVAL if `period` < 0. */
+ *  was pending. Never waits: a callback of the previous arming may still be
+ *  running; the new arming fires only after it has returned.
+ *  @return 0, GORT_EBADF, GORT_EINVAL if `when` or `period` < 0,
+ *  GORT_ENOMEM. */
 GORT_EXTERN int gort_timer_reset(gort_timers_t heap, gort_timer_t t,
                                  int64_t when, int64_t period,
                                  int* was_pending);
 
 /** Disarms timer `t`; `*was_pending` (if not NULL) says whether it was
- *  pending. When it returns, the timer's callback is not running (unless
- *  called from that callback) and will not run. @return 0 or GORT_EBADF. */
+ *  pending, i.e. whether this call prevented a fire. Never waits (Go's
+ *  Timer.Stop): a callback already running may still be running.
+ *  @return 0 or GORT_EBADF. */
 GORT_EXTERN int gort_timer_stop(gort_timers_t heap, gort_timer_t t,
                                 int* was_pending);
 
-/** Stops and removes timer `t`; its handle becomes stale.
+/** gort_timer_stop(), then waits until the timer's callback is not running
+ *  (Linux's del_timer_sync()). If the callback is running and the calling
+ *  thread is itself in a timer callback (of any heap), waiting could
+ *  deadlock: it then does nothing and returns GORT_EDEADLK. Do not call it
+ *  while holding a lock the callback takes.
+ *  @return 0, GORT_EBADF, GORT_EDEADLK. */
+GORT_EXTERN int gort_timer_stop_sync(gort_timers_t heap, gort_timer_t t,
+                                     int* was_pending);
+
+/** Stops and removes timer `t`; its handle becomes stale. Never waits: a
+ *  running callback finishes first, so keep its `arg` valid until then
+ *  (call gort_timer_stop_sync() first if `arg` is freed after this).
  *  @return 0 or GORT_EBADF. */
 GORT_EXTERN int gort_timer_remove(gort_timers_t heap, gort_timer_t t);
 
@@ -219,10 +243,13 @@ GORT_EXTERN int gort_timer_remove(gort_timers_t heap, gort_timer_t t);
  *  @return 0, GORT_EBADF, GORT_EINVAL if `when` is NULL. */
 GORT_EXTERN int gort_timers_next_when(gort_timers_t heap, int64_t* when);
 
-/** Fires every timer due at `now`: runs callbacks, stores tokens in
- *  `tokens[0..capacity)` and their count in `*n`; `*next_when` (if not NULL)
- *  receives the next deadline, -1 if none, <= `now` if `tokens` filled up
- *  (call again). @return 0, GORT_EBADF, GORT_EINVAL if `n` is NULL or
+/** Fires the timers due at `now` that were armed before the call: runs
+ *  callbacks, stores tokens in `tokens[0..capacity)` and their count in
+ *  `*n`; `*next_when` (if not NULL) receives the next deadline, -1 if none,
+ *  <= `now` if more is due (call again): `tokens` filled up, or timers were
+ *  armed while it ran (a callback re-arming its timer, a periodic timer's
+ *  next tick), so every call is bounded and a periodic timer fires at most
+ *  once per call. @return 0, GORT_EBADF, GORT_EINVAL if `n` is NULL or
  *  `tokens` is NULL with a non-zero capacity. */
 GORT_EXTERN int gort_timers_run(gort_timers_t heap, int64_t now,
                                 uintptr_t* tokens, size_t capacity, size_t* n,

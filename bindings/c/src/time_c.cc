@@ -25,6 +25,8 @@ int StatusToCode(const absl::Status& s) {
   if (s.ok()) return 0;
   if (absl::IsNotFound(s)) return GORT_EBADF;
   if (absl::IsInvalidArgument(s)) return GORT_EINVAL;
+  if (absl::IsResourceExhausted(s)) return GORT_ENOMEM;
+  if (absl::IsFailedPrecondition(s)) return GORT_EDEADLK;
   return GORT_EUNKNOWN;
 }
 
@@ -57,6 +59,10 @@ int gort_timers_new(gort_timers_t* out) {
 }
 
 int gort_timers_free(gort_timers_t h) {
+  // Freeing a heap from one of its callbacks, or while a thread runs it,
+  // would make that Run() use freed memory.
+  TimerHeap* in_use = FindHeap(h);
+  if (in_use != nullptr && in_use->InUse()) return GORT_EBUSY;
   TimerHeap* heap = g_heaps.Remove(h);
   if (heap == nullptr) return GORT_EBADF;
   delete heap;
@@ -71,7 +77,9 @@ int gort_timer_add(gort_timers_t h, gort_timer_fn fn, void* arg,
   gort::TimerTarget t;
   t.fn = fn;
   t.arg = arg;
-  *out = heap->Add(t);
+  absl::StatusOr<gort::TimerId> id = heap->Add(t);
+  if (!id.ok()) return StatusToCode(id.status());
+  *out = *id;
   return 0;
 }
 
@@ -81,7 +89,9 @@ int gort_timer_add_token(gort_timers_t h, uintptr_t token, gort_timer_t* out) {
   if (out == nullptr) return GORT_EINVAL;
   gort::TimerTarget t;
   t.token = token;
-  *out = heap->Add(t);
+  absl::StatusOr<gort::TimerId> id = heap->Add(t);
+  if (!id.ok()) return StatusToCode(id.status());
+  *out = *id;
   return 0;
 }
 
@@ -89,7 +99,7 @@ int gort_timer_reset(gort_timers_t h, gort_timer_t t, int64_t when,
                      int64_t period, int* was_pending) {
   TimerHeap* heap = FindHeap(h);
   if (heap == nullptr) return GORT_EBADF;
-  if (period < 0) return GORT_EINVAL;
+  if (when < 0 || period < 0) return GORT_EINVAL;
   absl::StatusOr<bool> r = heap->Reset(t, when, period);
   if (!r.ok()) return StatusToCode(r.status());
   if (was_pending != nullptr) *was_pending = *r ? 1 : 0;
@@ -100,6 +110,15 @@ int gort_timer_stop(gort_timers_t h, gort_timer_t t, int* was_pending) {
   TimerHeap* heap = FindHeap(h);
   if (heap == nullptr) return GORT_EBADF;
   absl::StatusOr<bool> r = heap->Stop(t);
+  if (!r.ok()) return StatusToCode(r.status());
+  if (was_pending != nullptr) *was_pending = *r ? 1 : 0;
+  return 0;
+}
+
+int gort_timer_stop_sync(gort_timers_t h, gort_timer_t t, int* was_pending) {
+  TimerHeap* heap = FindHeap(h);
+  if (heap == nullptr) return GORT_EBADF;
+  absl::StatusOr<bool> r = heap->StopSync(t);
   if (!r.ok()) return StatusToCode(r.status());
   if (was_pending != nullptr) *was_pending = *r ? 1 : 0;
   return 0;
