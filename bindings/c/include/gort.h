@@ -13,7 +13,11 @@
  *    sizeof(the struct); the library writes no further than that.
  *  - Times are int64_t nanoseconds.
  *  - Handles are opaque and carry a generation, so using a closed handle is
- *    an error code, never undefined behaviour.
+ *    an error code (GORT_EBADF), never undefined behaviour, also when another
+ *    thread closes it during the call: closing waits for the calls in flight.
+ *    A handle of one kind (a poller's) is never accepted as another (a timer
+ *    heap's), nor by another object of its kind.
+ *  - No C++ exception leaves a call: running out of memory is GORT_ENOMEM.
  *
  * Thread safety: every function declared here may be called from any thread
  * at any time; the strings returned are static and never freed.
@@ -183,8 +187,13 @@ typedef void (*gort_timer_fn)(void* arg, int64_t now);
  *  GORT_EMFILE if 4096 heaps exist, GORT_ENOMEM. */
 GORT_EXTERN int gort_timers_new(gort_timers_t* out);
 
-/** Frees a heap and its timers; the caller must make sure no other thread
- *  still uses it. @return 0 or GORT_EBADF. */
+/** Frees a heap and its timers. Other threads may still be using it: calls
+ *  that start after this one get GORT_EBADF, and it waits until the calls
+ *  already under way (a gort_timers_run() with its callbacks, a
+ *  gort_timer_stop() waiting for a callback) have returned.
+ *  @return 0; GORT_EBADF; GORT_EBUSY, nothing freed, when called from a
+ *  callback of this heap (its gort_timers_run() is on the calling thread's
+ *  stack and would be waited for forever). */
 GORT_EXTERN int gort_timers_free(gort_timers_t heap);
 
 /** Adds an unarmed timer that calls `fn(arg, now)` when it fires.
@@ -534,7 +543,11 @@ typedef struct gort_poll_event {
 GORT_EXTERN int gort_poller_open(gort_poller_t* out);
 
 /** Closes a poller and frees its pollDescs (parked tokens are dropped;
- *  descriptors stay open). No other thread may still use it.
+ *  descriptors stay open). Other threads may still be using it: calls that
+ *  start after this one get GORT_EBADF, and it waits until the calls already
+ *  under way have returned. A thread blocked in gort_poller_poll() on it is
+ *  woken for that: its call returns 0 with the events it had already taken
+ *  (usually none), and its next call gets GORT_EBADF.
  *  @return 0 or GORT_EBADF. */
 GORT_EXTERN int gort_poller_close(gort_poller_t p);
 
@@ -572,7 +585,8 @@ GORT_EXTERN int gort_poller_set_deadline(gort_poller_t p, gort_pd_t pd,
 
 /** Go's netpoll(delay): waits up to `delay` ns (< 0 until something
  *  happens, 0 not at all), stores up to `n` runnable waiters in `out` and
- *  their count in `*got`. May return 0 waiters early (a wake-up, a signal).
+ *  their count in `*got`. May return 0 waiters early (a wake-up, a signal,
+ *  gort_poller_close() from another thread).
  *  @return 0, GORT_EBADF, GORT_EINVAL if `out` or `got` is NULL or `n` is 0,
  *  or the OS's error. */
 GORT_EXTERN int gort_poller_poll(gort_poller_t p, int64_t delay,
