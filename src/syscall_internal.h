@@ -11,26 +11,61 @@
 
 namespace gort::internal {
 
-// One installed pair of hooks. Never freed: a call that loaded it may still
-// be between enter and exit when the hooks change (src/syscall.cc).
-struct HookSet {
-  SyscallHook enter;
-  SyscallHook exit;
-  void* user;
+// The installed hooks, as one value a call copies (SyscallHookSlot::Load):
+// a call that started with a pair finishes with it, whatever is installed
+// meanwhile, and nothing needs to be kept alive for it. Memory is this one
+// object however many distinct hooks come and go; a load is a few plain
+// loads (a seqlock), no read-modify-write, so concurrent calls do not
+// contend on it.
+class SyscallHookSlot {
+ public:
+  constexpr SyscallHookSlot() = default;
+
+  // A consistent copy of the installed hooks (both null when none).
+  SyscallHooks Load() const {
+    for (;;) {
+      uint64_t before = seq_.load(std::memory_order_acquire);
+      SyscallHooks h;
+      h.enter = enter_.load(std::memory_order_relaxed);
+      h.exit = exit_.load(std::memory_order_relaxed);
+      h.user = user_.load(std::memory_order_relaxed);
+      std::atomic_thread_fence(std::memory_order_acquire);
+      if ((before & 1) == 0 && seq_.load(std::memory_order_relaxed) == before) {
+        return h;
+      }
+    }
+  }
+
+  // Installs `h`. Writers must be serialised by the caller (a mutex).
+  void Store(const SyscallHooks& h) {
+    uint64_t s = seq_.load(std::memory_order_relaxed);
+    seq_.store(s + 1, std::memory_order_relaxed);  // odd: being written
+    std::atomic_thread_fence(std::memory_order_release);
+    enter_.store(h.enter, std::memory_order_relaxed);
+    exit_.store(h.exit, std::memory_order_relaxed);
+    user_.store(h.user, std::memory_order_relaxed);
+    seq_.store(s + 2, std::memory_order_release);
+  }
+
+ private:
+  std::atomic<uint64_t> seq_{0};
+  std::atomic<SyscallHook> enter_{nullptr};
+  std::atomic<SyscallHook> exit_{nullptr};
+  std::atomic<void*> user_{nullptr};
 };
 
-// The installed hooks, or nullptr.
-extern std::atomic<const HookSet*> g_syscall_hooks;
+// The installed hooks.
+extern SyscallHookSlot g_syscall_hooks;
 
 // Runs `call` between the installed hooks (Go: entersyscall, exitsyscall).
-// The hooks are loaded once, so enter and exit always pair.
+// The hooks are copied once, so enter and exit always pair.
 template <typename Call>
 inline SyscallResult WithHooks(uintptr_t trap, Call&& call) {
-  const HookSet* hooks = g_syscall_hooks.load(std::memory_order_acquire);
-  if (hooks == nullptr) return call();
-  hooks->enter(hooks->user, trap);
+  const SyscallHooks hooks = g_syscall_hooks.Load();
+  if (hooks.enter == nullptr) return call();
+  hooks.enter(hooks.user, trap);
   SyscallResult r = call();
-  hooks->exit(hooks->user, trap);
+  hooks.exit(hooks.user, trap);
   return r;
 }
 

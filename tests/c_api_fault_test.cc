@@ -3,7 +3,9 @@
 // the calling thread, and drives C ABI entry points through every k until
 // they no longer allocate. Each must return 0, its usual error or
 // GORT_ENOMEM: an exception escaping one fails the test (gtest reports the
-// uncaught std::bad_alloc). Also: the guard's code for other exceptions.
+// uncaught std::bad_alloc). Also: the guard's code for other exceptions,
+// and that installing syscall hooks allocates nothing (memory stays
+// bounded however many distinct hooks are installed).
 #include <gtest/gtest.h>
 
 #include <cstdint>
@@ -170,6 +172,25 @@ TEST(CApiFault, GuardMapsOtherExceptionsToEUNKNOWN) {
   } catch (...) {
     EXPECT_EQ(gort::capi::ExceptionToCode(), GORT_EUNKNOWN);
   }
+}
+
+void Enter(void*, uintptr_t) {}
+void Exit(void*, uintptr_t) {}
+
+// Every distinct {enter, exit, user} used to be kept forever (one
+// allocation each, found again by a linear scan): installing hooks must
+// allocate nothing, however many distinct ones come and go.
+TEST(CApiFault, InstallingSyscallHooksAllocatesNothing) {
+  static char users[20000];
+  t_count = 0;
+  t_counting = true;
+  for (char& u : users) {
+    gort_syscall_hooks_t h = {sizeof(h), Enter, Exit, &u};
+    ASSERT_EQ(gort_syscall_set_hooks(&h), 0);
+  }
+  t_counting = false;
+  EXPECT_EQ(gort_syscall_set_hooks(nullptr), 0);
+  EXPECT_EQ(t_count, 0) << "allocations for 20000 distinct hook sets";
 }
 
 }  // namespace
