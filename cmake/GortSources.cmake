@@ -5,6 +5,7 @@
 # depend on the C ABI.
 set(GORT_PORTABLE_SOURCES
   src/error.cc
+  src/file.cc
   src/cgroup.cc
   src/platform.cc
   src/sysinfo.cc
