@@ -8,6 +8,8 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <cstdio>
+#include <cstdlib>
 #include <future>
 #include <set>
 #include <thread>
@@ -170,6 +172,50 @@ TEST(CApiHandles, FreeingAHeapFromItsOwnCallbackIsBusy) {
   // Outside the callback the heap frees normally.
   EXPECT_EQ(gort_timers_free(s.heap), 0);
   EXPECT_EQ(gort_timers_free(s.heap), GORT_EBADF);
+}
+
+struct MakesAHeap {
+  std::atomic<bool> in_callback{false};
+  int rc = 1;
+};
+
+void MakeAndFreeAHeap(void* arg, int64_t) {
+  auto* m = static_cast<MakesAHeap*>(arg);
+  m->in_callback.store(true);
+  // Let the other thread start freeing this callback's heap (it then waits
+  // for this Run), then use the table: the wait must not hold its lock.
+  std::this_thread::sleep_for(milliseconds(50));
+  gort_timers_t other = 0;
+  m->rc = gort_timers_new(&other);
+  if (m->rc == 0) m->rc = gort_timers_free(other);
+}
+
+// A callback that makes (and frees) another heap while a second thread
+// frees the callback's own heap: the free waits for the callback, which
+// must be able to use the table meanwhile.
+TEST(CApiHandles, CallbackUsesTheTableWhileItsHeapIsBeingFreed) {
+  MakesAHeap m;
+  gort_timers_t heap = 0;
+  ASSERT_EQ(gort_timers_new(&heap), 0);
+  gort_timer_t t = 0;
+  ASSERT_EQ(gort_timer_add(heap, MakeAndFreeAHeap, &m, &t), 0);
+  ASSERT_EQ(gort_timer_reset(heap, t, 5, 0, nullptr), 0);
+  std::future<int> run = std::async(std::launch::async, [heap] {
+    size_t n = 0;
+    return gort_timers_run(heap, 10, nullptr, 0, &n, nullptr);
+  });
+  while (!m.in_callback.load()) std::this_thread::yield();
+  std::future<int> freed =
+      std::async(std::launch::async, [heap] { return gort_timers_free(heap); });
+  if (freed.wait_for(std::chrono::seconds(30)) != std::future_status::ready) {
+    std::fprintf(stderr,
+                 "deadlock: gort_timers_free waits for a callback "
+                 "that waits for the handle table\n");
+    std::_Exit(1);
+  }
+  EXPECT_EQ(freed.get(), 0);
+  EXPECT_EQ(run.get(), 0);
+  EXPECT_EQ(m.rc, 0);
 }
 
 // Handles of pollers are not heap handles and the other way round, and a

@@ -44,9 +44,9 @@ uint32_t RandomOddGeneration();
 // answers GORT_EBUSY instead of waiting for itself forever. Only those calls
 // pay for the thread-local access.
 //
-// Insert and Remove take a lock; Acquire is lock-free (two atomic
-// read-modify-writes on the slot). Constant-initialised, so a namespace-scope
-// table is safe to use from any static initialiser.
+// Insert and Remove take a lock (Remove not while it waits); Acquire is
+// lock-free (two atomic read-modify-writes on the slot). Constant-initialised,
+// so a namespace-scope table is safe to use from any static initialiser.
 template <typename T, uint32_t N = 4096>
 class HandleTable {
   struct Slot;
@@ -106,7 +106,9 @@ class HandleTable {
     std::lock_guard<std::mutex> lock(mu_);
     for (uint32_t i = 0; i < N; ++i) {
       Slot& s = slots_[i];
-      if (s.obj.load(std::memory_order_relaxed) != nullptr) continue;
+      // Acquire: pairs with Remove()'s release of the slot, so the bumped
+      // generation is what we read next.
+      if (s.obj.load(std::memory_order_acquire) != nullptr) continue;
       uint32_t gen = s.gen.load(std::memory_order_relaxed);
       if (gen == 0) {  // first use of the slot
         gen = RandomOddGeneration();
@@ -146,17 +148,24 @@ class HandleTable {
     *out = nullptr;
     Slot* s = SlotOf(h);
     if (s == nullptr) return GORT_EBADF;
-    std::lock_guard<std::mutex> lock(mu_);
-    T* obj = s->obj.load(std::memory_order_acquire);
-    if (obj == nullptr || s->gen.load(std::memory_order_relaxed) !=
-                              static_cast<uint32_t>(h >> 32)) {
-      return GORT_EBADF;
+    T* obj = nullptr;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      obj = s->obj.load(std::memory_order_acquire);
+      if (obj == nullptr || s->gen.load(std::memory_order_relaxed) !=
+                                static_cast<uint32_t>(h >> 32)) {
+        return GORT_EBADF;
+      }
+      for (const ThisThreadRuns* r = ThisThreadRuns::top_; r != nullptr;
+           r = r->prev_) {
+        if (r->slot_ == s) return GORT_EBUSY;
+      }
+      // From here `h` names nothing: no other Remove() of it can start, and
+      // the slot stays taken (obj != nullptr) until the pins drain.
+      s->gen.fetch_add(2, std::memory_order_seq_cst);
     }
-    for (const ThisThreadRuns* r = ThisThreadRuns::top_; r != nullptr;
-         r = r->prev_) {
-      if (r->slot_ == s) return GORT_EBUSY;
-    }
-    s->gen.fetch_add(2, std::memory_order_seq_cst);
+    // Without the lock: a pinned call may open or close other objects of
+    // this table (a timer callback making a heap) while we wait for it.
     for (int spins = 0; s->pins.load(std::memory_order_seq_cst) != 0; ++spins) {
       poke(obj);
       if (spins < 64) {
@@ -165,7 +174,7 @@ class HandleTable {
         std::this_thread::sleep_for(std::chrono::microseconds(100));
       }
     }
-    s->obj.store(nullptr, std::memory_order_release);
+    s->obj.store(nullptr, std::memory_order_release);  // Insert may reuse it
     *out = obj;
     return 0;
   }
