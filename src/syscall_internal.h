@@ -22,14 +22,19 @@ class SyscallHookSlot {
   constexpr SyscallHookSlot() = default;
 
   // A consistent copy of the installed hooks (both null when none).
+  //
+  // No fences (TSan does not model them): the fields are read with acquire,
+  // so the second read of `seq_` cannot move before them, and written with
+  // release, so the odd `seq_` a writer stores first is visible to a reader
+  // that sees any of its fields. A reader that saw a field of an unfinished
+  // or later write therefore sees `seq_` change, and retries.
   SyscallHooks Load() const {
     for (;;) {
       uint64_t before = seq_.load(std::memory_order_acquire);
       SyscallHooks h;
-      h.enter = enter_.load(std::memory_order_relaxed);
-      h.exit = exit_.load(std::memory_order_relaxed);
-      h.user = user_.load(std::memory_order_relaxed);
-      std::atomic_thread_fence(std::memory_order_acquire);
+      h.enter = enter_.load(std::memory_order_acquire);
+      h.exit = exit_.load(std::memory_order_acquire);
+      h.user = user_.load(std::memory_order_acquire);
       if ((before & 1) == 0 && seq_.load(std::memory_order_relaxed) == before) {
         return h;
       }
@@ -40,10 +45,9 @@ class SyscallHookSlot {
   void Store(const SyscallHooks& h) {
     uint64_t s = seq_.load(std::memory_order_relaxed);
     seq_.store(s + 1, std::memory_order_relaxed);  // odd: being written
-    std::atomic_thread_fence(std::memory_order_release);
-    enter_.store(h.enter, std::memory_order_relaxed);
-    exit_.store(h.exit, std::memory_order_relaxed);
-    user_.store(h.user, std::memory_order_relaxed);
+    enter_.store(h.enter, std::memory_order_release);
+    exit_.store(h.exit, std::memory_order_release);
+    user_.store(h.user, std::memory_order_release);
     seq_.store(s + 2, std::memory_order_release);
   }
 
