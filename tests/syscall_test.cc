@@ -352,15 +352,29 @@ TEST(SyscallHooks, DistinctHooksComeAndGoWhileCallsRun) {
       while (!stop.load()) gort::Syscall6(trap);
     });
   }
-  for (char& u : users) {
-    gort_syscall_hooks_t h = {sizeof(h), PairEnter, PairExit, &u};
-    ASSERT_EQ(gort_syscall_set_hooks(&h), 0);
+  // Until the calling threads run (slow under Wine), then through every
+  // user, then on until they made calls during the changes.
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  size_t i = 0;
+  auto install_next = [&] {
+    gort_syscall_hooks_t h = {sizeof(h), PairEnter, PairExit,
+                              &users[i++ % sizeof(users)]};
+    return gort_syscall_set_hooks(&h);
+  };
+  while (g_paired.load() == 0 && std::chrono::steady_clock::now() < deadline) {
+    ASSERT_EQ(install_next(), 0);
+  }
+  int64_t paired_before = g_paired.load();
+  for (size_t n = 0; n < sizeof(users); ++n) ASSERT_EQ(install_next(), 0);
+  while (g_paired.load() < paired_before + 100 &&
+         std::chrono::steady_clock::now() < deadline) {
+    ASSERT_EQ(install_next(), 0);
   }
   stop.store(true);
   for (std::thread& t : threads) t.join();
   gort::ClearSyscallHooks();
   EXPECT_EQ(g_mismatched.load(), 0);
-  EXPECT_GT(g_paired.load(), 0);
+  EXPECT_GE(g_paired.load(), paired_before + 100);
 }
 
 // ---------------------------------------------------------------------------
