@@ -1,7 +1,11 @@
-# gort's sources: portable files once, then the OS folder's files. The OS
-# files are "backend files"; gort-probe lists the ones a build uses.
+# gort's sources: the core's portable files once, then the OS folder's files
+# (the "backend files"; gort-probe lists the ones a build uses), then the C
+# ABI's. The core (src/) is compiled without bindings/c on its include path
+# and linked without the C ABI's objects (target gort_core), so it cannot
+# depend on the C ABI.
 set(GORT_PORTABLE_SOURCES
   src/error.cc
+  src/file.cc
   src/cgroup.cc
   src/platform.cc
   src/sysinfo.cc
@@ -18,7 +22,12 @@ set(GORT_PORTABLE_SOURCES
   src/tables/zsyscall_linux_amd64.cc
   src/tables/zsyscall_linux_arm.cc
   src/tables/zsyscall_linux_arm64.cc
-  src/tables/zsyscall_linux_riscv64.cc
+  src/tables/zsyscall_linux_riscv64.cc)
+
+# The C ABI: a thin layer over the core (argument checks, handles, one
+# status-to-code mapper and the exception guard in capi.cc).
+set(GORT_CAPI_SOURCES
+  bindings/c/src/capi.cc
   bindings/c/src/error_c.cc
   bindings/c/src/platform_c.cc
   bindings/c/src/sysinfo_c.cc
@@ -71,6 +80,7 @@ set(GORT_ARCH_SOURCES_windows_amd64 src/windows/syscall_windows_amd64.S)
 set(GORT_ARCH_SOURCES_windows_arm64 src/windows/syscall_windows_arm64.S)
 list(APPEND GORT_BACKEND_SOURCES ${GORT_ARCH_SOURCES_${GORT_OS}_${GORT_ARCH}})
 
+# The core's sources (target gort_core).
 set(GORT_SOURCES ${GORT_PORTABLE_SOURCES} ${GORT_BACKEND_SOURCES})
 
 # The backend list as C++ string literals, for gort_build_info.cc.

@@ -6,8 +6,6 @@
 // or cpu.cfs_quota_us/cpu.cfs_period_us of the leaf, descriptors kept open)
 // and runtime/cgroup_linux.go (max(ceil(quota/period), 2)); the kLibuv rule
 // mirrors libuv's uv_available_parallelism (tightest quota up the tree).
-#include <fcntl.h>
-
 #include <cerrno>
 #include <cmath>
 #include <cstdint>
@@ -18,16 +16,14 @@
 #include <utility>
 #include <vector>
 
+#include "file_internal.h"
 #include "gort/sysinfo.h"
-
-#if defined(_WIN32)
-#include <io.h>
-#else
-#include <unistd.h>
-#endif
 
 namespace gort {
 namespace {
+
+using internal::File;
+using internal::ReadOnce;
 
 std::string ErrnoText(int err) {
   switch (err) {
@@ -45,77 +41,6 @@ std::string ErrnoText(int err) {
       return s;
     }
   }
-}
-
-// A file opened once and re-read from offset 0 (pread), close-on-exec.
-class File {
- public:
-  File() = default;
-  File(const File&) = delete;
-  File& operator=(const File&) = delete;
-  File(File&& o) noexcept : fd_(o.fd_), path_(std::move(o.path_)) {
-    o.fd_ = -1;
-  }
-  ~File() { Close(); }
-
-  // Returns 0 or an errno value.
-  int Open(std::string path) {
-    Close();
-    path_ = std::move(path);
-#if defined(_WIN32)
-    fd_ = _open(path_.c_str(), _O_RDONLY | _O_BINARY | _O_NOINHERIT);
-#else
-    fd_ = open(path_.c_str(), O_RDONLY | O_CLOEXEC);
-#endif
-    return fd_ < 0 ? errno : 0;
-  }
-  bool is_open() const { return fd_ >= 0; }
-  const std::string& path() const { return path_; }
-
-  // Reads the whole file (at most 64 KiB) from its start. 0 or errno.
-  int ReadAll(std::string* out) {
-    out->clear();
-    if (fd_ < 0) return EBADF;
-    char buf[4096];
-#if defined(_WIN32)
-    if (_lseek(fd_, 0, SEEK_SET) < 0) return errno;
-#endif
-    while (out->size() < 65536) {
-#if defined(_WIN32)
-      int n = _read(fd_, buf, sizeof(buf));
-#else
-      ssize_t n = pread(fd_, buf, sizeof(buf), static_cast<off_t>(out->size()));
-      if (n < 0 && errno == EINTR) continue;
-#endif
-      if (n < 0) return errno;
-      if (n == 0) break;
-      out->append(buf, static_cast<size_t>(n));
-    }
-    return 0;
-  }
-
- private:
-  void Close() {
-    if (fd_ >= 0) {
-#if defined(_WIN32)
-      _close(fd_);
-#else
-      close(fd_);
-#endif
-    }
-    fd_ = -1;
-  }
-  int fd_ = -1;
-  std::string path_;
-};
-
-// Reads a whole file once; "" with *err set when it cannot.
-std::string ReadOnce(const std::string& path, int* err) {
-  File f;
-  std::string s;
-  *err = f.Open(path);
-  if (*err == 0) *err = f.ReadAll(&s);
-  return s;
 }
 
 std::vector<std::string_view> Split(std::string_view s, char sep) {

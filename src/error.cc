@@ -83,9 +83,23 @@ Error Error::FromCode(int code) {
   return Error(code, code, ErrorSpace::kPortable);
 }
 
-std::string_view Error::name() const { return gort_err_name(code_); }
+const char* ErrorCodeName(int code) {
+  if (code == GORT_OK) return "OK";
+  const internal::ErrorEntry* e =
+      internal::FindRaw(internal::kPortableErrors, code);
+  return e != nullptr ? e->name : "EUNKNOWN";
+}
 
-std::string_view Error::message() const { return gort_strerror(code_); }
+const char* ErrorCodeMessage(int code) {
+  if (code == GORT_OK) return "success";
+  const internal::ErrorEntry* e =
+      internal::FindRaw(internal::kPortableErrors, code);
+  return e != nullptr ? e->message : "unknown error";
+}
+
+std::string_view Error::name() const { return ErrorCodeName(code_); }
+
+std::string_view Error::message() const { return ErrorCodeMessage(code_); }
 
 std::string_view Error::raw_name() const {
   const internal::ErrorTable* table = internal::TableFor(space_);
@@ -207,6 +221,7 @@ absl::StatusCode StatusCodeFor(int code) {
     case GORT_ENOTCONN:
     case GORT_EALREADY:
     case GORT_EINPROGRESS:
+    case GORT_EDEADLK:
       return absl::StatusCode::kFailedPrecondition;
     case GORT_EOF:
       return absl::StatusCode::kOutOfRange;

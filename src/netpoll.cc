@@ -16,8 +16,8 @@
 #include <utility>
 #include <vector>
 
-#include "gort.h"
 #include "gort/errno.h"
+#include "gort/error_codes.h"
 #include "gort/time.h"
 #include "gort/timer.h"
 #include "netpoll_internal.h"

@@ -8,7 +8,7 @@
 #include <new>
 #include <thread>
 
-#include "gort.h"
+#include "gort/error_codes.h"
 
 namespace gort::internal {
 

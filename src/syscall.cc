@@ -10,6 +10,7 @@
 #include <string_view>
 #include <vector>
 
+#include "absl/base/attributes.h"
 #include "absl/base/const_init.h"
 #include "absl/synchronization/mutex.h"
 #include "gort/errno.h"
@@ -19,7 +20,7 @@
 namespace gort {
 namespace internal {
 
-std::atomic<const HookSet*> g_syscall_hooks{nullptr};
+ABSL_CONST_INIT SyscallHookSlot g_syscall_hooks;
 
 absl::Status CodeStatus(int code, std::string_view context) {
   return Error::FromCode(code).ToStatus(context);
@@ -29,31 +30,11 @@ absl::Status CodeStatus(int code, std::string_view context) {
 
 namespace {
 
-using internal::HookSet;
 using internal::SyscallEntry;
 using internal::SyscallTable;
 
-// Every pair of hooks ever installed, each kept once: a call that loaded a
-// pair may still be using it after it was replaced, so none is freed, and
-// installing the same pair again reuses it (memory stays bounded by the
-// distinct pairs, normally one).
+// Serialises the writers of g_syscall_hooks (its seqlock has one writer).
 ABSL_CONST_INIT absl::Mutex g_hooks_mu(absl::kConstInit);
-std::vector<std::unique_ptr<HookSet>>* g_hook_sets = nullptr;
-
-const HookSet* Intern(const SyscallHooks& h) {
-  absl::MutexLock lock(&g_hooks_mu);
-  if (g_hook_sets == nullptr) {
-    g_hook_sets = new std::vector<std::unique_ptr<HookSet>>();
-  }
-  for (const auto& s : *g_hook_sets) {
-    if (s->enter == h.enter && s->exit == h.exit && s->user == h.user) {
-      return s.get();
-    }
-  }
-  g_hook_sets->push_back(
-      std::make_unique<HookSet>(HookSet{h.enter, h.exit, h.user}));
-  return g_hook_sets->back().get();
-}
 
 constexpr const SyscallTable* kTables[] = {
     &internal::kLinux386Syscalls,     &internal::kLinuxAmd64Syscalls,
@@ -92,24 +73,17 @@ absl::Status SetSyscallHooks(const SyscallHooks& hooks) {
     ClearSyscallHooks();
     return absl::OkStatus();
   }
-  internal::g_syscall_hooks.store(Intern(hooks), std::memory_order_release);
+  absl::MutexLock lock(&g_hooks_mu);
+  internal::g_syscall_hooks.Store(hooks);
   return absl::OkStatus();
 }
 
 void ClearSyscallHooks() {
-  internal::g_syscall_hooks.store(nullptr, std::memory_order_release);
+  absl::MutexLock lock(&g_hooks_mu);
+  internal::g_syscall_hooks.Store(SyscallHooks());
 }
 
-SyscallHooks CurrentSyscallHooks() {
-  const HookSet* h = internal::g_syscall_hooks.load(std::memory_order_acquire);
-  SyscallHooks out;
-  if (h != nullptr) {
-    out.enter = h->enter;
-    out.exit = h->exit;
-    out.user = h->user;
-  }
-  return out;
-}
+SyscallHooks CurrentSyscallHooks() { return internal::g_syscall_hooks.Load(); }
 
 std::vector<std::string_view> SyscallTargets() {
   std::vector<std::string_view> out;

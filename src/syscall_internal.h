@@ -11,26 +11,65 @@
 
 namespace gort::internal {
 
-// One installed pair of hooks. Never freed: a call that loaded it may still
-// be between enter and exit when the hooks change (src/syscall.cc).
-struct HookSet {
-  SyscallHook enter;
-  SyscallHook exit;
-  void* user;
+// The installed hooks, as one value a call copies (SyscallHookSlot::Load):
+// a call that started with a pair finishes with it, whatever is installed
+// meanwhile, and nothing needs to be kept alive for it. Memory is this one
+// object however many distinct hooks come and go; a load is a few plain
+// loads (a seqlock), no read-modify-write, so concurrent calls do not
+// contend on it.
+class SyscallHookSlot {
+ public:
+  constexpr SyscallHookSlot() = default;
+
+  // A consistent copy of the installed hooks (both null when none).
+  //
+  // No fences (TSan does not model them): the fields are read with acquire,
+  // so the second read of `seq_` cannot move before them, and written with
+  // release, so the odd `seq_` a writer stores first is visible to a reader
+  // that sees any of its fields. A reader that saw a field of an unfinished
+  // or later write therefore sees `seq_` change, and retries.
+  SyscallHooks Load() const {
+    for (;;) {
+      uint64_t before = seq_.load(std::memory_order_acquire);
+      SyscallHooks h;
+      h.enter = enter_.load(std::memory_order_acquire);
+      h.exit = exit_.load(std::memory_order_acquire);
+      h.user = user_.load(std::memory_order_acquire);
+      if ((before & 1) == 0 && seq_.load(std::memory_order_relaxed) == before) {
+        return h;
+      }
+    }
+  }
+
+  // Installs `h`. Writers must be serialised by the caller (a mutex).
+  void Store(const SyscallHooks& h) {
+    uint64_t s = seq_.load(std::memory_order_relaxed);
+    seq_.store(s + 1, std::memory_order_relaxed);  // odd: being written
+    enter_.store(h.enter, std::memory_order_release);
+    exit_.store(h.exit, std::memory_order_release);
+    user_.store(h.user, std::memory_order_release);
+    seq_.store(s + 2, std::memory_order_release);
+  }
+
+ private:
+  std::atomic<uint64_t> seq_{0};
+  std::atomic<SyscallHook> enter_{nullptr};
+  std::atomic<SyscallHook> exit_{nullptr};
+  std::atomic<void*> user_{nullptr};
 };
 
-// The installed hooks, or nullptr.
-extern std::atomic<const HookSet*> g_syscall_hooks;
+// The installed hooks.
+extern SyscallHookSlot g_syscall_hooks;
 
 // Runs `call` between the installed hooks (Go: entersyscall, exitsyscall).
-// The hooks are loaded once, so enter and exit always pair.
+// The hooks are copied once, so enter and exit always pair.
 template <typename Call>
 inline SyscallResult WithHooks(uintptr_t trap, Call&& call) {
-  const HookSet* hooks = g_syscall_hooks.load(std::memory_order_acquire);
-  if (hooks == nullptr) return call();
-  hooks->enter(hooks->user, trap);
+  const SyscallHooks hooks = g_syscall_hooks.Load();
+  if (hooks.enter == nullptr) return call();
+  hooks.enter(hooks.user, trap);
   SyscallResult r = call();
-  hooks->exit(hooks->user, trap);
+  hooks.exit(hooks.user, trap);
   return r;
 }
 

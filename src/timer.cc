@@ -17,6 +17,8 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "gort/errno.h"
+#include "gort/error_codes.h"
 
 // The public methods are thin checks around Impl's; inlining the hot ones
 // there keeps the private implementation from costing a second call.
@@ -449,9 +451,12 @@ absl::StatusOr<bool> TimerHeap::Impl::StopSync(TimerId id) {
   if (m == nullptr) return NotFound();
   const bool running = (m->state & kRunning) != 0;
   if (running && tls_callbacks > 0) {
-    return absl::FailedPreconditionError(
-        "timer StopSync from a timer callback while the target's callback "
-        "runs: the wait could deadlock");
+    // EDEADLK (kFailedPrecondition) with its payload, so the C ABI's one
+    // mapper gives GORT_EDEADLK.
+    return Error::FromCode(GORT_EDEADLK)
+        .ToStatus(
+            "timer StopSync from a timer callback while the target's "
+            "callback runs: the wait could deadlock");
   }
   bool was = (m->state & kPending) != 0;
   Disarm(*m);

@@ -8,7 +8,7 @@
 #include <set>
 #include <string>
 
-#include "gort_errno.h"
+#include "gort/error_codes.h"
 
 namespace gort::internal {
 namespace {

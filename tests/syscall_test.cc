@@ -323,6 +323,60 @@ TEST(SyscallHooks, EnterAndExitPairWhileHooksChange) {
               b.enters.load());
 }
 
+// The user pointer each thread's enter hook saw, checked by its exit hook.
+thread_local void* t_entered_with = nullptr;
+std::atomic<int> g_mismatched{0};
+std::atomic<int64_t> g_paired{0};
+
+void PairEnter(void* user, uintptr_t) { t_entered_with = user; }
+
+void PairExit(void* user, uintptr_t) {
+  if (user != t_entered_with) g_mismatched.fetch_add(1);
+  t_entered_with = nullptr;
+  g_paired.fetch_add(1, std::memory_order_relaxed);
+}
+
+// Many distinct hook sets (a new user pointer each time) while other threads
+// make hooked calls: each call's exit hook gets the user its enter hook got
+// (the set is copied whole, never torn between two installs), and nothing
+// is kept per set (CApiFault.InstallingSyscallHooksAllocatesNothing).
+TEST(SyscallHooks, DistinctHooksComeAndGoWhileCallsRun) {
+  static char users[50000];
+  std::atomic<bool> stop{false};
+  uintptr_t trap = GetpidTrap();
+  g_mismatched.store(0);
+  g_paired.store(0);
+  std::vector<std::thread> threads;
+  for (int i = 0; i < 3; ++i) {
+    threads.emplace_back([&] {
+      while (!stop.load()) gort::Syscall6(trap);
+    });
+  }
+  // Until the calling threads run (slow under Wine), then through every
+  // user, then on until they made calls during the changes.
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  size_t i = 0;
+  auto install_next = [&] {
+    gort_syscall_hooks_t h = {sizeof(h), PairEnter, PairExit,
+                              &users[i++ % sizeof(users)]};
+    return gort_syscall_set_hooks(&h);
+  };
+  while (g_paired.load() == 0 && std::chrono::steady_clock::now() < deadline) {
+    ASSERT_EQ(install_next(), 0);
+  }
+  int64_t paired_before = g_paired.load();
+  for (size_t n = 0; n < sizeof(users); ++n) ASSERT_EQ(install_next(), 0);
+  while (g_paired.load() < paired_before + 100 &&
+         std::chrono::steady_clock::now() < deadline) {
+    ASSERT_EQ(install_next(), 0);
+  }
+  stop.store(true);
+  for (std::thread& t : threads) t.join();
+  gort::ClearSyscallHooks();
+  EXPECT_EQ(g_mismatched.load(), 0);
+  EXPECT_GE(g_paired.load(), paired_before + 100);
+}
+
 // ---------------------------------------------------------------------------
 // Results, per OS.
 

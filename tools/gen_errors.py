@@ -21,7 +21,9 @@ It reads these inputs (each path is an option; see --help):
 
 and writes, relative to the repository root (or --out-dir):
 
-    bindings/c/include/gort_errno.h  the portable GORT_E* codes, a C enum
+    include/gort/error_codes.h       the portable GORT_E* codes, a C enum
+                                     (the core's; bindings/c/include/
+                                     gort_errno.h includes it for C)
     src/tables/zerrors_portable.cc   kPortableErrors  } declared in
     src/tables/zerrors_linux.cc      kLinuxErrors     } src/tables/
     src/tables/zerrors_darwin.cc     kDarwinErrors    } error_tables.h
@@ -58,7 +60,7 @@ DEFAULT_DARWIN = os.path.join(
     "zig-0.11.0/lib/libc/include/any-macos-any/sys/errno.h")
 DEFAULT_WINDOWS = "/usr/share/mingw-w64/include/winerror.h"
 
-OUT_HEADER = "bindings/c/include/gort_errno.h"
+OUT_HEADER = "include/gort/error_codes.h"
 OUT_PORTABLE = "src/tables/zerrors_portable.cc"
 OUT_LINUX = "src/tables/zerrors_linux.cc"
 OUT_DARWIN = "src/tables/zerrors_darwin.cc"
@@ -655,19 +657,21 @@ def gort(name: str) -> str:
 
 
 def render_header(portable: PortableSet, inputs: list[str]) -> str:
-    """bindings/c/include/gort_errno.h."""
+    """include/gort/error_codes.h: the core's codes, plain C99 and C++."""
     linux_max = max(-c.value for c in portable.codes
                     if -c.value < DARWIN_OFFSET)
     out = [generated_banner(inputs)]
     out.append(f"""
 /**
- * @file gort_errno.h
+ * @file error_codes.h
  * @brief gort's portable error codes.
  *
- * Plain C99 and C++; includes nothing.
+ * Plain C99 and C++; includes nothing. The core (src/, include/gort/) uses
+ * these names directly; the C ABI's gort_errno.h includes this header, so C
+ * programs and the C++ API see one set of values.
  */
-#ifndef GORT_ERRNO_H_
-#define GORT_ERRNO_H_
+#ifndef GORT_GORT_ERROR_CODES_H_
+#define GORT_GORT_ERROR_CODES_H_
 
 /**
  * A portable error code: 0 for success, else negative, the same on every OS.
@@ -685,8 +689,8 @@ def render_header(portable: PortableSet, inputs: list[str]) -> str:
  *  - {GORT_EOF}: #GORT_EOF, end of file.
  *
  * Some names are aliases (GORT_EWOULDBLOCK is GORT_EAGAIN): see the macros
- * after the enum. gort_err_name() and gort_strerror() (gort.h) give a code's
- * name and message.
+ * after the enum. gort::Error (gort/errno.h) and, in C, gort_err_name() and
+ * gort_strerror() (gort.h) give a code's name and message.
  */
 typedef enum gort_errno {{
 """)
@@ -698,7 +702,7 @@ typedef enum gort_errno {{
         out.append(f"/** {alias}: alias of #{gort(target)} "
                    f"({portable.alias_docs[alias]}). */\n")
         out.append(f"#define {gort(alias)} {gort(target)}\n")
-    out.append("\n#endif  // GORT_ERRNO_H_\n")
+    out.append("\n#endif  // GORT_GORT_ERROR_CODES_H_\n")
     return "".join(out)
 
 
@@ -713,7 +717,7 @@ def render_table(symbol: str, rows: list[tuple[int, str, str, str]],
     out.append(f"""
 // {what}
 
-#include "gort_errno.h"
+#include "gort/error_codes.h"
 #include "tables/error_tables.h"
 
 namespace gort::internal {{
@@ -785,7 +789,7 @@ def main() -> int:
             [(c.value, c.name, c.message, c.name)
              for c in portable.codes if c.name != "OK"],
             unix_inputs,
-            "The portable codes of gort_errno.h: raw == portable."),
+            "The portable codes of gort/error_codes.h: raw == portable."),
         OUT_LINUX: render_table(
             "kLinuxErrors",
             [(e.value, e.name, e.message,

@@ -18,16 +18,17 @@
 #include <string_view>
 
 #include "absl/status/status.h"
-#include "gort.h"
+#include "gort/error_codes.h"
 
 namespace gort {
 
-/// The family a raw OS error value belongs to (see gort_errspace_t).
+/// The family a raw OS error value belongs to. The C ABI's gort_errspace_t
+/// has the same values (checked where the C ABI is compiled).
 enum class ErrorSpace : int {
-  kPortable = GORT_ERRSPACE_PORTABLE,  ///< gort's GORT_E* codes
-  kLinux = GORT_ERRSPACE_LINUX,        ///< Linux errno
-  kDarwin = GORT_ERRSPACE_DARWIN,      ///< macOS errno
-  kWindows = GORT_ERRSPACE_WINDOWS,    ///< Win32 ERROR_* and Winsock WSA*
+  kPortable = 0,  ///< gort's GORT_E* codes
+  kLinux = 1,     ///< Linux errno
+  kDarwin = 2,    ///< macOS errno
+  kWindows = 3,   ///< Win32 ERROR_* and Winsock WSA*
 };
 
 /// The error space of the OS this build targets.
@@ -106,6 +107,16 @@ class Error {
 
 /// The absl::StatusCode that best matches portable code `code`.
 absl::StatusCode StatusCodeFor(int code);
+
+/// The name of portable code `code` without the GORT_ prefix ("ENOENT"):
+/// "OK" for 0, "EUNKNOWN" for a value that is no portable code. Static
+/// storage, NUL-terminated.
+const char* ErrorCodeName(int code);
+
+/// The message of portable code `code` ("no such file or directory"):
+/// "success" for 0, "unknown error" for a value that is no portable code.
+/// Static storage, NUL-terminated.
+const char* ErrorCodeMessage(int code);
 
 }  // namespace gort
 

@@ -3,24 +3,30 @@
 #include <sched.h>
 #include <sys/auxv.h>
 
-#include <fstream>
 #include <string>
 #include <string_view>
 
 #include "absl/strings/str_cat.h"
+#include "file_internal.h"
 #include "posix/platform_posix.h"
 
 namespace gort::internal {
 namespace {
 
-// PRETTY_NAME from /etc/os-release, or "" when it cannot be read.
+// PRETTY_NAME from /etc/os-release, or "" when it cannot be read. Read
+// close-on-exec (file_internal.h), as every file gort opens.
 std::string OsReleaseName() {
-  std::ifstream f("/etc/os-release");
-  std::string line;
-  while (std::getline(f, line)) {
+  int err = 0;
+  std::string text = ReadOnce("/etc/os-release", &err);
+  std::string_view rest = text;
+  while (!rest.empty()) {
+    size_t eol = rest.find('\n');
+    std::string_view line = rest.substr(0, eol);
+    rest = eol == std::string_view::npos ? std::string_view()
+                                         : rest.substr(eol + 1);
     constexpr std::string_view kKey = "PRETTY_NAME=";
-    if (line.compare(0, kKey.size(), kKey) != 0) continue;
-    std::string v = line.substr(kKey.size());
+    if (line.substr(0, kKey.size()) != kKey) continue;
+    std::string v(line.substr(kKey.size()));
     if (v.size() >= 2 && v.front() == '"' && v.back() == '"') {
       v = v.substr(1, v.size() - 2);
     }

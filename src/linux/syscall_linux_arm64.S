@@ -9,6 +9,15 @@
 // number in x8 and a1..a6 in x0..x5; `svc #0` returns in x0 and preserves
 // every other register (x1 is r2, as Go reports it). A result in -4095..-1
 // is -errno.
+//
+// Branch protection: the entry is a BTI landing pad (`bti c`, written as
+// its hint encoding so that any assembler takes it; a no-op on CPUs without
+// BTI), and the object carries the GNU property note saying it is BTI- and
+// PAC-compatible (it is a leaf: the return address never leaves x30, so
+// there is nothing to sign). Without the note, a library built with
+// -mbranch-protection=standard would lose BTI, as the linker keeps a
+// feature only when every object has it (the amd64 shim does the same for
+// CET with <cet.h>).
 
 	.text
 	.globl	gortasm_syscall6
@@ -17,6 +26,7 @@
 	.p2align 4
 gortasm_syscall6:
 	.cfi_startproc
+	hint	#34			// bti c
 	mov	x9, x8			// the result's address
 	mov	x8, x0			// trap
 	mov	x0, x1			// a1
@@ -41,3 +51,15 @@ gortasm_syscall6:
 	.size	gortasm_syscall6, .-gortasm_syscall6
 
 	.section .note.GNU-stack,"",%progbits
+
+// NT_GNU_PROPERTY_TYPE_0 with GNU_PROPERTY_AARCH64_FEATURE_1_AND = BTI | PAC.
+	.section .note.gnu.property,"a"
+	.p2align 3
+	.word	4			// n_namesz: "GNU\0"
+	.word	16			// n_descsz: one property, 8-byte aligned
+	.word	5			// n_type: NT_GNU_PROPERTY_TYPE_0
+	.asciz	"GNU"
+	.word	0xc0000000		// GNU_PROPERTY_AARCH64_FEATURE_1_AND
+	.word	4			// pr_datasz
+	.word	3			// BTI (1) | PAC (2)
+	.word	0			// padding to 8 bytes

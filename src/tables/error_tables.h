@@ -32,7 +32,7 @@ struct ErrorTable {
 
 // The portable codes themselves (raw == portable == GORT_E*), sorted by
 // raw value like every table; their names and messages are gort's answer to
-// gort_err_name() and gort_strerror().
+// ErrorCodeName() and ErrorCodeMessage() (gort/errno.h).
 extern const ErrorTable kPortableErrors;
 
 extern const ErrorTable kLinuxErrors;    // asm-generic errno (all Linux arches

@@ -4,7 +4,7 @@
 
 // Darwin (macOS) errno values, aliases folded into the first name.
 
-#include "gort_errno.h"
+#include "gort/error_codes.h"
 #include "tables/error_tables.h"
 
 namespace gort::internal {

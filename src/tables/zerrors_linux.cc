@@ -5,7 +5,7 @@
 
 // Linux errno values (asm-generic), aliases folded into the first name.
 
-#include "gort_errno.h"
+#include "gort/error_codes.h"
 #include "tables/error_tables.h"
 
 namespace gort::internal {

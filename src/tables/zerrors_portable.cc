@@ -4,9 +4,9 @@
 // $GORT_CACHE/zig-0.11.0/lib/libc/include/any-macos-any/sys/errno.h;
 // DO NOT EDIT.
 
-// The portable codes of gort_errno.h: raw == portable.
+// The portable codes of gort/error_codes.h: raw == portable.
 
-#include "gort_errno.h"
+#include "gort/error_codes.h"
 #include "tables/error_tables.h"
 
 namespace gort::internal {

@@ -8,7 +8,7 @@
 // Windows Win32 (ERROR_*) and Winsock (WSA*) codes; messages are derived from
 // the names.
 
-#include "gort_errno.h"
+#include "gort/error_codes.h"
 #include "tables/error_tables.h"
 
 namespace gort::internal {

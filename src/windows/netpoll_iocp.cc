@@ -36,8 +36,8 @@
 #include <cstring>
 #include <memory>
 
-#include "gort.h"
 #include "gort/errno.h"
+#include "gort/error_codes.h"
 #include "netpoll_internal.h"
 
 #ifndef CREATE_WAITABLE_TIMER_HIGH_RESOLUTION

@@ -13,7 +13,11 @@
  *    sizeof(the struct); the library writes no further than that.
  *  - Times are int64_t nanoseconds.
  *  - Handles are opaque and carry a generation, so using a closed handle is
- *    an error code, never undefined behaviour.
+ *    an error code (GORT_EBADF), never undefined behaviour, also when another
+ *    thread closes it during the call: closing waits for the calls in flight.
+ *    A handle of one kind (a poller's) is never accepted as another (a timer
+ *    heap's), nor by another object of its kind.
+ *  - No C++ exception leaves a call: running out of memory is GORT_ENOMEM.
  *
  * Thread safety: every function declared here may be called from any thread
  * at any time; the strings returned are static and never freed.
@@ -190,10 +194,13 @@ typedef void (*gort_timer_fn)(void* arg, int64_t now);
  *  GORT_EMFILE if 4096 heaps exist, GORT_ENOMEM. */
 GORT_EXTERN int gort_timers_new(gort_timers_t* out);
 
-/** Frees a heap and its timers. @return 0, GORT_EBADF, GORT_EBUSY if a
- *  thread is in gort_timers_run() or gort_timer_stop_sync() on it (which
- *  includes a call from one of its callbacks). Otherwise the caller must
- *  make sure no other thread still uses it. */
+/** Frees a heap and its timers. Other threads may still be using it: calls
+ *  that start after this one get GORT_EBADF, and it waits until the calls
+ *  already under way (a gort_timers_run() with its callbacks, a
+ *  gort_timer_stop() waiting for a callback) have returned.
+ *  @return 0; GORT_EBADF; GORT_EBUSY, nothing freed, when called from a
+ *  callback of this heap (its gort_timers_run() is on the calling thread's
+ *  stack and would be waited for forever). */
 GORT_EXTERN int gort_timers_free(gort_timers_t heap);
 
 /** Adds an unarmed timer that calls `fn(arg, now)` when it fires.
@@ -563,7 +570,11 @@ typedef struct gort_poll_event {
 GORT_EXTERN int gort_poller_open(gort_poller_t* out);
 
 /** Closes a poller and frees its pollDescs (parked tokens are dropped;
- *  descriptors stay open). No other thread may still use it.
+ *  descriptors stay open). Other threads may still be using it: calls that
+ *  start after this one get GORT_EBADF, and it waits until the calls already
+ *  under way have returned. A thread blocked in gort_poller_poll() on it is
+ *  woken for that: its call returns 0 with the events it had already taken
+ *  (usually none), and its next call gets GORT_EBADF.
  *  @return 0 or GORT_EBADF. */
 GORT_EXTERN int gort_poller_close(gort_poller_t p);
 
@@ -608,7 +619,8 @@ GORT_EXTERN int gort_poller_set_deadline(gort_poller_t p, gort_pd_t pd,
  *  than the nearest one, and the one a poll sends when it leaves waiters
  *  queued), when a signal interrupts a timed wait, when a deadline fires
  *  that readies nobody, and when the OS reports an event that readies
- *  nobody (no waiter parked, or the pollDesc closed since).
+ *  nobody (no waiter parked, or the pollDesc closed since), and when
+ *  gort_poller_close() closes the poller from another thread.
  *  @return 0, GORT_EBADF, GORT_EINVAL if `out` or `got` is NULL or `n` is 0,
  *  or the OS's error. */
 GORT_EXTERN int gort_poller_poll(gort_poller_t p, int64_t delay,

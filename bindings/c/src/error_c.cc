@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <cstring>
 
+#include "capi.h"
 #include "error_internal.h"
 #include "gort.h"
 #include "gort/errno.h"
@@ -10,6 +11,13 @@
 namespace {
 
 using gort::ErrorSpace;
+using gort::capi::ExceptionToCode;
+
+static_assert(GORT_ERRSPACE_PORTABLE ==
+              static_cast<int>(ErrorSpace::kPortable));
+static_assert(GORT_ERRSPACE_LINUX == static_cast<int>(ErrorSpace::kLinux));
+static_assert(GORT_ERRSPACE_DARWIN == static_cast<int>(ErrorSpace::kDarwin));
+static_assert(GORT_ERRSPACE_WINDOWS == static_cast<int>(ErrorSpace::kWindows));
 using gort::internal::ErrorEntry;
 using gort::internal::ErrorTable;
 
@@ -39,36 +47,42 @@ void Fill(int space, const ErrorEntry& e, gort_syserr_t* out) {
 
 extern "C" {
 
-unsigned gort_version(void) { return GORT_VERSION_HEX; }
+unsigned gort_version(void) try { return GORT_VERSION_HEX; } catch (...) {
+  return GORT_VERSION_HEX;  // a constant: nothing throws
+}
 
-const char* gort_version_string(void) {
+const char* gort_version_string(void) try {
   return GORT_STR(GORT_VERSION_MAJOR) "." GORT_STR(
       GORT_VERSION_MINOR) "." GORT_STR(GORT_VERSION_PATCH);
+} catch (...) {
+  return "?";  // a literal: nothing throws
 }
 
-const char* gort_strerror(int code) {
-  if (code == GORT_OK) return "success";
-  const ErrorEntry* e =
-      gort::internal::FindRaw(gort::internal::kPortableErrors, code);
-  return e != nullptr ? e->message : "unknown error";
+const char* gort_strerror(int code) try {
+  return gort::ErrorCodeMessage(code);
+} catch (...) {
+  return "unknown error";
 }
 
-const char* gort_err_name(int code) {
-  if (code == GORT_OK) return "OK";
-  const ErrorEntry* e =
-      gort::internal::FindRaw(gort::internal::kPortableErrors, code);
-  return e != nullptr ? e->name : "EUNKNOWN";
+const char* gort_err_name(int code) try {
+  return gort::ErrorCodeName(code);
+} catch (...) {
+  return "EUNKNOWN";
 }
 
-gort_errspace_t gort_err_native_space(void) {
+gort_errspace_t gort_err_native_space(void) try {
   return static_cast<gort_errspace_t>(gort::NativeErrorSpace());
+} catch (...) {
+  return static_cast<gort_errspace_t>(GORT_ERRSPACE_PORTABLE);  // never
 }
 
-int gort_err_from_sys(int64_t raw) {
+int gort_err_from_sys(int64_t raw) try {
   return gort::internal::Translate(gort::NativeErrorSpace(), raw);
+} catch (...) {
+  return ExceptionToCode();
 }
 
-int gort_syserr_lookup(int space, int64_t raw, gort_syserr_t* out) {
+int gort_syserr_lookup(int space, int64_t raw, gort_syserr_t* out) try {
   const ErrorTable* table = CheckedTable(space);
   if (table == nullptr || !SizeOk(out)) return GORT_EINVAL;
   const ErrorEntry* e = gort::internal::FindRaw(*table, raw);
@@ -82,23 +96,29 @@ int gort_syserr_lookup(int space, int64_t raw, gort_syserr_t* out) {
   }
   Fill(space, *e, out);
   return 0;
+} catch (...) {
+  return ExceptionToCode();
 }
 
-int gort_syserr_by_name(int space, const char* name, gort_syserr_t* out) {
+int gort_syserr_by_name(int space, const char* name, gort_syserr_t* out) try {
   const ErrorTable* table = CheckedTable(space);
   if (table == nullptr || name == nullptr || !SizeOk(out)) return GORT_EINVAL;
   const ErrorEntry* e = gort::internal::FindName(*table, name);
   if (e == nullptr) return GORT_ENOENT;
   Fill(space, *e, out);
   return 0;
+} catch (...) {
+  return ExceptionToCode();
 }
 
-int gort_syserr_at(int space, size_t index, gort_syserr_t* out) {
+int gort_syserr_at(int space, size_t index, gort_syserr_t* out) try {
   const ErrorTable* table = CheckedTable(space);
   if (table == nullptr || !SizeOk(out)) return GORT_EINVAL;
   if (index >= table->size) return GORT_ERANGE;
   Fill(space, table->entries[index], out);
   return 0;
+} catch (...) {
+  return ExceptionToCode();
 }
 
 }  // extern "C"

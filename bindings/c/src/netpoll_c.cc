@@ -5,8 +5,8 @@
 #include <memory>
 #include <mutex>
 
+#include "capi.h"
 #include "gort.h"
-#include "gort/errno.h"
 #include "gort/netpoll.h"
 #include "handle_table.h"
 
@@ -16,17 +16,14 @@ using gort::PollDescId;
 using gort::Poller;
 using gort::PollMode;
 
+using gort::capi::ExceptionToCode;
+
 // Pollers are named by generation-checked handles, as timer heaps are: a
-// closed poller's handle gives GORT_EBADF.
+// closed poller's handle gives GORT_EBADF. Each call pins its poller, so
+// gort_poller_close() waits for the calls in flight.
 gort::internal::HandleTable<Poller> g_pollers;
 
-Poller* Find(gort_poller_t h) { return g_pollers.Find(h); }
-
-int Code(const absl::Status& s) {
-  if (s.ok()) return 0;
-  auto e = gort::Error::FromStatus(s);
-  return e.has_value() ? e->code() : GORT_EUNKNOWN;
-}
+int Code(const absl::Status& s) { return gort::capi::StatusToCode(s); }
 
 }  // namespace
 
@@ -34,7 +31,7 @@ int Code(const absl::Status& s) {
 // adds: handles and pointers.
 extern "C" {
 
-int gort_poller_open(gort_poller_t* out) {
+int gort_poller_open(gort_poller_t* out) try {
   if (out == nullptr) return GORT_EINVAL;
   absl::StatusOr<std::unique_ptr<Poller>> p = Poller::Open();
   if (!p.ok()) return Code(p.status());
@@ -43,63 +40,83 @@ int gort_poller_open(gort_poller_t* out) {
   p->release();
   *out = handle;
   return 0;
+} catch (...) {
+  return ExceptionToCode();
 }
 
-int gort_poller_close(gort_poller_t h) {
-  Poller* p = g_pollers.Remove(h);
-  if (p == nullptr) return GORT_EBADF;
+int gort_poller_close(gort_poller_t h) try {
+  // Wake()s until the calls in flight have returned: a thread blocked in
+  // gort_poller_poll() wakes up and returns what it has (often nothing).
+  Poller* p = nullptr;
+  int err = g_pollers.Remove(h, &p, [](Poller* q) { (void)q->Wake(); });
+  if (err != 0) return err;
   delete p;
   return 0;
+} catch (...) {
+  return ExceptionToCode();
 }
 
-int gort_poller_register(gort_poller_t h, intptr_t fd, gort_pd_t* out) {
-  Poller* p = Find(h);
-  if (p == nullptr) return GORT_EBADF;
+int gort_poller_register(gort_poller_t h, intptr_t fd, gort_pd_t* out) try {
+  auto p = g_pollers.Acquire(h);
+  if (!p) return GORT_EBADF;
   if (out == nullptr) return GORT_EINVAL;
   absl::StatusOr<PollDescId> pd = p->Register(fd);
   if (!pd.ok()) return Code(pd.status());
   *out = *pd;
   return 0;
+} catch (...) {
+  return ExceptionToCode();
 }
 
-int gort_poller_evict(gort_poller_t h, gort_pd_t pd) {
-  Poller* p = Find(h);
-  if (p == nullptr) return GORT_EBADF;
+int gort_poller_evict(gort_poller_t h, gort_pd_t pd) try {
+  auto p = g_pollers.Acquire(h);
+  if (!p) return GORT_EBADF;
   return Code(p->Evict(pd));
+} catch (...) {
+  return ExceptionToCode();
 }
 
-int gort_poller_unregister(gort_poller_t h, gort_pd_t pd) {
-  Poller* p = Find(h);
-  if (p == nullptr) return GORT_EBADF;
+int gort_poller_unregister(gort_poller_t h, gort_pd_t pd) try {
+  auto p = g_pollers.Acquire(h);
+  if (!p) return GORT_EBADF;
   return Code(p->Unregister(pd));
+} catch (...) {
+  return ExceptionToCode();
 }
 
-int gort_poller_prepare(gort_poller_t h, gort_pd_t pd, int mode) {
-  Poller* p = Find(h);
-  if (p == nullptr) return GORT_EBADF;
+int gort_poller_prepare(gort_poller_t h, gort_pd_t pd, int mode) try {
+  auto p = g_pollers.Acquire(h);
+  if (!p) return GORT_EBADF;
   return Code(p->Prepare(pd, static_cast<PollMode>(mode)));
+} catch (...) {
+  return ExceptionToCode();
 }
 
-int gort_poller_wait(gort_poller_t h, gort_pd_t pd, int mode, uintptr_t token) {
-  Poller* p = Find(h);
-  if (p == nullptr) return GORT_EBADF;
+int gort_poller_wait(gort_poller_t h, gort_pd_t pd, int mode,
+                     uintptr_t token) try {
+  auto p = g_pollers.Acquire(h);
+  if (!p) return GORT_EBADF;
   absl::StatusOr<gort::WaitResult> r =
       p->Wait(pd, static_cast<PollMode>(mode), token);
   if (!r.ok()) return Code(r.status());
   return *r == gort::WaitResult::kParked ? GORT_POLL_PARKED : 0;
+} catch (...) {
+  return ExceptionToCode();
 }
 
 int gort_poller_set_deadline(gort_poller_t h, gort_pd_t pd, int64_t d,
-                             int mode) {
-  Poller* p = Find(h);
-  if (p == nullptr) return GORT_EBADF;
+                             int mode) try {
+  auto p = g_pollers.Acquire(h);
+  if (!p) return GORT_EBADF;
   return Code(p->SetDeadline(pd, d, static_cast<PollMode>(mode)));
+} catch (...) {
+  return ExceptionToCode();
 }
 
 int gort_poller_poll(gort_poller_t h, int64_t delay, gort_poll_event_t* out,
-                     size_t n, size_t* got) {
-  Poller* p = Find(h);
-  if (p == nullptr) return GORT_EBADF;
+                     size_t n, size_t* got) try {
+  auto p = g_pollers.Acquire(h);
+  if (!p) return GORT_EBADF;
   if (out == nullptr || got == nullptr || n == 0) return GORT_EINVAL;
   // Through a local buffer (the two structs have the same fields but are
   // different types): the first batch may wait, later ones do not.
@@ -122,29 +139,35 @@ int gort_poller_poll(gort_poller_t h, int64_t delay, gort_poll_event_t* out,
   }
   *got = total;
   return 0;
+} catch (...) {
+  return ExceptionToCode();
 }
 
-int gort_poller_wake(gort_poller_t h) {
-  Poller* p = Find(h);
-  if (p == nullptr) return GORT_EBADF;
+int gort_poller_wake(gort_poller_t h) try {
+  auto p = g_pollers.Acquire(h);
+  if (!p) return GORT_EBADF;
   return Code(p->Wake());
+} catch (...) {
+  return ExceptionToCode();
 }
 
 int gort_poller_overlapped(gort_poller_t h, gort_pd_t pd, int mode,
-                           void** out) {
-  Poller* p = Find(h);
-  if (p == nullptr) return GORT_EBADF;
+                           void** out) try {
+  auto p = g_pollers.Acquire(h);
+  if (!p) return GORT_EBADF;
   if (out == nullptr) return GORT_EINVAL;
   absl::StatusOr<void*> r = p->Overlapped(pd, static_cast<PollMode>(mode));
   if (!r.ok()) return Code(r.status());
   *out = *r;
   return 0;
+} catch (...) {
+  return ExceptionToCode();
 }
 
 int gort_poller_overlapped_result(gort_poller_t h, gort_pd_t pd, int mode,
-                                  uint32_t* bytes, uint32_t* error) {
-  Poller* p = Find(h);
-  if (p == nullptr) return GORT_EBADF;
+                                  uint32_t* bytes, uint32_t* error) try {
+  auto p = g_pollers.Acquire(h);
+  if (!p) return GORT_EBADF;
   if (bytes == nullptr || error == nullptr) return GORT_EINVAL;
   absl::StatusOr<gort::OverlappedResult> r =
       p->GetOverlappedResult(pd, static_cast<PollMode>(mode));
@@ -152,6 +175,8 @@ int gort_poller_overlapped_result(gort_poller_t h, gort_pd_t pd, int mode,
   *bytes = r->bytes;
   *error = r->error;
   return 0;
+} catch (...) {
+  return ExceptionToCode();
 }
 
 }  // extern "C"

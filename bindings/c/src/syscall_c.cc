@@ -3,12 +3,10 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
-#include <new>
-#include <optional>
 #include <string_view>
 
+#include "capi.h"
 #include "gort.h"
-#include "gort/errno.h"
 #include "gort/syscall.h"
 #include "syscall_internal.h"
 
@@ -21,28 +19,9 @@ static_assert(offsetof(gort_sysret_t, err) ==
               offsetof(gort::SyscallResult, err));
 static_assert(GORT_SYSCALL_MAX_ARGS == gort::kMaxSyscallArgs);
 
-// The portable code of a status made by gort (its payload), else the
-// closest code for its status code.
-int CodeOf(const absl::Status& s) {
-  if (s.ok()) return 0;
-  if (std::optional<gort::Error> e = gort::Error::FromStatus(s)) {
-    return e->code() != 0 ? e->code() : GORT_EUNKNOWN;
-  }
-  switch (s.code()) {
-    case absl::StatusCode::kInvalidArgument:
-      return GORT_EINVAL;
-    case absl::StatusCode::kNotFound:
-      return GORT_ENOENT;
-    case absl::StatusCode::kOutOfRange:
-      return GORT_ERANGE;
-    case absl::StatusCode::kUnimplemented:
-      return GORT_ENOSYS;
-    case absl::StatusCode::kResourceExhausted:
-      return GORT_ENOMEM;
-    default:
-      return GORT_EUNKNOWN;
-  }
-}
+using gort::capi::ExceptionToCode;
+
+int CodeOf(const absl::Status& s) { return gort::capi::StatusToCode(s); }
 
 // Darwin and Windows call `trap` as a function: 0 would crash.
 bool TrapOk(uintptr_t trap) {
@@ -94,39 +73,51 @@ extern "C" {
 
 int gort_syscall6(uintptr_t trap, uintptr_t a1, uintptr_t a2, uintptr_t a3,
                   uintptr_t a4, uintptr_t a5, uintptr_t a6,
-                  gort_sysret_t* out) {
+                  gort_sysret_t* out) try {
   return Do6(gort::Syscall6, trap, a1, a2, a3, a4, a5, a6, out);
+} catch (...) {
+  return ExceptionToCode();
 }
 
 int gort_rawsyscall6(uintptr_t trap, uintptr_t a1, uintptr_t a2, uintptr_t a3,
                      uintptr_t a4, uintptr_t a5, uintptr_t a6,
-                     gort_sysret_t* out) {
+                     gort_sysret_t* out) try {
   return Do6(gort::RawSyscall6, trap, a1, a2, a3, a4, a5, a6, out);
+} catch (...) {
+  return ExceptionToCode();
 }
 
 int gort_syscall6x(uintptr_t trap, uintptr_t a1, uintptr_t a2, uintptr_t a3,
                    uintptr_t a4, uintptr_t a5, uintptr_t a6,
-                   gort_sysret_t* out) {
+                   gort_sysret_t* out) try {
   return Do6(gort::Syscall6X, trap, a1, a2, a3, a4, a5, a6, out);
+} catch (...) {
+  return ExceptionToCode();
 }
 
 int gort_rawsyscall6x(uintptr_t trap, uintptr_t a1, uintptr_t a2, uintptr_t a3,
                       uintptr_t a4, uintptr_t a5, uintptr_t a6,
-                      gort_sysret_t* out) {
+                      gort_sysret_t* out) try {
   return Do6(gort::RawSyscall6X, trap, a1, a2, a3, a4, a5, a6, out);
+} catch (...) {
+  return ExceptionToCode();
 }
 
 int gort_syscalln(uintptr_t trap, size_t nargs, const uintptr_t* args,
-                  gort_sysret_t* out) {
+                  gort_sysret_t* out) try {
   return DoN(false, trap, nargs, args, out);
+} catch (...) {
+  return ExceptionToCode();
 }
 
 int gort_rawsyscalln(uintptr_t trap, size_t nargs, const uintptr_t* args,
-                     gort_sysret_t* out) {
+                     gort_sysret_t* out) try {
   return DoN(true, trap, nargs, args, out);
+} catch (...) {
+  return ExceptionToCode();
 }
 
-int gort_syscall_set_hooks(const gort_syscall_hooks_t* hooks) {
+int gort_syscall_set_hooks(const gort_syscall_hooks_t* hooks) try {
   if (hooks == nullptr) {
     gort::ClearSyscallHooks();
     return 0;
@@ -136,46 +127,44 @@ int gort_syscall_set_hooks(const gort_syscall_hooks_t* hooks) {
   h.enter = hooks->enter;
   h.exit = hooks->exit;
   h.user = hooks->user;
-  try {
-    return CodeOf(gort::SetSyscallHooks(h));
-  } catch (const std::bad_alloc&) {
-    return GORT_ENOMEM;
-  }
+  return CodeOf(gort::SetSyscallHooks(h));
+} catch (...) {
+  return ExceptionToCode();
 }
 
-const char* gort_syscall_native_target(void) {
+const char* gort_syscall_native_target(void) try {
   // A literal in the library: NUL-terminated.
   return gort::NativeSyscallTarget().data();
+} catch (...) {
+  return "";  // a literal: nothing throws
 }
 
-int gort_syscall_lookup(const char* target, const char* name, int64_t* number) {
+int gort_syscall_lookup(const char* target, const char* name,
+                        int64_t* number) try {
   if (target == nullptr || name == nullptr || number == nullptr) {
     return GORT_EINVAL;
   }
-  try {
-    absl::StatusOr<int64_t> n = gort::SyscallNumber(target, name);
-    if (!n.ok()) return CodeOf(n.status());
-    *number = *n;
-    return 0;
-  } catch (const std::bad_alloc&) {
-    return GORT_ENOMEM;
-  }
+  absl::StatusOr<int64_t> n = gort::SyscallNumber(target, name);
+  if (!n.ok()) return CodeOf(n.status());
+  *number = *n;
+  return 0;
+} catch (...) {
+  return ExceptionToCode();
 }
 
-int gort_syscall_name(const char* target, int64_t number, const char** name) {
+int gort_syscall_name(const char* target, int64_t number,
+                      const char** name) try {
   if (target == nullptr || name == nullptr) return GORT_EINVAL;
-  try {
-    absl::StatusOr<std::string_view> n = gort::SyscallName(target, number);
-    if (!n.ok()) return CodeOf(n.status());
-    *name = n->data();  // a table literal: NUL-terminated
-    return 0;
-  } catch (const std::bad_alloc&) {
-    return GORT_ENOMEM;
-  }
+  absl::StatusOr<std::string_view> n = gort::SyscallName(target, number);
+  if (!n.ok()) return CodeOf(n.status());
+  *name = n->data();  // a table literal: NUL-terminated
+  return 0;
+} catch (...) {
+  return ExceptionToCode();
 }
 
 int gort_syscall_at(const char* target, size_t index, const char** name,
-                    int64_t* number) {
+                    int64_t* number) try {
   if (target == nullptr || name == nullptr || number == nullptr) {
     return GORT_EINVAL;
   }
@@ -186,67 +175,59 @@ int gort_syscall_at(const char* target, size_t index, const char** name,
   *name = t->entries[index].name;
   *number = t->entries[index].number;
   return 0;
+} catch (...) {
+  return ExceptionToCode();
 }
 
-int gort_probe_syscall(const char* name, gort_syscall_probe_t* out) {
+int gort_probe_syscall(const char* name, gort_syscall_probe_t* out) try {
   if (name == nullptr || out == nullptr ||
       out->size < sizeof(gort_syscall_probe_t)) {
     return GORT_EINVAL;
   }
-  try {
-    absl::StatusOr<gort::SyscallProbe> p = gort::ProbeSyscall(name);
-    if (!p.ok()) return CodeOf(p.status());
-    out->support = static_cast<int>(p->support);
-    out->number = p->number;
-    out->err = p->err;
-    return 0;
-  } catch (const std::bad_alloc&) {
-    return GORT_ENOMEM;
-  }
+  absl::StatusOr<gort::SyscallProbe> p = gort::ProbeSyscall(name);
+  if (!p.ok()) return CodeOf(p.status());
+  out->support = static_cast<int>(p->support);
+  out->number = p->number;
+  out->err = p->err;
+  return 0;
+} catch (...) {
+  return ExceptionToCode();
 }
 
-int gort_dll_load(const char* name, gort_dll_t* out) {
+int gort_dll_load(const char* name, gort_dll_t* out) try {
   if (name == nullptr || out == nullptr) return GORT_EINVAL;
-  try {
-    absl::StatusOr<gort::DllHandle> h = gort::LoadSystemDll(name);
-    if (!h.ok()) return CodeOf(h.status());
-    *out = *h;
-    return 0;
-  } catch (const std::bad_alloc&) {
-    return GORT_ENOMEM;
-  }
+  absl::StatusOr<gort::DllHandle> h = gort::LoadSystemDll(name);
+  if (!h.ok()) return CodeOf(h.status());
+  *out = *h;
+  return 0;
+} catch (...) {
+  return ExceptionToCode();
 }
 
-int gort_dll_load_path(const char* path, gort_dll_t* out) {
+int gort_dll_load_path(const char* path, gort_dll_t* out) try {
   if (path == nullptr || out == nullptr) return GORT_EINVAL;
-  try {
-    absl::StatusOr<gort::DllHandle> h = gort::LoadDllFromPath(path);
-    if (!h.ok()) return CodeOf(h.status());
-    *out = *h;
-    return 0;
-  } catch (const std::bad_alloc&) {
-    return GORT_ENOMEM;
-  }
+  absl::StatusOr<gort::DllHandle> h = gort::LoadDllFromPath(path);
+  if (!h.ok()) return CodeOf(h.status());
+  *out = *h;
+  return 0;
+} catch (...) {
+  return ExceptionToCode();
 }
 
-int gort_dll_proc(gort_dll_t dll, const char* name, uintptr_t* proc) {
+int gort_dll_proc(gort_dll_t dll, const char* name, uintptr_t* proc) try {
   if (name == nullptr || proc == nullptr) return GORT_EINVAL;
-  try {
-    absl::StatusOr<uintptr_t> p = gort::DllProc(dll, name);
-    if (!p.ok()) return CodeOf(p.status());
-    *proc = *p;
-    return 0;
-  } catch (const std::bad_alloc&) {
-    return GORT_ENOMEM;
-  }
+  absl::StatusOr<uintptr_t> p = gort::DllProc(dll, name);
+  if (!p.ok()) return CodeOf(p.status());
+  *proc = *p;
+  return 0;
+} catch (...) {
+  return ExceptionToCode();
 }
 
-int gort_dll_release(gort_dll_t dll) {
-  try {
-    return CodeOf(gort::ReleaseDll(dll));
-  } catch (const std::bad_alloc&) {
-    return GORT_ENOMEM;
-  }
+int gort_dll_release(gort_dll_t dll) try {
+  return CodeOf(gort::ReleaseDll(dll));
+} catch (...) {
+  return ExceptionToCode();
 }
 
 }  // extern "C"
