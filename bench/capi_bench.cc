@@ -35,7 +35,7 @@ void BM_CxxTimerResetStop(benchmark::State& state) {
   gort::TimerHeap heap;
   gort::TimerTarget target;
   target.token = 7;
-  gort::TimerId t = heap.Add(target);
+  gort::TimerId t = *heap.Add(target);
   int64_t when = 1000000000;
   for (auto _ : state) {
     benchmark::DoNotOptimize(heap.Reset(t, when, 0));
@@ -82,7 +82,7 @@ void BM_CxxPollerPrepare(benchmark::State& state) {
   for (auto _ : state) {
     benchmark::DoNotOptimize((*p)->Prepare(pd, gort::PollMode::kRead));
   }
-  (void)(*p)->Close(pd);
+  (void)(*p)->Unregister(pd);
   close(sv[0]);
   close(sv[1]);
 }

@@ -28,8 +28,9 @@ TEST(CoreLink, TimerHeapWorks) {
   gort::TimerHeap heap;
   gort::TimerTarget t;
   t.token = 0x10;
-  gort::TimerId id = heap.Add(t);
-  EXPECT_TRUE(heap.Reset(id, 5, 0).ok());
+  absl::StatusOr<gort::TimerId> id = heap.Add(t);
+  ASSERT_TRUE(id.ok());
+  EXPECT_TRUE(heap.Reset(*id, 5, 0).ok());
 }
 
 }  // namespace
