@@ -8,6 +8,8 @@
 #include <atomic>
 #include <cassert>
 #include <cstdint>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <exception>
 #include <memory>
@@ -106,9 +108,17 @@ class Poller::Impl {
   // poller, as Go's netpollgoready makes the goroutine runnable.
   void HandOut(Sink* sink, uintptr_t token, PollMode mode, PollReason reason);
   void TakeQueued(Sink* sink);
-  // Room in the queue for every waiter that could be handed out without a
-  // Poll() in between, so HandOut() never allocates.
+  // Room in the queue for two waiters per pollDesc in use, reserved when a
+  // descriptor is registered (where failing is allowed: ENOMEM), so that
+  // HandOut() does not allocate in the common case. It can still need more:
+  // a direction parks again while its last token still waits in the queue
+  // (waiter A's deadline fired, waiter B parks, no Poll() in between).
   bool ReserveQueue();
+  // With queue_mu_ held and the queue full: doubles it. A token already
+  // taken from its pollDesc has nowhere else to go, so when even that
+  // fails the process stops with a message (Go throws "out of memory")
+  // rather than lose a waiter silently.
+  void GrowQueueOrDie();
 
   std::unique_ptr<internal::PollBackend> backend_;
   TimerHeap deadlines_;
@@ -152,9 +162,8 @@ void Poller::Impl::HandOut(Sink* sink, uintptr_t token, PollMode mode,
   }
   {
     std::lock_guard<std::mutex> lock(queue_mu_);
-    // Never reallocates: ReserveQueue() made room for every parked waiter.
-    assert(queue_.size() < queue_.capacity());
-    queue_.push_back(ev);
+    if (queue_.size() == queue_.capacity()) GrowQueueOrDie();
+    queue_.push_back(ev);  // room is there: cannot throw
     // Handshake 3 (see Poll()): this store, then Wake()'s CAS of wake_sig_.
     queued_.store(queue_.size(), std::memory_order_seq_cst);
   }
@@ -173,6 +182,15 @@ bool Poller::Impl::ReserveQueue() {
     return false;
   }
   return true;
+}
+
+void Poller::Impl::GrowQueueOrDie() {
+  try {
+    queue_.reserve(queue_.capacity() < 64 ? 64 : 2 * queue_.capacity());
+  } catch (const std::exception&) {
+    std::fputs("gort: netpoll: out of memory queueing a waiter\n", stderr);
+    std::abort();
+  }
 }
 
 void Poller::Impl::TakeQueued(Sink* sink) {
@@ -522,11 +540,14 @@ absl::StatusOr<std::unique_ptr<Poller>> Poller::Open() {
 
 absl::StatusOr<std::unique_ptr<Poller>> internal::PollerAccess::Open(
     std::unique_ptr<PollBackend> backend) {
-  auto* impl = new (std::nothrow) Poller::Impl(std::move(backend));
+  std::unique_ptr<Poller::Impl> impl(new (std::nothrow)
+                                         Poller::Impl(std::move(backend)));
   if (impl == nullptr) return Err(GORT_ENOMEM, "netpoll open");
-  auto* poller = new (std::nothrow) Poller(std::unique_ptr<Poller::Impl>(impl));
+  // If this allocation fails, Poller's constructor never runs and `impl`
+  // still owns (and frees) the Impl.
+  std::unique_ptr<Poller> poller(new (std::nothrow) Poller(std::move(impl)));
   if (poller == nullptr) return Err(GORT_ENOMEM, "netpoll open");
-  return std::unique_ptr<Poller>(poller);
+  return poller;
 }
 
 void internal::PollerAccess::ParkRaw(Poller& p, PollDescId pd, PollMode mode,
