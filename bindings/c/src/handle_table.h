@@ -20,7 +20,7 @@ uint32_t RandomOddGeneration();
 // a fixed table of N slots.
 //
 // Every call through a handle pins the slot (Acquire) for as long as it uses
-// the object, as a pollDesc is pinned in src/netpoll.cc. Remove() bumps the
+// the object, as a pollDesc is pinned in src/polldesc.cc. Remove() bumps the
 // slot's generation, so later calls find nothing (the C ABI answers
 // GORT_EBADF), then waits until the calls in flight have unpinned the slot
 // before it hands the object back to be freed: closing a handle another
