@@ -121,6 +121,23 @@ class FakeBackend final : public internal::PollBackend {
   std::deque<BackendEvent> blocking_script_;
 };
 
+// Polls without waiting until nothing is left; every waiter must come out
+// with `reason`, each token once. Returns how many distinct tokens came out.
+size_t DrainDistinct(Poller& p, PollReason reason) {
+  std::set<uintptr_t> seen;
+  PollEvent ev[128];
+  for (;;) {
+    auto n = p.Poll(0, ev, 128);
+    EXPECT_TRUE(n.ok());
+    if (!n.ok() || *n == 0) break;
+    for (size_t i = 0; i < *n; ++i) {
+      EXPECT_EQ(ev[i].reason, reason);
+      EXPECT_TRUE(seen.insert(ev[i].token).second);
+    }
+  }
+  return seen.size();
+}
+
 std::unique_ptr<Poller> OpenFake(FakeBackend** fake) {
   auto backend = std::make_unique<FakeBackend>();
   *fake = backend.get();
@@ -311,18 +328,7 @@ TEST(NetpollHardening, EveryParkedWaiterFitsTheQueue) {
     ASSERT_EQ(*p->Wait(*pd, PollMode::kWrite, 11 + 2 * i), WaitResult::kParked);
   }
   for (PollDescId pd : pds) ASSERT_TRUE(p->Unregister(pd).ok());
-  std::set<uintptr_t> seen;
-  PollEvent ev[128];
-  for (;;) {
-    auto n = p->Poll(0, ev, 128);
-    ASSERT_TRUE(n.ok());
-    if (*n == 0) break;
-    for (size_t i = 0; i < *n; ++i) {
-      EXPECT_EQ(ev[i].reason, PollReason::kClosing);
-      EXPECT_TRUE(seen.insert(ev[i].token).second);
-    }
-  }
-  EXPECT_EQ(seen.size(), 2u * kPds);
+  EXPECT_EQ(DrainDistinct(*p, PollReason::kClosing), 2u * kPds);
 }
 
 // A direction may park again while its previous token still waits in the
@@ -342,18 +348,8 @@ TEST(NetpollHardening, ADirectionParksAgainWhileItsTokenIsQueued) {
     ASSERT_TRUE(p->SetDeadline(*pd, -1, PollMode::kRead).ok());
     ASSERT_TRUE(p->SetDeadline(*pd, int64_t{0}, PollMode::kRead).ok());
   }
-  std::set<uintptr_t> seen;
-  PollEvent ev[64];
-  for (;;) {
-    auto n = p->Poll(0, ev, 64);
-    ASSERT_TRUE(n.ok());
-    if (*n == 0) break;
-    for (size_t i = 0; i < *n; ++i) {
-      EXPECT_EQ(ev[i].reason, PollReason::kDeadline);
-      EXPECT_TRUE(seen.insert(ev[i].token).second);
-    }
-  }
-  EXPECT_EQ(seen.size(), static_cast<size_t>(kRounds));
+  EXPECT_EQ(DrainDistinct(*p, PollReason::kDeadline),
+            static_cast<size_t>(kRounds));
 }
 
 }  // namespace
