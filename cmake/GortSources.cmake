@@ -13,6 +13,7 @@ set(GORT_PORTABLE_SOURCES
   src/timer.cc
   src/netpoll.cc
   src/polldesc.cc
+  src/fd_mutex.cc
   src/tables/zerrors_portable.cc
   src/tables/zerrors_linux.cc
   src/tables/zerrors_darwin.cc

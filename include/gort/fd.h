@@ -1,0 +1,196 @@
+// Portable descriptor operations over the netpoller: Go's internal/poll.FD
+// (fd_unix.go, fd_windows.go, fd_mutex.go, fd_poll_runtime.go).
+//
+// An Fd is a socket or pipe registered with a Poller. Its operations have
+// the same results on every OS: readiness + EAGAIN underneath on Unix,
+// overlapped operations completing on the port on Windows.
+//
+// Every operation is re-entrant and never blocks the caller:
+//
+//   absl::Status s = fd->Read(buf, n, token, &r);
+//   !s.ok()                      error: ECANCELED (the Fd is closing),
+//                                ETIMEDOUT (its deadline passed), or the
+//                                OS's error as a portable code
+//   r.state == IoState::kDone    finished: r.n bytes
+//   r.state == IoState::kParked  the token comes out of Poller::Poll()
+//                                later (whatever its reason); then call the
+//                                same operation again, with the same
+//                                arguments and token, to go on
+//
+// On Unix "parked" means the call met EAGAIN and parked the token; calling
+// again retries. On Windows it means an overlapped operation was started and
+// is in flight; calling again collects its completion. The token identifies
+// the operation: one operation per direction (read, write) is in progress
+// at a time; a call with another token while one is in progress gets EBUSY
+// (Go's fdMutex queues the second caller; gort leaves queueing to the
+// embedder's scheduler). Accept and ReadFrom are reads, Connect and WriteTo
+// writes. Tokens follow Poller::Wait()'s rule (not 0, 1 or 2).
+//
+// Buffers: from a call that returned kParked until a later call for the
+// same operation returns kDone or an error, the caller's buffer (and
+// address buffer) belongs to gort: on Windows the kernel writes into it.
+// Do not free or reuse it before then, even after Close().
+//
+// Deadlines are per direction and relative, as Poller::SetDeadline(): an
+// operation whose deadline passes fails with ETIMEDOUT. On Windows the
+// operation in flight is cancelled (CancelIoEx) and the call that reports
+// the error first waits (parks again) for the cancelled completion, so the
+// buffer is free when the error is returned; if the operation completed
+// before the cancel took effect, its result is returned instead (Go's
+// execIO does the same).
+//
+// Close (Go's FD.Close, without its wait): marks the Fd closing, so new
+// operations fail with ECANCELED and parked ones are handed out by Poll()
+// (call them again: they then fail with ECANCELED, on Windows after their
+// cancelled completion arrived), and closes the descriptor once the last
+// call and operation in progress has left: at once if none is. A second
+// Close() fails with EBADF; the descriptor is never closed twice.
+//
+// Errors, one portable code each whatever the OS says: a peer that reset
+// the connection gives ECONNRESET (WSAECONNRESET, ERROR_NETNAME_DELETED),
+// a write after the peer went away EPIPE or ECONNRESET (as the OS decides;
+// SIGPIPE is never raised), a refused connect ECONNREFUSED
+// (ERROR_CONNECTION_REFUSED on Windows). End of stream is a kDone read of
+// 0 bytes into a non-empty buffer.
+//
+// Thread safety: every method may be called from any thread; one operation
+// per direction at a time (EBUSY otherwise), as described above. The
+// Poller must outlive its Fds. Hot paths (Read, Write and their re-entry)
+// do not allocate.
+#ifndef GORT_GORT_FD_H_
+#define GORT_GORT_FD_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "gort/netpoll.h"
+
+namespace gort {
+
+/// What a descriptor is, which decides the calls an Fd makes on it.
+enum class FdKind : int32_t {
+  kStream = 1,    ///< a stream socket (TCP, Unix stream): recv/send
+  kDatagram = 2,  ///< a datagram socket (UDP): also ReadFrom/WriteTo
+  kListener = 3,  ///< a listening stream socket: Accept
+  kPipe = 4,      ///< a pipe (Unix) or named-pipe HANDLE: read/write
+};
+
+/// How an operation call ended when it did not fail.
+enum class IoState : int32_t {
+  kDone = 0,    ///< finished; IoResult::n holds its count
+  kParked = 1,  ///< the token comes out of Poll() later: call again
+};
+
+/// The result of one operation call.
+struct IoResult {
+  IoState state = IoState::kDone;
+  /// Bytes transferred. For Write also on error: the bytes written before
+  /// it.
+  size_t n = 0;
+};
+
+/// A socket address in the OS's own layout (a sockaddr_in, sockaddr_in6,
+/// sockaddr_un), as the caller's headers define it.
+struct SockAddr {
+  alignas(8) unsigned char bytes[128] = {};
+  uint32_t len = 0;  ///< bytes used
+};
+
+/// A descriptor registered with a Poller, with Go's fdMutex.
+class Fd {
+ public:
+  /// Takes ownership of `sysfd` (a Unix descriptor, a Windows SOCKET or
+  /// HANDLE) and registers it with `poller`. On Unix it is made
+  /// non-blocking and close-on-exec; on Windows it must have been opened
+  /// for overlapped I/O. On failure `sysfd` is left open (still the
+  /// caller's).
+  static absl::StatusOr<std::unique_ptr<Fd>> Open(Poller& poller,
+                                                  intptr_t sysfd, FdKind kind);
+
+  /// A new socket (Go's sysSocket): non-blocking or overlapped,
+  /// close-on-exec / not inheritable, and, for streams, SIGPIPE-free.
+  /// `family`, `type` and `protocol` are the OS's values (AF_INET,
+  /// SOCK_STREAM, ...). A stream socket starts as kStream; Listen()
+  /// makes it a kListener.
+  static absl::StatusOr<std::unique_ptr<Fd>> Socket(Poller& poller, int family,
+                                                    int type, int protocol);
+
+  /// Closes it if Close() was not called. Destroy an Fd only when no call
+  /// is running on it and no operation of it is parked or in flight (every
+  /// operation returned kDone or an error): debug builds abort otherwise.
+  ~Fd();
+  Fd(const Fd&) = delete;
+  Fd& operator=(const Fd&) = delete;
+
+  /// Reads up to `n` bytes. kDone with n == 0 and `n` > 0 is end of stream.
+  absl::Status Read(void* buf, size_t n, uintptr_t token, IoResult* r);
+
+  /// Writes all `n` bytes (Go's FD.Write: kDone means all of them); on
+  /// error, r->n holds the bytes written before it.
+  absl::Status Write(const void* buf, size_t n, uintptr_t token, IoResult* r);
+
+  /// Accepts a connection (a kListener). The new Fd is a kStream,
+  /// registered with the same Poller, non-blocking / overlapped and
+  /// close-on-exec; the peer's address goes to `peer` if not null.
+  absl::Status Accept(uintptr_t token, IoResult* r, std::unique_ptr<Fd>* out,
+                      SockAddr* peer);
+
+  /// Connects (a kStream or kDatagram socket). The write deadline bounds
+  /// it. Unix: connect, then SO_ERROR once writable; Windows: ConnectEx
+  /// (binding to the wildcard address first if unbound), then
+  /// SO_UPDATE_CONNECT_CONTEXT.
+  absl::Status Connect(const SockAddr& addr, uintptr_t token, IoResult* r);
+
+  /// Receives one datagram and its sender's address (a kDatagram).
+  absl::Status ReadFrom(void* buf, size_t n, SockAddr* from, uintptr_t token,
+                        IoResult* r);
+
+  /// Sends one datagram to `to` (a kDatagram).
+  absl::Status WriteTo(const void* buf, size_t n, const SockAddr& to,
+                       uintptr_t token, IoResult* r);
+
+  /// shutdown(2): `how` is kRead, kWrite or kReadWrite.
+  absl::Status Shutdown(PollMode how);
+
+  /// Sets the deadline of `mode`, relative as Poller::SetDeadline(): `d` ns
+  /// from now if > 0, already passed if < 0, none if 0.
+  absl::Status SetDeadline(int64_t d, PollMode mode);
+  /// SetDeadline() with an absl::Duration; InfiniteDuration() clears.
+  absl::Status SetDeadline(absl::Duration d, PollMode mode);
+
+  /// Binds a socket to `addr`.
+  absl::Status Bind(const SockAddr& addr);
+  /// Listens on a bound stream socket (which becomes a kListener).
+  absl::Status Listen(int backlog);
+  /// The socket's own address (getsockname).
+  absl::StatusOr<SockAddr> LocalAddr();
+  /// An int socket option (setsockopt with the OS's level and name).
+  absl::Status SetSockOptInt(int level, int name, int value);
+
+  /// Go's FD.Close without the wait: see the file comment.
+  absl::Status Close();
+
+  /// True once the descriptor itself has been closed (Close() was called
+  /// and the last operation in progress has left).
+  bool Destroyed() const;
+
+  /// The descriptor, while the Fd is open.
+  intptr_t Sysfd() const;
+  FdKind kind() const;
+  /// The pollDesc the Fd parks on, in its Poller.
+  PollDescId pd() const;
+
+  class Impl;
+
+ private:
+  explicit Fd(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace gort
+
+#endif  // GORT_GORT_FD_H_
