@@ -90,9 +90,15 @@ class Poller::Impl {
   absl::StatusOr<size_t> Poll(int64_t delay, PollEvent* out, size_t n);
   absl::Status Wake();
   absl::StatusOr<void*> Overlapped(PollDescId id, PollMode mode);
+  absl::Status OverlappedNotQueued(PollDescId id, PollMode mode,
+                                   OverlappedResult result);
   absl::StatusOr<OverlappedResult> GetOverlappedResult(PollDescId id,
                                                        PollMode mode);
+  absl::StatusOr<WaitResult> WaitCanceled(PollDescId id, PollMode mode,
+                                          uintptr_t token);
+  absl::StatusOr<bool> SkipsCompletionOnSuccess(PollDescId id);
   PollerStats stats() const;
+  ~Impl();
   void ParkRawForTest(PollDescId id, PollMode mode, uintptr_t token);
 
  private:
@@ -108,6 +114,15 @@ class Poller::Impl {
   // poller, as Go's netpollgoready makes the goroutine runnable.
   void HandOut(Sink* sink, uintptr_t token, PollMode mode, PollReason reason);
   void TakeQueued(Sink* sink);
+#ifdef _WIN32
+  // A completed operation record (its packet taken, or a start that queued
+  // none): idle again, then the direction readied as its packet does.
+  // Drops the record's reference on the pollDesc, freeing an unregistered
+  // one with the last (see PollDesc::io_refs).
+  void CompleteOp(PollDesc* pd, internal::WinOp& op, uint64_t key, Sink* sink);
+  // Drops one of io_refs; the last one frees the (retired) pollDesc.
+  void DropIoRef(PollDesc* pd);
+#endif
   // Room in the queue for two waiters per pollDesc in use, reserved when a
   // descriptor is registered (where failing is allowed: ENOMEM), so that
   // HandOut() does not allocate in the common case. It can still need more:
@@ -136,7 +151,13 @@ class Poller::Impl {
   std::atomic<uint64_t> events_{0};
   std::atomic<uint64_t> stale_events_{0};
   std::atomic<uint64_t> foreign_events_{0};
+  std::atomic<uint64_t> ops_in_flight_{0};
+  std::atomic<uint64_t> deferred_frees_{0};
 };
+
+namespace {
+std::atomic<uint64_t> g_leaked_pollers{0};  // PollersLeakedWithOpsInFlight
+}  // namespace
 
 void Poller::Impl::StopTimers(PollDesc& pd) {
   if (pd.rt != 0) (void)deadlines_.Remove(pd.rt);
@@ -264,6 +285,15 @@ absl::StatusOr<PollDescId> Poller::Impl::Register(intptr_t fd) {
     table_.Free(pd, &rg, &wg);  // nothing can have parked: never handed out
     return s;
   }
+#ifdef _WIN32
+  // Before the handle is returned: no operation can have started yet.
+  bool skip = backend_->SetSkipOnSuccess(fd);
+  {
+    std::lock_guard<std::mutex> lock(pd->mu);
+    pd->skip_sync = skip;
+  }
+  pd->io_refs.store(1, std::memory_order_release);  // the registration's
+#endif
   return id;
 }
 
@@ -306,6 +336,16 @@ absl::Status Poller::Impl::Unregister(PollDescId id) {
     raw = pd.get();
   }
   absl::Status removed = backend_->Remove(fd);
+#ifdef _WIN32
+  // An operation still in flight keeps the pollDesc (its OVERLAPPED is the
+  // kernel's): the last packet frees it (Poll(), DropIoRef). The handle is
+  // already stale, so the packet hands nothing out. seq_cst pairs with the
+  // increment in Overlapped(): a record taken after this drop fails there.
+  if (raw->io_refs.fetch_sub(1, std::memory_order_seq_cst) != 1) {
+    deferred_frees_.fetch_add(1, std::memory_order_relaxed);
+    return removed;
+  }
+#endif
   uintptr_t rg, wg;
   table_.Free(raw, &rg, &wg);
   // Evict() took every parked waiter and a closing pollDesc parks no more:
@@ -438,6 +478,13 @@ absl::StatusOr<size_t> Poller::Impl::Poll(int64_t delay, PollEvent* out,
     if (r->n != 0) events_.fetch_add(r->n, std::memory_order_relaxed);
     for (size_t i = 0; i < r->n; ++i) {
       const BackendEvent& ev = evs[i];
+#ifdef _WIN32
+      if (ev.op != nullptr) {
+        PollDesc* owner = table_.At(static_cast<uint32_t>(ev.key) - 1);
+        if (owner != nullptr) CompleteOp(owner, *ev.op, ev.key, &sink);
+        continue;
+      }
+#endif
       Pin pd = table_.Acquire(ev.key);
       if (!pd) {  // harvested for a closed (maybe reused) pollDesc: drop it
         stale_events_.fetch_add(1, std::memory_order_relaxed);
@@ -481,12 +528,65 @@ absl::Status Poller::Impl::Wake() {
   return s;
 }
 
+#ifdef _WIN32
+void Poller::Impl::DropIoRef(PollDesc* pd) {
+  if (pd->io_refs.fetch_sub(1, std::memory_order_seq_cst) != 1) return;
+  // The last reference of an unregistered pollDesc: Unregister() left the
+  // free to us. Its handle is retired, so nobody can have pinned it since.
+  uintptr_t rg, wg;
+  table_.Free(pd, &rg, &wg);
+  deferred_frees_.fetch_sub(1, std::memory_order_relaxed);
+  HandOut(nullptr, rg, PollMode::kRead, PollReason::kClosing);
+  HandOut(nullptr, wg, PollMode::kWrite, PollReason::kClosing);
+}
+
+void Poller::Impl::CompleteOp(PollDesc* raw, internal::WinOp& op, uint64_t key,
+                              Sink* sink) {
+  PollMode mode = op.mode == kPollRead ? PollMode::kRead : PollMode::kWrite;
+  // Idle first, then ready: a waiter handed its token below must find the
+  // result in the record and may start the next operation at once. (A
+  // readiness that then reaches the next operation's waiter only makes it
+  // look at its record, still in flight, and park again.) The bytes and
+  // error were stored before; release publishes them with the flag.
+  op.in_flight.store(0, std::memory_order_seq_cst);
+  ops_in_flight_.fetch_sub(1, std::memory_order_relaxed);
+  {
+    Pin pd = table_.Acquire(key);
+    if (!pd) {
+      stale_events_.fetch_add(1, std::memory_order_relaxed);
+    } else {
+      pd->SetEventErr(false);
+      HandOut(sink, pd->Ready(mode), mode, PollReason::kReady);
+    }
+  }  // unpinned before a free, which waits for pins
+  DropIoRef(raw);
+}
+#endif
+
 absl::StatusOr<void*> Poller::Impl::Overlapped(PollDescId id, PollMode mode) {
   if (!OneMode(mode)) return Err(GORT_EINVAL, "netpoll overlapped: mode");
   Pin pd = table_.Acquire(id);
   if (!pd) return Err(GORT_EBADF, "netpoll overlapped");
 #ifdef _WIN32
   internal::WinOp& op = pd->ops[mode == PollMode::kRead ? 0 : 1];
+  uint32_t idle = 0;
+  if (!op.in_flight.compare_exchange_strong(idle, 1,
+                                            std::memory_order_acq_rel)) {
+    return Err(GORT_EBUSY, "netpoll overlapped: an operation is in flight");
+  }
+  // A reference for the operation, never from zero: Unregister() may have
+  // dropped the registration's since we pinned (then Free() waits for our
+  // pin, and the record must not go out). seq_cst with Unregister's drop.
+  uint32_t refs = pd->io_refs.load(std::memory_order_seq_cst);
+  do {
+    if (refs == 0) {
+      op.in_flight.store(0, std::memory_order_release);
+      return Err(GORT_EBADF, "netpoll overlapped");
+    }
+  } while (!pd->io_refs.compare_exchange_weak(
+      refs, refs + 1, std::memory_order_seq_cst, std::memory_order_seq_cst));
+  ops_in_flight_.fetch_add(1, std::memory_order_relaxed);
+  // Ours alone until the operation starts: no packet can name it before.
   std::memset(op.overlapped, 0, sizeof(op.overlapped));
   op.key = id;
   op.mode = mode == PollMode::kRead ? kPollRead : kPollWrite;
@@ -498,6 +598,35 @@ absl::StatusOr<void*> Poller::Impl::Overlapped(PollDescId id, PollMode mode) {
 #endif
 }
 
+absl::Status Poller::Impl::OverlappedNotQueued(PollDescId id, PollMode mode,
+                                               OverlappedResult result) {
+  if (!OneMode(mode)) return Err(GORT_EINVAL, "netpoll overlapped: mode");
+#ifdef _WIN32
+  // Not through Acquire(): the record keeps its pollDesc alive even after
+  // Unregister() retired the handle, and must be released then too.
+  uint32_t low = static_cast<uint32_t>(id);
+  PollDesc* pd = low == 0 ? nullptr : table_.At(low - 1);
+  if (pd == nullptr) return Err(GORT_EBADF, "netpoll overlapped not queued");
+  internal::WinOp& op = pd->ops[mode == PollMode::kRead ? 0 : 1];
+  if (op.in_flight.load(std::memory_order_acquire) != 1 || op.key != id) {
+    // A live handle whose record is idle is the caller's mistake (EINVAL);
+    // anything else names no record handed out (EBADF).
+    if (!table_.Acquire(id)) {
+      return Err(GORT_EBADF, "netpoll overlapped not queued");
+    }
+    return Err(GORT_EINVAL, "netpoll overlapped not queued: not in flight");
+  }
+  op.bytes = result.bytes;
+  op.error = result.error;
+  CompleteOp(pd, op, id, nullptr);
+  return absl::OkStatus();
+#else
+  (void)id;
+  (void)result;
+  return Err(GORT_ENOTSUP, "netpoll overlapped not queued: Windows only");
+#endif
+}
+
 absl::StatusOr<OverlappedResult> Poller::Impl::GetOverlappedResult(
     PollDescId id, PollMode mode) {
   if (!OneMode(mode)) return Err(GORT_EINVAL, "netpoll overlapped: mode");
@@ -505,9 +634,68 @@ absl::StatusOr<OverlappedResult> Poller::Impl::GetOverlappedResult(
   if (!pd) return Err(GORT_EBADF, "netpoll overlapped result");
 #ifdef _WIN32
   const internal::WinOp& op = pd->ops[mode == PollMode::kRead ? 0 : 1];
+  // Acquire: pairs with CompleteOp's store, after the result was written.
+  if (op.in_flight.load(std::memory_order_acquire) != 0) {
+    return Err(GORT_EBUSY, "netpoll overlapped result: in flight");
+  }
   return OverlappedResult{op.bytes, op.error};
 #else
   return Err(GORT_ENOTSUP, "netpoll overlapped result: Windows only");
+#endif
+}
+
+// Go's poll_runtime_pollWaitCanceled: `for !netpollblock(pd, mode, true)`.
+absl::StatusOr<WaitResult> Poller::Impl::WaitCanceled(PollDescId id,
+                                                      PollMode mode,
+                                                      uintptr_t token) {
+  if (!OneMode(mode)) return Err(GORT_EINVAL, "netpoll wait canceled: mode");
+  if (token <= kPdWait) return Err(GORT_EINVAL, "netpoll wait canceled: token");
+  Pin pd = table_.Acquire(id);
+  if (!pd) return Err(GORT_EBADF, "netpoll wait canceled");
+#ifdef _WIN32
+  const internal::WinOp& op = pd->ops[mode == PollMode::kRead ? 0 : 1];
+  for (;;) {
+    // CompleteOp clears the flag before it readies the direction, so once
+    // we saw the flag set, the readiness that follows its clearing either
+    // is there for Block() to consume or takes the token Block() parks.
+    if (op.in_flight.load(std::memory_order_acquire) == 0) {
+      return WaitResult::kReady;
+    }
+    int code = pd->Block(mode, token, /*waitio=*/true);
+    if (code == internal::kBlockParked) return WaitResult::kParked;
+    if (code != internal::kBlockReady) {
+      return Err(code, "netpoll wait canceled");
+    }
+    // Ready, maybe a stale readiness of an earlier packet: look again.
+  }
+#else
+  return Err(GORT_ENOTSUP, "netpoll wait canceled: Windows only");
+#endif
+}
+
+absl::StatusOr<bool> Poller::Impl::SkipsCompletionOnSuccess(PollDescId id) {
+  Pin pd = table_.Acquire(id);
+  if (!pd) return Err(GORT_EBADF, "netpoll skips completion on success");
+#ifdef _WIN32
+  std::lock_guard<std::mutex> lock(pd->mu);
+  return pd->skip_sync;
+#else
+  return Err(GORT_ENOTSUP, "netpoll skips completion on success: Windows only");
+#endif
+}
+
+Poller::Impl::~Impl() {
+  if (ops_in_flight_.load(std::memory_order_acquire) == 0) return;
+    // The kernel still owns an OVERLAPPED in the table: see netpoll.h.
+#ifndef NDEBUG
+  std::fputs(
+      "gort: netpoll: Poller destroyed with an overlapped operation in "
+      "flight\n",
+      stderr);
+  std::abort();
+#else
+  table_.LeakOnDestroy();
+  g_leaked_pollers.fetch_add(1, std::memory_order_relaxed);
 #endif
 }
 
@@ -520,6 +708,8 @@ PollerStats Poller::Impl::stats() const {
   s.stale_events = stale_events_.load(std::memory_order_relaxed);
   s.foreign_events = foreign_events_.load(std::memory_order_relaxed);
   s.deadline_timers = deadlines_.pending();
+  s.ops_in_flight = ops_in_flight_.load(std::memory_order_relaxed);
+  s.deferred_frees = deferred_frees_.load(std::memory_order_relaxed);
   return s;
 }
 
@@ -548,6 +738,10 @@ absl::StatusOr<std::unique_ptr<Poller>> internal::PollerAccess::Open(
   std::unique_ptr<Poller> poller(new (std::nothrow) Poller(std::move(impl)));
   if (poller == nullptr) return Err(GORT_ENOMEM, "netpoll open");
   return poller;
+}
+
+uint64_t internal::PollersLeakedWithOpsInFlight() {
+  return g_leaked_pollers.load(std::memory_order_relaxed);
 }
 
 void internal::PollerAccess::ParkRaw(Poller& p, PollDescId pd, PollMode mode,
@@ -588,9 +782,20 @@ absl::Status Poller::Wake() { return impl_->Wake(); }
 absl::StatusOr<void*> Poller::Overlapped(PollDescId pd, PollMode mode) {
   return impl_->Overlapped(pd, mode);
 }
+absl::Status Poller::OverlappedNotQueued(PollDescId pd, PollMode mode,
+                                         OverlappedResult result) {
+  return impl_->OverlappedNotQueued(pd, mode, result);
+}
 absl::StatusOr<OverlappedResult> Poller::GetOverlappedResult(PollDescId pd,
                                                              PollMode mode) {
   return impl_->GetOverlappedResult(pd, mode);
+}
+absl::StatusOr<WaitResult> Poller::WaitCanceled(PollDescId pd, PollMode mode,
+                                                uintptr_t token) {
+  return impl_->WaitCanceled(pd, mode, token);
+}
+absl::StatusOr<bool> Poller::SkipsCompletionOnSuccess(PollDescId pd) {
+  return impl_->SkipsCompletionOnSuccess(pd);
 }
 PollerStats Poller::stats() const { return impl_->stats(); }
 size_t Poller::PollDescBytes() { return sizeof(PollDesc); }

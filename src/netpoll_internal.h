@@ -5,6 +5,7 @@
 #ifndef GORT_SRC_NETPOLL_INTERNAL_H_
 #define GORT_SRC_NETPOLL_INTERNAL_H_
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -19,28 +20,33 @@ namespace gort::internal {
 inline constexpr uint32_t kPollRead = 1;
 inline constexpr uint32_t kPollWrite = 2;
 
-// One harvested notification: the key given to Add() (the pollDesc handle,
-// which carries its sequence number), the directions it readies, and
-// whether the kernel reported nothing but an error condition (EPOLLERR
-// alone; Go's pollEventErr).
-struct BackendEvent {
-  uint64_t key;
-  uint32_t modes;
-  bool error_only;
-};
-
 // Windows: the per-direction operation record embedded in each pollDesc.
-// The OVERLAPPED comes first (Go's net_op), so a completed OVERLAPPED* maps
-// back to it; `key` is the owning pollDesc's handle at the time the
+// The OVERLAPPED comes first (Go's operation), so a completed OVERLAPPED*
+// maps back to it; `key` is the owning pollDesc's handle at the time the
 // operation was handed out, `mode` kPollRead or kPollWrite. The backend
-// stores the completion's byte count and Win32 error.
+// stores the completion's byte count and Win32 error. `in_flight` is 1
+// from Poller::Overlapped() until the packet was taken (or
+// OverlappedNotQueued()): only then may the record be handed out again, so
+// a packet found for it is always the current operation's.
 struct WinOp {
   alignas(8) unsigned char overlapped[32];  // an OVERLAPPED on Win64
   uint64_t key;
   uint32_t mode;
   uint32_t bytes;
   uint32_t error;
-  uint32_t pad;
+  std::atomic<uint32_t> in_flight{0};
+};
+
+// One harvested notification: the key given to Add() (the pollDesc handle,
+// which carries its sequence number), the directions it readies, and
+// whether the kernel reported nothing but an error condition (EPOLLERR
+// alone; Go's pollEventErr). On Windows `op` is the completed operation
+// record (still marked in flight: the portable layer makes it idle).
+struct BackendEvent {
+  uint64_t key;
+  uint32_t modes;
+  bool error_only;
+  WinOp* op = nullptr;
 };
 
 // What Wait() reports besides events.
@@ -58,6 +64,10 @@ class PollBackend {
   virtual absl::Status Add(intptr_t fd, uint64_t key) = 0;
   // Stops watching `fd` (a descriptor already closed is not an error).
   virtual absl::Status Remove(intptr_t fd) = 0;
+  // Windows: sets skip-on-success completion on `fd` where Go would
+  // (FILE_SKIP_COMPLETION_PORT_ON_SUCCESS | FILE_SKIP_SET_EVENT_ON_HANDLE);
+  // true if it is set. Other backends: false.
+  virtual bool SetSkipOnSuccess(intptr_t) { return false; }
   // Sends the wake-up signal (the portable layer coalesces calls).
   virtual absl::Status Break() = 0;
   // Waits up to `delay` ns (< 0 forever, 0 not at all) and writes up to `n`
@@ -76,6 +86,10 @@ struct PollerAccess {
       std::unique_ptr<PollBackend> backend);
   static void ParkRaw(Poller& p, PollDescId pd, PollMode mode, uintptr_t token);
 };
+
+// Pollers destroyed with an operation record in flight, whose pollDescs
+// were leaked on purpose (release builds; debug builds abort instead).
+uint64_t PollersLeakedWithOpsInFlight();
 
 // The OS's backend (defined once per OS).
 absl::StatusOr<std::unique_ptr<PollBackend>> NewPollBackend();

@@ -92,7 +92,7 @@ void PollDesc::PublishAndUnblock(uint32_t modes, uintptr_t* rg_token,
   }
 }
 
-int PollDesc::Block(PollMode mode, uintptr_t token) {
+int PollDesc::Block(PollMode mode, uintptr_t token, bool waitio) {
   std::atomic<uintptr_t>& gp = g(mode);
   for (;;) {
     int err = 0;
@@ -110,6 +110,7 @@ int PollDesc::Block(PollMode mode, uintptr_t token) {
     if (BlockHook hook = g_block_hook.load(std::memory_order_relaxed)) {
       hook(this, mode);
     }
+    if (waitio) err = 0;  // Go: park if waitio || no error
     if (err == 0) {
       // Go's netpollblockcommit: publish the token unless something
       // unblocked the direction since SetWait.
@@ -130,7 +131,7 @@ int PollDesc::Block(PollMode mode, uintptr_t token) {
         break;
       }
     }
-    err = CheckErr(mode);
+    err = waitio ? 0 : CheckErr(mode);
     if (err != 0) return err;
   }
 }
@@ -159,6 +160,7 @@ void PollDesc::SetEventErr(bool error_only) {
 PollDescTable::PollDescTable(uint32_t seq_base) : seq_base_(seq_base & ~1u) {}
 
 PollDescTable::~PollDescTable() {
+  if (leak_) return;  // see LeakOnDestroy()
   for (uint32_t i = 0; i < nchunks_; ++i) delete ChunkSlot(i).load();
   for (std::atomic<ChunkPage*>& p : pages_) delete p.load();
 }
@@ -262,6 +264,9 @@ void PollDescTable::Free(PollDesc* pd, uintptr_t* rg_token,
     pd->closing = false;
     pd->fd = -1;
     pd->rd = pd->wd = 0;
+#ifdef _WIN32
+    pd->skip_sync = false;
+#endif
     pd->info.store(0, std::memory_order_release);
   }
   in_use_.fetch_sub(1, std::memory_order_relaxed);

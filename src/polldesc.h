@@ -91,6 +91,14 @@ struct PollDesc {
 
 #ifdef _WIN32
   WinOp ops[2] = {};  // read, write
+  // References that keep the pollDesc from being freed and reused: one
+  // for the registration (dropped by Unregister) and one per operation
+  // record in flight (dropped when its packet was taken). Whoever drops
+  // the last one frees it, so the kernel never writes an OVERLAPPED that
+  // belongs to another descriptor by then. Never raised from zero.
+  std::atomic<uint32_t> io_refs{0};
+  // Register() set skip-on-success on the handle (under mu).
+  bool skip_sync = false;
 #endif
 
   std::atomic<uintptr_t>& g(PollMode mode) {
@@ -113,7 +121,9 @@ struct PollDesc {
   // (kBlockReady) or publishes `token` (kBlockParked), else the error the
   // direction reports (ECANCELED, ETIMEDOUT, EIO) or EBUSY when another
   // waiter holds the direction. The caller has checked errors once.
-  int Block(PollMode mode, uintptr_t token);
+  // `waitio` (Go's waitio, for runtime_pollWaitCanceled): park whatever
+  // errors say; only readiness or EBUSY ends the wait.
+  int Block(PollMode mode, uintptr_t token, bool waitio = false);
 
   // The waiter's half of handshake 1: moves the direction from nil to
   // pdWait and, if that succeeded, stores the error visible afterwards in
@@ -197,6 +207,11 @@ class PollDescTable {
   // pollDescs in use now.
   uint32_t in_use() const { return in_use_.load(std::memory_order_relaxed); }
 
+  // Keeps every chunk allocated when the table is destroyed: the kernel
+  // may still write into an OVERLAPPED in them (Windows, a Poller
+  // destroyed with an operation in flight).
+  void LeakOnDestroy() { leak_ = true; }
+
  private:
   static constexpr int kChunkShift = 8;
   static constexpr uint32_t kChunkSize = 1u << kChunkShift;
@@ -219,6 +234,7 @@ class PollDescTable {
   uint32_t free_head_ = 0;
   uint32_t nchunks_ = 0;
   std::atomic<uint32_t> in_use_{0};
+  bool leak_ = false;
 };
 
 }  // namespace gort::internal

@@ -39,6 +39,18 @@ TEST(CApiNetpoll, NullAndClosedHandles) {
     EXPECT_EQ(
         gort_poller_overlapped_result(p, bad, GORT_POLL_READ, &bytes, &err),
         GORT_EBADF);
+    int skip = 0;
+    EXPECT_EQ(gort_poller_skips_completion_on_success(p, bad, &skip),
+              GORT_EBADF);
+    EXPECT_EQ(gort_poller_wait_canceled(p, bad, GORT_POLL_READ, 0x10),
+              GORT_EBADF);
+#ifdef _WIN32
+    EXPECT_EQ(gort_poller_overlapped_not_queued(p, bad, GORT_POLL_READ, 0, 0),
+              GORT_EBADF);
+#else
+    EXPECT_EQ(gort_poller_overlapped_not_queued(p, bad, GORT_POLL_READ, 0, 0),
+              GORT_ENOTSUP);
+#endif
   }
 
   ASSERT_EQ(gort_poller_close(p), 0);
@@ -58,6 +70,13 @@ TEST(CApiNetpoll, NullAndClosedHandles) {
     EXPECT_EQ(
         gort_poller_overlapped_result(bad, 1, GORT_POLL_READ, &bytes, &err),
         GORT_EBADF);
+    int skip = 0;
+    EXPECT_EQ(gort_poller_skips_completion_on_success(bad, 1, &skip),
+              GORT_EBADF);
+    EXPECT_EQ(gort_poller_wait_canceled(bad, 1, GORT_POLL_READ, 0x10),
+              GORT_EBADF);
+    EXPECT_EQ(gort_poller_overlapped_not_queued(bad, 1, GORT_POLL_READ, 0, 0),
+              GORT_EBADF);
   }
 }
 
@@ -84,14 +103,45 @@ TEST(CApiNetpoll, ParkWakeDeadlineAndClose) {
             GORT_EINVAL);
   EXPECT_EQ(gort_poller_overlapped_result(p, pd, GORT_POLL_READ, nullptr, &err),
             GORT_EINVAL);
+  EXPECT_EQ(gort_poller_skips_completion_on_success(p, pd, nullptr),
+            GORT_EINVAL);
+  for (int bad : {0, 3, -1}) {
+    EXPECT_EQ(gort_poller_wait_canceled(p, pd, bad, 0x10), GORT_EINVAL) << bad;
+    EXPECT_EQ(gort_poller_overlapped_not_queued(p, pd, bad, 0, 0), GORT_EINVAL)
+        << bad;
+  }
 #ifdef _WIN32
+  EXPECT_EQ(gort_poller_wait_canceled(p, pd, GORT_POLL_READ, 2), GORT_EINVAL);
+  // Not in flight: nothing to report, nothing to wait for.
+  EXPECT_EQ(gort_poller_overlapped_not_queued(p, pd, GORT_POLL_WRITE, 0, 0),
+            GORT_EINVAL);
+  EXPECT_EQ(gort_poller_wait_canceled(p, pd, GORT_POLL_WRITE, 0x10), 0);
+  int skip = -1;
+  EXPECT_EQ(gort_poller_skips_completion_on_success(p, pd, &skip), 0);
+  EXPECT_TRUE(skip == 0 || skip == 1);
   EXPECT_EQ(gort_poller_overlapped(p, pd, GORT_POLL_WRITE, &ov), 0);
   EXPECT_NE(ov, nullptr);
+  // In flight until its packet was taken or it is reported as not queued.
+  void* ov2 = nullptr;
+  EXPECT_EQ(gort_poller_overlapped(p, pd, GORT_POLL_WRITE, &ov2), GORT_EBUSY);
+  EXPECT_EQ(gort_poller_overlapped_result(p, pd, GORT_POLL_WRITE, &bytes, &err),
+            GORT_EBUSY);
+  EXPECT_EQ(gort_poller_overlapped_not_queued(p, pd, GORT_POLL_WRITE, 3, 87),
+            0);
   EXPECT_EQ(gort_poller_overlapped_result(p, pd, GORT_POLL_WRITE, &bytes, &err),
             0);
+  EXPECT_EQ(bytes, 3u);
+  EXPECT_EQ(err, 87u);
 #else
   EXPECT_EQ(gort_poller_overlapped(p, pd, GORT_POLL_READ, &ov), GORT_ENOTSUP);
   EXPECT_EQ(gort_poller_overlapped_result(p, pd, GORT_POLL_READ, &bytes, &err),
+            GORT_ENOTSUP);
+  EXPECT_EQ(gort_poller_wait_canceled(p, pd, GORT_POLL_READ, 0x10),
+            GORT_ENOTSUP);
+  int skip = -1;
+  EXPECT_EQ(gort_poller_skips_completion_on_success(p, pd, &skip),
+            GORT_ENOTSUP);
+  EXPECT_EQ(gort_poller_overlapped_not_queued(p, pd, GORT_POLL_READ, 0, 0),
             GORT_ENOTSUP);
 #endif
 

@@ -190,7 +190,8 @@ TEST(NetpollHardening, OverflowedWaiterWakesABlockedPoller) {
     if (n.ok()) got.assign(ev, ev + *n);
   });
   ASSERT_TRUE(fake->AwaitBlocked(1));
-  fake->ScriptForPollingWait(BackendEvent{*pd, kPollRead | kPollWrite, false});
+  fake->ScriptForPollingWait(
+      BackendEvent{*pd, kPollRead | kPollWrite, false, nullptr});
   PollEvent one[1];
   auto n = p->Poll(0, one, 1);
   ASSERT_TRUE(n.ok());

@@ -109,18 +109,27 @@ inline bool Send(intptr_t s, const char* data, int n) {
   return send(static_cast<SOCKET>(s), data, n, 0) == n;
 }
 
-// Starts an overlapped receive on `p->a` with the pollDesc's OVERLAPPED:
-// its completion readies the read direction. True if it was started (it
-// may already have completed: a packet is queued either way).
+// Starts an overlapped receive on `p->a` with the pollDesc's operation
+// record: its completion readies the read direction. True if it was
+// started. It may already have completed: then its packet is queued, or,
+// on a socket with skip-on-success, the poller is told that none comes
+// (which readies the direction the same way).
 inline bool StartRead(Poller& poller, PollDescId pd, Pair* p) {
   absl::StatusOr<void*> ov = poller.Overlapped(pd, PollMode::kRead);
   if (!ov.ok()) return false;
   p->wsabuf.buf = p->buf;
   p->wsabuf.len = sizeof(p->buf);
   DWORD flags = 0;
-  int r = WSARecv(static_cast<SOCKET>(p->a), &p->wsabuf, 1, nullptr, &flags,
+  DWORD got = 0;
+  int r = WSARecv(static_cast<SOCKET>(p->a), &p->wsabuf, 1, &got, &flags,
                   static_cast<OVERLAPPED*>(*ov), nullptr);
-  return r == 0 || WSAGetLastError() == WSA_IO_PENDING;
+  DWORD e = r == 0 ? 0 : static_cast<DWORD>(WSAGetLastError());
+  if (e == WSA_IO_PENDING) return true;
+  absl::StatusOr<bool> skip = poller.SkipsCompletionOnSuccess(pd);
+  if (e == 0 && !(skip.ok() && *skip)) return true;  // a packet comes
+  (void)poller.OverlappedNotQueued(pd, PollMode::kRead,
+                                   OverlappedResult{got, e});
+  return e == 0;
 }
 
 // Bytes the last completed receive took (Windows) ; on Unix, reads what is

@@ -28,10 +28,22 @@
 // (I/O readiness or, on Windows, a completed overlapped operation),
 // kDeadline, or kClosing. A token is handed out exactly once per kParked.
 //
-// On Windows the poller sees completions, not readiness: the embedder starts
-// an overlapped operation with Overlapped(pd, mode), and its completion
-// readies that direction; OverlappedResult() then tells the bytes and error.
-// The pollDesc contract is otherwise the same on every OS.
+// On Windows the poller sees completions, not readiness (Go's
+// internal/poll execIO). Each direction of a pollDesc has one operation
+// record (an OVERLAPPED, Go's operation): Overlapped(pd, mode) hands it out
+// only when it is idle (EBUSY otherwise) and marks it in flight; the
+// embedder starts its overlapped call with it at once. The record stays in
+// flight until its completion packet is taken by Poll(), which then readies
+// the direction; GetOverlappedResult() tells the bytes and error (EBUSY
+// while in flight). A start that queued no packet (the call failed at
+// once, or succeeded at once on a handle with skip-on-success, see
+// SkipsCompletionOnSuccess()) must be reported with OverlappedNotQueued(),
+// or the record stays busy. After a deadline or close the embedder cancels
+// the operation (CancelIoEx) and parks with WaitCanceled() until its
+// packet arrives: only then are the OVERLAPPED and the buffer free (Go's
+// runtime_pollWaitCanceled). So a late packet of a cancelled operation is
+// never taken for the next one's. The pollDesc contract is otherwise the
+// same on every OS.
 //
 // Deadlines (SetDeadline) are relative like Go's runtime entry point: d > 0
 // expires d ns from now, d < 0 has already expired, 0 clears. When the read
@@ -44,7 +56,14 @@
 // afterwards. (The C ABI's names: gort_poller_unregister for this,
 // gort_poller_close for closing the whole poller.)
 // pollDescs are never freed before the Poller, so a late event never touches
-// freed memory.
+// freed memory. On Windows a pollDesc whose operation is still in flight
+// is not reused: Unregister() retires its handle at once but frees it only
+// when the last such packet was taken (stats().deferred_frees counts them).
+// Destroying a Poller with an operation in flight is a bug of the
+// embedder: the kernel still owns that OVERLAPPED. Debug builds stop with a
+// message; release builds leave the pollDescs' memory allocated (leaked,
+// never reused) so that the kernel's late write lands in memory nobody else
+// uses, and count it (internal::PollersLeakedWithOpsInFlight()).
 //
 // Thread safety: every method may be called from any thread, concurrently,
 // also while other threads block in Poll(). Poll() may run on several threads
@@ -118,6 +137,9 @@ struct PollerStats {
   uint64_t stale_events = 0;     ///< events dropped for a closed pollDesc
   uint64_t foreign_events = 0;   ///< packets with a foreign key (Windows)
   uint64_t deadline_timers = 0;  ///< deadline timers pending now
+  uint64_t ops_in_flight = 0;    ///< operation records in flight (Windows)
+  uint64_t deferred_frees = 0;   ///< pollDescs unregistered with an
+                                 ///< operation in flight, not yet freed
 };
 
 /// Errors: Prepare() and Wait() fail with ECANCELED when the pollDesc is
@@ -194,14 +216,46 @@ class Poller {
   /// Wake() tries again.
   absl::Status Wake();
 
-  /// The OVERLAPPED (as void*) for an operation in direction `mode` of
-  /// `pd`, whose completion readies that direction. Windows only
-  /// (ENOTSUP elsewhere).
+  /// Hands out the operation record of direction `mode` of `pd`: the
+  /// OVERLAPPED (as void*) to start one overlapped call with, now marked in
+  /// flight. Its completion packet readies the direction and makes the
+  /// record idle again. EBUSY while the record is in flight (a cancelled
+  /// operation's packet has not been taken yet: WaitCanceled()). Windows
+  /// only (ENOTSUP elsewhere).
   absl::StatusOr<void*> Overlapped(PollDescId pd, PollMode mode);
 
-  /// What the last completed operation of `mode` transferred. Windows only.
+  /// Tells the poller that the operation started with the record of
+  /// `mode` queued no packet: the call failed at once, or it succeeded at
+  /// once on a handle with skip-on-success. Stores `result` as the
+  /// operation's, makes the record idle and readies the direction as its
+  /// packet would have (a waiter parked on it is handed out). EINVAL if
+  /// the record is not in flight. Works also after Unregister() (the
+  /// record keeps the pollDesc until then). Windows only.
+  absl::Status OverlappedNotQueued(PollDescId pd, PollMode mode,
+                                   OverlappedResult result);
+
+  /// What the last completed operation of `mode` transferred: EBUSY while
+  /// the record is in flight. Windows only.
   absl::StatusOr<OverlappedResult> GetOverlappedResult(PollDescId pd,
                                                        PollMode mode);
+
+  /// Go's runtime_pollWaitCanceled: parks `token` until the packet of the
+  /// operation in flight in `mode` was taken, whatever closing and
+  /// deadlines say (kReady at once if it was). Used after CancelIoEx: when
+  /// the token comes out, GetOverlappedResult() has the result and the
+  /// buffer is free. The token may also come out early with kClosing or
+  /// kDeadline (a close or deadline after it parked); call again. Windows
+  /// only.
+  absl::StatusOr<WaitResult> WaitCanceled(PollDescId pd, PollMode mode,
+                                          uintptr_t token);
+
+  /// Whether Register() set FILE_SKIP_COMPLETION_PORT_ON_SUCCESS (and
+  /// FILE_SKIP_SET_EVENT_ON_HANDLE) on the handle: then a call that
+  /// succeeds at once queues no packet. Go's rule (internal/poll
+  /// fd_windows.go, Go 1.21-1.24): sockets only when every TCP provider
+  /// has XP1_IFS_HANDLES (no non-IFS LSP installed), other handles always;
+  /// false where SetFileCompletionNotificationModes fails. Windows only.
+  absl::StatusOr<bool> SkipsCompletionOnSuccess(PollDescId pd);
 
   /// Counters (wake-ups sent and coalesced, events, stale events).
   PollerStats stats() const;

@@ -87,7 +87,8 @@ class EpollBackend final : public PollBackend {
       }
       if (ev.events & (EPOLLOUT | EPOLLHUP | EPOLLERR)) modes |= kPollWrite;
       if (modes == 0) continue;
-      out[r.n++] = BackendEvent{ev.data.u64, modes, ev.events == EPOLLERR};
+      out[r.n++] =
+          BackendEvent{ev.data.u64, modes, ev.events == EPOLLERR, nullptr};
     }
     return r;
   }

@@ -3,7 +3,8 @@
 //
 // Windows reports completions, not readiness: the embedder starts an
 // overlapped operation with the OVERLAPPED of a pollDesc's WinOp
-// (Poller::Overlapped), and its packet readies that direction. Add()
+// (Poller::Overlapped, which marks it in flight), and its packet readies
+// that direction and makes the record idle again (src/netpoll.cc). Add()
 // associates the handle with the port, keyed with the pollDesc handle; a
 // packet is ours only if its OVERLAPPED is a WinOp whose key is the
 // packet's key (Go checks op.pd against the key the same way). Packets of
@@ -28,7 +29,10 @@
 // thread's previous association, wherever it was.
 #include "windows/netpoll_iocp.h"
 
+// clang-format off
+#include <winsock2.h>
 #include <windows.h>
+// clang-format on
 
 #include <algorithm>
 #include <cstddef>
@@ -214,6 +218,37 @@ class ThreadWaitTimer {
   HANDLE packet_ = nullptr;
 };
 
+// Go's checkSetFileCompletionNotificationModes (internal/poll
+// fd_windows.go): skip-on-success is safe on sockets only when every TCP
+// provider hands out IFS handles; a non-IFS LSP (KB2568167) would lose
+// completions. Looked up once per process, with Winsock started for it
+// (WSAStartup counts; this reference is kept).
+bool SocketsCanSkipOnSuccess() {
+  static const bool ok = [] {
+    WSADATA d;
+    if (WSAStartup(MAKEWORD(2, 2), &d) != 0) return false;
+    INT protos[2] = {IPPROTO_TCP, 0};
+    WSAPROTOCOL_INFOW buf[32];
+    DWORD len = sizeof(buf);
+    int n = WSAEnumProtocolsW(protos, buf, &len);
+    if (n == SOCKET_ERROR) return false;
+    for (int i = 0; i < n; ++i) {
+      if ((buf[i].dwServiceFlags1 & XP1_IFS_HANDLES) == 0) return false;
+    }
+    return true;
+  }();
+  return ok;
+}
+
+// Whether `h` is a socket: getsockopt succeeds only on one (and fails with
+// WSANOTINITIALISED before anyone started Winsock, when no socket exists).
+bool IsSocket(HANDLE h) {
+  int type = 0;
+  int len = sizeof(type);
+  return getsockopt(reinterpret_cast<SOCKET>(h), SOL_SOCKET, SO_TYPE,
+                    reinterpret_cast<char*>(&type), &len) == 0;
+}
+
 absl::Status LastErr(const char* context) {
   return Error::Last().ToStatus(context);
 }
@@ -241,6 +276,19 @@ class IocpBackend final : public PollBackend {
       return LastErr("CreateIoCompletionPort");
     }
     return absl::OkStatus();
+  }
+
+  // Go's FD.Init: FILE_SKIP_COMPLETION_PORT_ON_SUCCESS |
+  // FILE_SKIP_SET_EVENT_ON_HANDLE where allowed (Go 1.21 through 1.24:
+  // `fd.kind != kindNet || socketCanUseSetFileCompletionNotificationModes`,
+  // i.e. every handle that is not a socket, and sockets without a non-IFS
+  // LSP). A success that completes at once then queues no packet.
+  bool SetSkipOnSuccess(intptr_t fd) override {
+    HANDLE h = reinterpret_cast<HANDLE>(fd);
+    if (IsSocket(h) && !SocketsCanSkipOnSuccess()) return false;
+    return SetFileCompletionNotificationModes(
+               h, FILE_SKIP_COMPLETION_PORT_ON_SUCCESS |
+                      FILE_SKIP_SET_EVENT_ON_HANDLE) != FALSE;
   }
 
   // Go's netpollclose does nothing either: a handle cannot leave its port
@@ -302,6 +350,13 @@ class IocpBackend final : public PollBackend {
         ++r.foreign;
         continue;
       }
+      // Only a record in flight has a packet coming; one found idle was
+      // reported as not queued (or never handed out): taking its packet
+      // would give some later operation this one's result.
+      if (op->in_flight.load(std::memory_order_acquire) != 1) {
+        ++r.foreign;
+        continue;
+      }
       // The completion status is the NTSTATUS in OVERLAPPED.Internal; only
       // its low 32 bits are meaningful (an NTSTATUS is 32 bits; do not
       // trust the upper half under Wine).
@@ -311,7 +366,7 @@ class IocpBackend final : public PollBackend {
       op->bytes = en.dwNumberOfBytesTransferred;
       op->error =
           StatusToError(static_cast<NtStatus>(static_cast<uint32_t>(internal)));
-      out[r.n++] = BackendEvent{key, op->mode, false};
+      out[r.n++] = BackendEvent{key, op->mode, false, op};
     }
     return r;
   }

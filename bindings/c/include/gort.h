@@ -525,7 +525,8 @@ GORT_EXTERN int gort_cgroup_memory_limit(const char* root, gort_limit_t* out);
  *  where another thread may resume it, call gort_poller_wait(): 0 means
  *  ready (resume now and retry), GORT_POLL_PARKED means gort_poller_poll()
  *  will hand the token back. On Windows, start an overlapped operation with
- *  gort_poller_overlapped() first: its completion readies the direction.
+ *  the record gort_poller_overlapped() hands out first: its completion
+ *  readies the direction.
  *
  *  Every function may be called from any thread, concurrently, also while
  *  other threads block in gort_poller_poll(). Errors: GORT_EBADF for a stale
@@ -631,18 +632,51 @@ GORT_EXTERN int gort_poller_poll(gort_poller_t p, int64_t delay,
  *  error if the wake-up could not be sent (the next call tries again). */
 GORT_EXTERN int gort_poller_wake(gort_poller_t p);
 
-/** Windows: the OVERLAPPED (as void*) to start an operation in direction
- *  `mode` with; its completion readies the direction. @return 0,
+/** Windows: hands out direction `mode`'s operation record, the OVERLAPPED
+ *  (as void*) to start one overlapped call with, and marks it in flight
+ *  until its completion packet was taken by gort_poller_poll() (which then
+ *  readies the direction) or gort_poller_overlapped_not_queued() was
+ *  called. @return 0, GORT_EBUSY while the record is in flight (after a
+ *  cancel, wait for its packet with gort_poller_wait_canceled()),
  *  GORT_EBADF, GORT_EINVAL, GORT_ENOTSUP on other systems. */
 GORT_EXTERN int gort_poller_overlapped(gort_poller_t p, gort_pd_t pd, int mode,
                                        void** out);
 
+/** Windows: the call started with the record of `mode` queued no packet
+ *  (it failed at once, or succeeded at once on a handle with
+ *  skip-on-success): stores `bytes` and `error` (Win32) as its result,
+ *  makes the record idle and readies the direction.
+ *  @return 0, GORT_EINVAL if the record is not in flight or `mode` is bad,
+ *  GORT_EBADF, GORT_ENOTSUP on other systems. */
+GORT_EXTERN int gort_poller_overlapped_not_queued(gort_poller_t p,
+                                                  gort_pd_t pd, int mode,
+                                                  uint32_t bytes,
+                                                  uint32_t error);
+
 /** Windows: the bytes and Win32 error of the last completed operation in
- *  direction `mode`. @return 0, GORT_EBADF, GORT_EINVAL, GORT_ENOTSUP on
- *  other systems. */
+ *  direction `mode`. @return 0, GORT_EBUSY while one is in flight,
+ *  GORT_EBADF, GORT_EINVAL, GORT_ENOTSUP on other systems. */
 GORT_EXTERN int gort_poller_overlapped_result(gort_poller_t p, gort_pd_t pd,
                                               int mode, uint32_t* bytes,
                                               uint32_t* error);
+
+/** Windows (Go's runtime_pollWaitCanceled): after CancelIoEx, parks
+ *  `token` until the packet of the operation in flight in `mode` was taken,
+ *  ignoring closing and deadlines; only then are its OVERLAPPED and buffer
+ *  free. The token may also come out early with GORT_POLL_CLOSING or
+ *  _DEADLINE: call again. @return 0 (the packet was taken),
+ *  GORT_POLL_PARKED, GORT_EBUSY, GORT_EBADF, GORT_EINVAL, GORT_ENOTSUP on
+ *  other systems. */
+GORT_EXTERN int gort_poller_wait_canceled(gort_poller_t p, gort_pd_t pd,
+                                          int mode, uintptr_t token);
+
+/** Windows: `*out` = 1 if registration set FILE_SKIP_COMPLETION_PORT_ON_
+ *  SUCCESS on the handle (a call that succeeds at once then queues no
+ *  packet), else 0. @return 0, GORT_EBADF, GORT_EINVAL if `out` is NULL,
+ *  GORT_ENOTSUP on other systems. */
+GORT_EXTERN int gort_poller_skips_completion_on_success(gort_poller_t p,
+                                                        gort_pd_t pd,
+                                                        int* out);
 
 /** @} */
 

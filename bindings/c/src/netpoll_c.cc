@@ -179,4 +179,39 @@ int gort_poller_overlapped_result(gort_poller_t h, gort_pd_t pd, int mode,
   return ExceptionToCode();
 }
 
+int gort_poller_overlapped_not_queued(gort_poller_t h, gort_pd_t pd, int mode,
+                                      uint32_t bytes, uint32_t error) try {
+  auto p = g_pollers.Acquire(h);
+  if (!p) return GORT_EBADF;
+  return Code(p->OverlappedNotQueued(pd, static_cast<PollMode>(mode),
+                                     gort::OverlappedResult{bytes, error}));
+} catch (...) {
+  return ExceptionToCode();
+}
+
+int gort_poller_wait_canceled(gort_poller_t h, gort_pd_t pd, int mode,
+                              uintptr_t token) try {
+  auto p = g_pollers.Acquire(h);
+  if (!p) return GORT_EBADF;
+  absl::StatusOr<gort::WaitResult> r =
+      p->WaitCanceled(pd, static_cast<PollMode>(mode), token);
+  if (!r.ok()) return Code(r.status());
+  return *r == gort::WaitResult::kParked ? GORT_POLL_PARKED : 0;
+} catch (...) {
+  return ExceptionToCode();
+}
+
+int gort_poller_skips_completion_on_success(gort_poller_t h, gort_pd_t pd,
+                                            int* out) try {
+  auto p = g_pollers.Acquire(h);
+  if (!p) return GORT_EBADF;
+  if (out == nullptr) return GORT_EINVAL;
+  absl::StatusOr<bool> r = p->SkipsCompletionOnSuccess(pd);
+  if (!r.ok()) return Code(r.status());
+  *out = *r ? 1 : 0;
+  return 0;
+} catch (...) {
+  return ExceptionToCode();
+}
+
 }  // extern "C"
