@@ -68,6 +68,7 @@ elseif(GORT_OS STREQUAL "windows")
     src/windows/syscall_windows.cc
     src/windows/time_windows.cc
     src/windows/netpoll_iocp.cc
+    src/windows/fd_windows.cc
     src/windows/signal_facts_windows.cc)
   set(GORT_PLATFORM_LIBS ws2_32 advapi32)
 endif()
