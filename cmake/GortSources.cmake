@@ -76,16 +76,11 @@ elseif(GORT_OS STREQUAL "windows")
   set(GORT_PLATFORM_LIBS ws2_32 advapi32)
 endif()
 
-# The FD layer (include/gort/fd.h): its portable part once, for every OS
-# that has its own part (src/posix/fd_posix.cc above). Windows' part,
-# src/windows/fd_windows.cc, is being written on branch fd-windows; until
-# it lands a Windows build has no Fd: src/fd.cc and the C ABI's
-# bindings/c/src/fd_c.cc (which call into the OS part) stay out of it so
-# the DLL still links.
-if(NOT GORT_OS STREQUAL "windows")
-  list(APPEND GORT_PORTABLE_SOURCES src/fd.cc)
-  list(APPEND GORT_CAPI_SOURCES bindings/c/src/fd_c.cc)
-endif()
+# The FD layer (include/gort/fd.h): its portable part once, for every OS;
+# each OS's own part is in its list above (src/posix/fd_posix.cc,
+# src/windows/fd_windows.cc).
+list(APPEND GORT_PORTABLE_SOURCES src/fd.cc)
+list(APPEND GORT_CAPI_SOURCES bindings/c/src/fd_c.cc)
 
 # Per OS and arch (GORT_OS_GORT_ARCH): the assembly entry points. Darwin
 # has none: its calls go through libSystem (src/darwin/syscall_darwin.cc).

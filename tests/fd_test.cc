@@ -239,8 +239,20 @@ TEST_F(FdTest, ReadDeadlineFiresWhileParkedAndCanBeExtended) {
       pair_.server->SetDeadline(absl::Milliseconds(5), PollMode::kRead).ok());
   PollEvent ev = driver_->Next(kTokA);
   EXPECT_EQ(ev.reason, PollReason::kDeadline);
+#ifdef _WIN32
+  // Windows: the receive is in flight; the call cancels it and parks until
+  // its cancelled completion arrived (fd.h), then reports ETIMEDOUT.
+  EXPECT_EQ(CodeOf(driver_->Run(
+                kTokA,
+                [&](IoResult* x) {
+                  return pair_.server->Read(buf, sizeof(buf), kTokA, x);
+                },
+                &r)),
+            GORT_ETIMEDOUT);
+#else
   EXPECT_EQ(CodeOf(pair_.server->Read(buf, sizeof(buf), kTokA, &r)),
             GORT_ETIMEDOUT);
+#endif
   // Expired: a new read fails at once, without parking.
   EXPECT_EQ(CodeOf(pair_.server->Read(buf, sizeof(buf), kTokB, &r)),
             GORT_ETIMEDOUT);
@@ -311,6 +323,18 @@ TEST_F(FdTest, WritePartialParksAndFinishesInOrder) {
       }
     }
   }
+#ifdef _WIN32
+  // Windows: the send is one overlapped operation whose completion packet
+  // may come after the reader has taken the last byte (Unix finishes the
+  // write with the last chunk it puts into the socket buffer, before).
+  if (writing) {
+    EXPECT_EQ(driver_->Next(kTokA).reason, PollReason::kReady);
+    ASSERT_TRUE(pair_.client->Write(data.data(), kTotal, kTokA, &w).ok());
+    EXPECT_EQ(w.state, IoState::kDone);
+    EXPECT_EQ(w.n, kTotal);
+    writing = w.state != IoState::kDone;
+  }
+#endif
   EXPECT_FALSE(writing);
   EXPECT_GE(parks, 1);
   ASSERT_EQ(got.size(), kTotal);
@@ -327,6 +351,26 @@ TEST_F(FdTest, WriteDeadlineReportsTheBytesWritten) {
   ASSERT_TRUE(pair_.client->Write(data.data(), kTotal, kTokA, &w).ok());
   ASSERT_EQ(w.state, IoState::kParked);
   size_t before = w.n;
+#ifdef _WIN32
+  // Windows: the 8 MiB are one overlapped WSASend in flight, which reports
+  // its count only when it completes: nothing is counted yet. After the
+  // deadline the call cancels it and parks for its cancelled completion;
+  // the error then carries what that send had moved (Go's execIO returns
+  // o.qty with the error), at most everything.
+  EXPECT_EQ(before, 0u);
+  ASSERT_TRUE(
+      pair_.client->SetDeadline(absl::Milliseconds(5), PollMode::kWrite).ok());
+  EXPECT_EQ(driver_->Next(kTokA).reason, PollReason::kDeadline);
+  absl::Status s = driver_->Run(
+      kTokA,
+      [&](IoResult* x) {
+        return pair_.client->Write(data.data(), kTotal, kTokA, x);
+      },
+      &w);
+  EXPECT_EQ(CodeOf(s), GORT_ETIMEDOUT) << s;
+  EXPECT_LE(w.n, kTotal);
+  RecordProperty("bytes_before_timeout", static_cast<int>(w.n));
+#else
   EXPECT_GT(before, 0u);
   ASSERT_TRUE(
       pair_.client->SetDeadline(absl::Milliseconds(5), PollMode::kWrite).ok());
@@ -334,6 +378,7 @@ TEST_F(FdTest, WriteDeadlineReportsTheBytesWritten) {
   absl::Status s = pair_.client->Write(data.data(), kTotal, kTokA, &w);
   EXPECT_EQ(CodeOf(s), GORT_ETIMEDOUT) << s;
   EXPECT_EQ(w.n, before);
+#endif
   // The operation ended: a new one with another token is admitted (and
   // fails at once: the deadline has passed).
   EXPECT_EQ(CodeOf(pair_.client->Write("x", 1, kTokB, &w)), GORT_ETIMEDOUT);

@@ -563,7 +563,11 @@ TEST(FdWindows, BadArguments) {
   EXPECT_EQ(CodeOf(p.fd->ReadFrom(buf, 4, &from, kT1, &r)), GORT_EINVAL);
   EXPECT_EQ(CodeOf(p.fd->Connect(SockAddr{}, kT1, &r)), GORT_EINVAL);
   EXPECT_EQ(CodeOf(p.fd->Shutdown(static_cast<PollMode>(9))), GORT_EINVAL);
-  EXPECT_EQ(CodeOf(Fd::Open(*poller, 0, FdKind::kStream).status()), GORT_EBADF);
+  EXPECT_EQ(CodeOf(Fd::Open(*poller, 0, FdKind::kStream).status()),
+            GORT_EINVAL);
+  EXPECT_EQ(
+      CodeOf(Fd::Open(*poller, intptr_t{1} << 40, FdKind::kStream).status()),
+      GORT_EINVAL);
   EXPECT_EQ(CodeOf(Fd::Open(*poller, 5, static_cast<FdKind>(9)).status()),
             GORT_EINVAL);
 }

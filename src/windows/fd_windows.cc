@@ -45,6 +45,7 @@
 #include <new>
 #include <utility>
 
+#include "fd_internal.h"
 #include "fd_mutex.h"
 #include "gort/errno.h"
 #include "gort/error_codes.h"
@@ -56,8 +57,12 @@ namespace {
 
 using internal::FdMutex;
 
+using internal::CheckIoArgs;
+using internal::CheckSockAddr;
+using internal::kMaxRW;
+
 absl::Status Err(int code, const char* context) {
-  return Error::FromCode(code).ToStatus(context);
+  return internal::FdError(code, context);
 }
 
 absl::Status SysErr(DWORD e, const char* context) {
@@ -69,13 +74,9 @@ int CodeOf(const absl::Status& s) {
   return e.has_value() ? e->code() : GORT_EUNKNOWN;
 }
 
-// FdMutex returns -GORT_E* (a positive value) or 0.
 absl::Status MutexErr(int r, const char* context) {
-  return Err(r > 0 ? -r : r, context);
+  return internal::FdMutexError(r, context);
 }
-
-// Windows ReadFile / WSARecv take a DWORD length; Go caps one call at 1 GiB.
-constexpr size_t kMaxRW = size_t{1} << 30;
 
 // Go's InitWSA: once per process, before the first socket call.
 bool WinsockUp() {
@@ -293,8 +294,15 @@ Fd::Impl::Outcome Fd::Impl::Exec(int dir, uintptr_t token, Start start) {
         continue;  // ready: the packet was taken
       }
       int code = CodeOf(w.status());
+      if (code == GORT_EBUSY) {
+        // Only this operation parks on the direction: EBUSY means its own
+        // token is still parked (called again before the token came out).
+        // It still comes out once; nothing changed.
+        out.parked = true;
+        return out;
+      }
       if (code != GORT_ECANCELED && code != GORT_ETIMEDOUT) {
-        out.code = code;  // EBUSY: another waiter (a caller's bug)
+        out.code = code;
         return out;
       }
       // Go's cancelIO: cancel, then wait for the packet.
@@ -305,6 +313,8 @@ Fd::Impl::Outcome Fd::Impl::Exec(int dir, uintptr_t token, Start start) {
     absl::StatusOr<WaitResult> w = poller_->WaitCanceled(pd_, mode, token);
     if (!w.ok()) {
       out.code = CodeOf(w.status());
+      out.parked = out.code == GORT_EBUSY;  // our token is parked: as above
+      if (out.parked) out.code = 0;
       return out;
     }
     if (*w == WaitResult::kParked) {
@@ -326,11 +336,14 @@ void Fd::Impl::Destroy() {
 
 absl::StatusOr<std::unique_ptr<Fd>> Fd::Open(Poller& poller, intptr_t sysfd,
                                              FdKind kind) {
-  if (kind != FdKind::kStream && kind != FdKind::kDatagram &&
-      kind != FdKind::kListener && kind != FdKind::kPipe) {
-    return Err(GORT_EINVAL, "fd open: kind");
+  if (!internal::ValidKind(kind)) return Err(GORT_EINVAL, "fd open: kind");
+  // A SOCKET or HANDLE: never 0 or INVALID_HANDLE_VALUE, and its value
+  // fits 32 bits sign-extended (Windows keeps handles there for 32-bit
+  // interop), so anything else is out of range, not a descriptor.
+  if (sysfd == 0 || sysfd == -1 ||
+      sysfd != static_cast<intptr_t>(static_cast<int32_t>(sysfd))) {
+    return Err(GORT_EINVAL, "fd open: not a handle");
   }
-  if (sysfd == 0 || sysfd == -1) return Err(GORT_EBADF, "fd open");
   absl::StatusOr<PollDescId> pd = poller.Register(sysfd);
   if (!pd.ok()) return pd.status();
   absl::StatusOr<bool> skip = poller.SkipsCompletionOnSuccess(*pd);
@@ -370,8 +383,8 @@ Fd::~Fd() {
 }
 
 absl::Status Fd::Read(void* buf, size_t n, uintptr_t token, IoResult* r) {
-  if (r == nullptr || (buf == nullptr && n != 0)) {
-    return Err(GORT_EINVAL, "fd read");
+  if (absl::Status s = CheckIoArgs(buf, n, token, r, "fd read"); !s.ok()) {
+    return s;
   }
   r->state = IoState::kDone;
   r->n = 0;
@@ -379,6 +392,10 @@ absl::Status Fd::Read(void* buf, size_t n, uintptr_t token, IoResult* r) {
   if (fd.kind() == FdKind::kListener) return Err(GORT_EINVAL, "fd read");
   Impl::Call call(&fd, FdMutex::kRead, token);
   if (call.code() != 0) return MutexErr(call.code(), "fd read");
+  // A zero-byte read is done at once, as on Unix (Go's fd_unix.go). Go's
+  // fd_windows.go would issue a zero-byte WSARecv, which waits until data
+  // is there: gort keeps one result on every OS.
+  if (n == 0 && call.started()) return absl::OkStatus();
   Impl::Op& op = fd.ops_[FdMutex::kRead];
   size_t len = std::min(n, kMaxRW);
   Impl::Outcome o =
@@ -410,8 +427,8 @@ absl::Status Fd::Read(void* buf, size_t n, uintptr_t token, IoResult* r) {
 
 absl::Status Fd::Write(const void* buf, size_t n, uintptr_t token,
                        IoResult* r) {
-  if (r == nullptr || (buf == nullptr && n != 0)) {
-    return Err(GORT_EINVAL, "fd write");
+  if (absl::Status s = CheckIoArgs(buf, n, token, r, "fd write"); !s.ok()) {
+    return s;
   }
   r->state = IoState::kDone;
   r->n = 0;
@@ -455,7 +472,11 @@ absl::Status Fd::Write(const void* buf, size_t n, uintptr_t token,
 
 absl::Status Fd::Accept(uintptr_t token, IoResult* r, std::unique_ptr<Fd>* out,
                         SockAddr* peer) {
-  if (r == nullptr || out == nullptr) return Err(GORT_EINVAL, "fd accept");
+  if (out == nullptr) return Err(GORT_EINVAL, "fd accept");
+  if (absl::Status s = CheckIoArgs(nullptr, 0, token, r, "fd accept");
+      !s.ok()) {
+    return s;
+  }
   r->state = IoState::kDone;
   r->n = 0;
   Impl& fd = *impl_;
@@ -538,9 +559,11 @@ absl::Status Fd::Accept(uintptr_t token, IoResult* r, std::unique_ptr<Fd>* out,
 }
 
 absl::Status Fd::Connect(const SockAddr& addr, uintptr_t token, IoResult* r) {
-  if (r == nullptr || addr.len == 0 || addr.len > sizeof(addr.bytes)) {
-    return Err(GORT_EINVAL, "fd connect");
+  if (absl::Status s = CheckIoArgs(nullptr, 0, token, r, "fd connect");
+      !s.ok()) {
+    return s;
   }
+  if (absl::Status s = CheckSockAddr(addr, "fd connect"); !s.ok()) return s;
   r->state = IoState::kDone;
   r->n = 0;
   Impl& fd = *impl_;
@@ -599,8 +622,9 @@ absl::Status Fd::Connect(const SockAddr& addr, uintptr_t token, IoResult* r) {
 
 absl::Status Fd::ReadFrom(void* buf, size_t n, SockAddr* from, uintptr_t token,
                           IoResult* r) {
-  if (r == nullptr || from == nullptr || (buf == nullptr && n != 0)) {
-    return Err(GORT_EINVAL, "fd read from");
+  if (from == nullptr) return Err(GORT_EINVAL, "fd read from");
+  if (absl::Status s = CheckIoArgs(buf, n, token, r, "fd read from"); !s.ok()) {
+    return s;
   }
   r->state = IoState::kDone;
   r->n = 0;
@@ -633,10 +657,11 @@ absl::Status Fd::ReadFrom(void* buf, size_t n, SockAddr* from, uintptr_t token,
 
 absl::Status Fd::WriteTo(const void* buf, size_t n, const SockAddr& to,
                          uintptr_t token, IoResult* r) {
-  if (r == nullptr || (buf == nullptr && n != 0) || to.len == 0 ||
-      to.len > sizeof(to.bytes) || n > kMaxRW) {
-    return Err(GORT_EINVAL, "fd write to");
+  if (absl::Status s = CheckIoArgs(buf, n, token, r, "fd write to"); !s.ok()) {
+    return s;
   }
+  if (absl::Status s = CheckSockAddr(to, "fd write to"); !s.ok()) return s;
+  if (n > kMaxRW) return Err(GORT_EMSGSIZE, "fd write to");
   r->state = IoState::kDone;
   r->n = 0;
   Impl& fd = *impl_;
@@ -687,18 +712,8 @@ absl::Status Fd::SetDeadline(int64_t d, PollMode mode) {
   return s;
 }
 
-absl::Status Fd::SetDeadline(absl::Duration d, PollMode mode) {
-  Impl& fd = *impl_;
-  if (!fd.mu_.Incref()) return Err(GORT_ECANCELED, "fd set deadline");
-  absl::Status s = fd.poller_->SetDeadline(fd.pd_, d, mode);
-  if (fd.mu_.Decref()) fd.Destroy();
-  return s;
-}
-
 absl::Status Fd::Bind(const SockAddr& addr) {
-  if (addr.len == 0 || addr.len > sizeof(addr.bytes)) {
-    return Err(GORT_EINVAL, "fd bind");
-  }
+  if (absl::Status s = CheckSockAddr(addr, "fd bind"); !s.ok()) return s;
   Impl& fd = *impl_;
   if (!fd.is_socket()) return Err(GORT_ENOTSOCK, "fd bind");
   if (!fd.mu_.Incref()) return Err(GORT_ECANCELED, "fd bind");
