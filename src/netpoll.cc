@@ -342,10 +342,13 @@ absl::Status Poller::Impl::Unregister(PollDescId id) {
   // kernel's): the last packet frees it (Poll(), DropIoRef). The handle is
   // already stale, so the packet hands nothing out. seq_cst pairs with the
   // increment in Overlapped(): a record taken after this drop fails there.
+  // Counted before the drop, so the free that follows it (DropIoRef)
+  // never takes the count below zero.
+  deferred_frees_.fetch_add(1, std::memory_order_relaxed);
   if (raw->io_refs.fetch_sub(1, std::memory_order_seq_cst) != 1) {
-    deferred_frees_.fetch_add(1, std::memory_order_relaxed);
     return removed;
   }
+  deferred_frees_.fetch_sub(1, std::memory_order_relaxed);
 #endif
   uintptr_t rg, wg;
   table_.Free(raw, &rg, &wg);

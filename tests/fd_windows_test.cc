@@ -352,6 +352,7 @@ TEST(FdWindows, ReadThatCompletesAtOnceQueuesNoPacket) {
 
 // One operation per direction: a second read with another token is EBUSY
 // while the first is parked; a write (the other direction) is not held up.
+// Wine and Windows alike: gort's fdMutex decides, before any system call.
 TEST(FdWindows, SecondReadWhileOneIsParkedIsBusy) {
   std::unique_ptr<Poller> poller = OpenPoller();
   ASSERT_NE(poller, nullptr);
@@ -440,9 +441,12 @@ TEST(FdWindows, AcceptConnectWriteReadShutdown) {
 }
 
 // Write is all bytes: 8 MiB through a loopback connection whose peer reads
-// slowly on another thread takes several WSASend completions (each may
-// send less than asked), all in one operation that ends kDone with n ==
-// everything.
+// on another thread, in one operation that ends kDone with n == everything
+// and the bytes in order.
+// Wine: one WSASend of 8 MiB stays pending until Linux's socket took it all
+// (it parked once here). Windows (MSDN, WSASend): an overlapped send
+// completes when the whole buffer was sent or buffered; a partial count is
+// possible only on error, which the loop over chunks covers.
 TEST(FdWindows, WriteSendsAllBytes) {
   std::unique_ptr<Poller> poller = OpenPoller();
   ASSERT_NE(poller, nullptr);
@@ -482,6 +486,9 @@ TEST(FdWindows, WriteSendsAllBytes) {
 
 // Datagrams: ReadFrom parks until one arrives and reports its sender;
 // WriteTo sends one.
+// Wine and Windows alike (overlapped WSARecvFrom writes the sender's
+// address and length when it completes, so both live in gort's memory and
+// the caller's SockAddr until then).
 TEST(FdWindows, ReadFromWriteTo) {
   std::unique_ptr<Poller> poller = OpenPoller();
   ASSERT_NE(poller, nullptr);
@@ -520,10 +527,10 @@ TEST(FdWindows, ReadFromWriteTo) {
 // A refused connect is ECONNREFUSED, whichever raw code the OS gives
 // (ConnectEx completes with ERROR_CONNECTION_REFUSED, 1225, or
 // WSAECONNREFUSED, 10061).
-// Wine: the refusal comes at once from Linux's loopback. Windows: a
-// refused loopback connect is retried for about 2 s (TCP SYN retries)
-// before it fails (documented in MSDN's TCP_MAXRT / ConnectEx remarks);
-// the result is the same.
+// Wine: the refusal comes at once from Linux's loopback. Windows: the
+// completion carries ERROR_CONNECTION_REFUSED after the stack's SYN
+// retries (it is known to take longer on Windows; not measured here); the
+// portable result is the same.
 TEST(FdWindows, RefusedConnectIsEconnrefused) {
   std::unique_ptr<Poller> poller = OpenPoller();
   ASSERT_NE(poller, nullptr);
@@ -546,7 +553,9 @@ TEST(FdWindows, RefusedConnectIsEconnrefused) {
   EXPECT_EQ(CodeOf(s), GORT_ECONNREFUSED) << s;
 }
 
-// Bad arguments never reach the OS.
+// Bad arguments never reach the OS (Wine and Windows alike). Handles that
+// cannot be one (0, INVALID_HANDLE_VALUE, beyond 32 bits sign-extended)
+// are EINVAL.
 TEST(FdWindows, BadArguments) {
   std::unique_ptr<Poller> poller = OpenPoller();
   ASSERT_NE(poller, nullptr);
