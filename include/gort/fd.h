@@ -87,7 +87,7 @@ enum class IoState : int32_t {
 
 /// The result of one operation call.
 struct IoResult {
-  IoState state = IoState::kDone;
+  IoState state = IoState::kDone;  ///< done, or parked (call again)
   /// Bytes transferred. For Write also on error: the bytes written before
   /// it.
   size_t n = 0;
@@ -96,8 +96,8 @@ struct IoResult {
 /// A socket address in the OS's own layout (a sockaddr_in, sockaddr_in6,
 /// sockaddr_un), as the caller's headers define it.
 struct SockAddr {
-  alignas(8) unsigned char bytes[128] = {};
-  uint32_t len = 0;  ///< bytes used
+  alignas(8) unsigned char bytes[128] = {};  ///< the sockaddr itself
+  uint32_t len = 0;                          ///< bytes used
 };
 
 /// A descriptor registered with a Poller, with Go's fdMutex.
@@ -180,6 +180,7 @@ class Fd {
 
   /// The descriptor, while the Fd is open.
   intptr_t Sysfd() const;
+  /// What the descriptor is (a kStream becomes a kListener by Listen()).
   FdKind kind() const;
   /// The pollDesc the Fd parks on, in its Poller.
   PollDescId pd() const;
