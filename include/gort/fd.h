@@ -178,8 +178,10 @@ class Fd {
   /// and the last operation in progress has left).
   bool Destroyed() const;
 
-  /// The descriptor, while the Fd is open.
+  /// The descriptor, while the Fd is open; -1 once it has been closed
+  /// (Destroyed()).
   intptr_t Sysfd() const;
+  /// What the descriptor is (kListener after Listen()).
   FdKind kind() const;
   /// The pollDesc the Fd parks on, in its Poller.
   PollDescId pd() const;
