@@ -243,4 +243,39 @@ TEST(CApiFault, InstallingSyscallHooksAllocatesNothing) {
   EXPECT_EQ(t_count, 0) << "allocations for 20000 distinct hook sets";
 }
 
+#ifndef _WIN32
+// The FD layer's hot path allocates nothing: reads and writes that finish,
+// a read that parks and its continuation after the token came out of the
+// poller, counted on this thread (the only one here) once the fds exist.
+TEST(CApiFault, FdReadWriteAllocateNothing) {
+  gort_poller_t p = 0;
+  ASSERT_EQ(gort_poller_open(&p), 0);
+  int sv[2];
+  ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+  gort_fd_t a = 0, b = 0;
+  ASSERT_EQ(gort_fd_open(p, sv[0], GORT_FD_STREAM, &a), 0);
+  ASSERT_EQ(gort_fd_open(p, sv[1], GORT_FD_STREAM, &b), 0);
+  char buf[64];
+  size_t n = 0;
+  gort_poll_event_t ev[4];
+  size_t got = 0;
+  t_count = 0;
+  t_counting = true;
+  for (int i = 0; i < 100; ++i) {
+    ASSERT_EQ(gort_fd_read(a, buf, sizeof(buf), 0x100, &n), GORT_POLL_PARKED);
+    ASSERT_EQ(gort_fd_write(b, "ping", 4, 0x200, &n), 0);
+    ASSERT_EQ(gort_poller_poll(p, -1, ev, 4, &got), 0);
+    ASSERT_EQ(got, 1u);
+    ASSERT_EQ(ev[0].token, 0x100u);
+    ASSERT_EQ(gort_fd_read(a, buf, sizeof(buf), 0x100, &n), 0);
+    ASSERT_EQ(n, 4u);
+  }
+  t_counting = false;
+  EXPECT_EQ(t_count, 0) << "allocations in 100 park/read/write rounds";
+  EXPECT_EQ(gort_fd_close(a), 0);
+  EXPECT_EQ(gort_fd_close(b), 0);
+  EXPECT_EQ(gort_poller_close(p), 0);
+}
+#endif
+
 }  // namespace
