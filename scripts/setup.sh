@@ -45,7 +45,7 @@ apt_install() {
 
 setup_native() {
   apt_install g++ cmake ninja-build pkg-config file libabsl-dev libgtest-dev libgmock-dev \
-    googletest libbenchmark-dev doxygen
+    googletest libbenchmark-dev doxygen ccache
 }
 
 setup_aarch64() {

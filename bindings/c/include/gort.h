@@ -3,7 +3,7 @@
  * This is the only interface the shared library exports. It compiles as C99
  * and as C++, and cgo can link it.
  *
- * ABI rules (see DESIGN.md, "The C ABI"):
+ * ABI rules (see docs/design.md, "The C ABI"):
  *  - Every symbol is gort_-prefixed; everything else in the library is hidden.
  *  - Calls that can fail return 0 or a negative portable error code
  *    (GORT_E*, see gort_errno.h); no C++ exception ever crosses this boundary.

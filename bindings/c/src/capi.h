@@ -1,6 +1,6 @@
 // What every C ABI entry point shares: the one mapping from the core's
 // absl::Status to a portable GORT_E* code, and the guard that keeps C++
-// exceptions from crossing the C ABI (DESIGN.md, "The C ABI").
+// exceptions from crossing the C ABI (docs/design.md, "The C ABI").
 //
 // The guard is a function-try-block around each entry point's body, so the
 // body keeps its indentation:
