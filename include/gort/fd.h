@@ -91,8 +91,7 @@ enum class IoState : int32_t {
 
 /// The result of one operation call.
 struct IoResult {
-  /// Done or parked (an error is the call's status instead).
-  IoState state = IoState::kDone;
+  IoState state = IoState::kDone;  ///< done, or parked (call again)
   /// Bytes transferred. For Write also on error: the bytes written before
   /// it.
   size_t n = 0;
@@ -101,9 +100,8 @@ struct IoResult {
 /// A socket address in the OS's own layout (a sockaddr_in, sockaddr_in6,
 /// sockaddr_un), as the caller's headers define it.
 struct SockAddr {
-  /// The address: its first `len` bytes; the rest is zero.
-  alignas(8) unsigned char bytes[128] = {};
-  uint32_t len = 0;  ///< bytes used
+  alignas(8) unsigned char bytes[128] = {};  ///< the sockaddr itself
+  uint32_t len = 0;                          ///< bytes used
 };
 
 /// A descriptor registered with a Poller, with Go's fdMutex.
@@ -187,7 +185,7 @@ class Fd {
   /// The descriptor, while the Fd is open; -1 once it has been closed
   /// (Destroyed()).
   intptr_t Sysfd() const;
-  /// What the descriptor is (kListener after Listen()).
+  /// What the descriptor is (a kStream becomes a kListener by Listen()).
   FdKind kind() const;
   /// The pollDesc the Fd parks on, in its Poller.
   PollDescId pd() const;
