@@ -179,10 +179,11 @@ class Fd::Impl {
     Call& operator=(const Call&) = delete;
     int code() const { return code_; }
     bool started() const { return op_ == FdMutex::Op::kStarted; }
-    // Records how the call ended: parked keeps the slot.
-    absl::Status Finish(absl::Status s, const Outcome& o, IoResult* r) {
+    // Records how the call ended: parked keeps the slot. Writes nothing
+    // to `r` then: Exec() stored kParked before it published the token,
+    // after which the operation may already be continuing elsewhere.
+    absl::Status Finish(absl::Status s, const Outcome& o, IoResult*) {
       finished_ = !o.parked;
-      r->state = o.parked ? IoState::kParked : IoState::kDone;
       return s;
     }
     void set_finished(bool f) { finished_ = f; }
@@ -198,8 +199,10 @@ class Fd::Impl {
   // Go's execIO, re-entrant. `start(ov, &qty)` issues the call with the
   // record's OVERLAPPED and returns 0 (it succeeded at once), or its error
   // (ERROR_IO_PENDING: it is in flight).
+  // `r` gets kParked before a Wait publishes the token (and kDone back if
+  // it did not park): nothing is written after the publication.
   template <typename Start>
-  Outcome Exec(int dir, uintptr_t token, Start start);
+  Outcome Exec(int dir, uintptr_t token, IoResult* r, Start start);
 
   HANDLE handle() const { return reinterpret_cast<HANDLE>(sysfd_); }
   SOCKET sock() const { return static_cast<SOCKET>(sysfd_); }
@@ -227,7 +230,8 @@ class Fd::Impl {
 };
 
 template <typename Start>
-Fd::Impl::Outcome Fd::Impl::Exec(int dir, uintptr_t token, Start start) {
+Fd::Impl::Outcome Fd::Impl::Exec(int dir, uintptr_t token, IoResult* r,
+                                 Start start) {
   PollMode mode = dir == FdMutex::kRead ? PollMode::kRead : PollMode::kWrite;
   Op& op = ops_[dir];
   Outcome out;
@@ -286,22 +290,26 @@ Fd::Impl::Outcome Fd::Impl::Exec(int dir, uintptr_t token, Start start) {
       return out;
     }
     if (op.phase == Phase::kInFlight) {
+      r->state = IoState::kParked;  // before the token can be out
       absl::StatusOr<WaitResult> w = poller_->Wait(pd_, mode, token);
+      if (w.ok() && *w == WaitResult::kParked) {
+        out.parked = true;
+        return out;  // nothing written from here on
+      }
       if (w.ok()) {
-        if (*w == WaitResult::kParked) {
-          out.parked = true;
-          return out;
-        }
+        r->state = IoState::kDone;
         continue;  // ready: the packet was taken
       }
       int code = CodeOf(w.status());
       if (code == GORT_EBUSY) {
         // Only this operation parks on the direction: EBUSY means its own
-        // token is still parked (called again before the token came out).
-        // It still comes out once; nothing changed.
+        // token is still parked, by an earlier call (this one came before
+        // the token was out). It still comes out once; nothing changed,
+        // and this call's own IoResult says kParked.
         out.parked = true;
         return out;
       }
+      r->state = IoState::kDone;
       if (code != GORT_ECANCELED && code != GORT_ETIMEDOUT) {
         out.code = code;
         return out;
@@ -311,17 +319,22 @@ Fd::Impl::Outcome Fd::Impl::Exec(int dir, uintptr_t token, Start start) {
       op.phase = Phase::kCancelling;
       CancelOp(op);
     }
+    r->state = IoState::kParked;  // before the token can be out
     absl::StatusOr<WaitResult> w = poller_->WaitCanceled(pd_, mode, token);
+    if (w.ok() && *w == WaitResult::kParked) {
+      out.parked = true;
+      return out;  // nothing written from here on
+    }
+    if (!w.ok() && CodeOf(w.status()) == GORT_EBUSY) {
+      out.parked = true;  // our token is parked by an earlier call: as above
+      return out;
+    }
+    r->state = IoState::kDone;
     if (!w.ok()) {
       out.code = CodeOf(w.status());
-      out.parked = out.code == GORT_EBUSY;  // our token is parked: as above
-      if (out.parked) out.code = 0;
       return out;
     }
-    if (*w == WaitResult::kParked) {
-      out.parked = true;
-      return out;
-    }
+    // kReady: the cancelled packet was taken; collect it above.
   }
 }
 
@@ -408,8 +421,8 @@ absl::Status Fd::Read(void* buf, size_t n, uintptr_t token, IoResult* r) {
   if (n == 0 && call.started()) return absl::OkStatus();
   Impl::Op& op = fd.ops_[FdMutex::kRead];
   size_t len = std::min(n, kMaxRW);
-  Impl::Outcome o =
-      fd.Exec(FdMutex::kRead, token, [&](OVERLAPPED* ov, DWORD* qty) -> DWORD {
+  Impl::Outcome o = fd.Exec(
+      FdMutex::kRead, token, r, [&](OVERLAPPED* ov, DWORD* qty) -> DWORD {
         if (!fd.is_socket()) {
           return ReadFile(fd.handle(), buf, static_cast<DWORD>(len), qty, ov)
                      ? 0
@@ -448,13 +461,14 @@ absl::Status Fd::Write(const void* buf, size_t n, uintptr_t token,
   if (call.code() != 0) return MutexErr(call.code(), "fd write");
   Impl::Op& op = fd.ops_[FdMutex::kWrite];
   if (call.started()) op.done = 0;
+  r->n = op.done;  // so far (ours: we hold the write slot)
   const char* p = static_cast<const char*>(buf);
   // Go's FD.Write: one call per chunk until all bytes went or one failed.
   for (;;) {
     size_t len = std::min(n - op.done, kMaxRW);
     const char* chunk = p + op.done;
     Impl::Outcome o = fd.Exec(
-        FdMutex::kWrite, token, [&](OVERLAPPED* ov, DWORD* qty) -> DWORD {
+        FdMutex::kWrite, token, r, [&](OVERLAPPED* ov, DWORD* qty) -> DWORD {
           if (!fd.is_socket()) {
             return WriteFile(fd.handle(), chunk, static_cast<DWORD>(len), qty,
                              ov)
@@ -515,7 +529,7 @@ absl::Status Fd::Accept(uintptr_t token, IoResult* r, std::unique_ptr<Fd>* out,
       }
     }
     Impl::Outcome o = fd.Exec(
-        FdMutex::kRead, token, [&](OVERLAPPED* ov, DWORD* qty) -> DWORD {
+        FdMutex::kRead, token, r, [&](OVERLAPPED* ov, DWORD* qty) -> DWORD {
           return ext.accept_ex(fd.sock(), op.accepted, op.accept_buf, 0,
                                kAcceptAddrLen, kAcceptAddrLen, qty, ov)
                      ? 0
@@ -610,8 +624,8 @@ absl::Status Fd::Connect(const SockAddr& addr, uintptr_t token, IoResult* r) {
       }
     }
   }
-  Impl::Outcome o =
-      fd.Exec(FdMutex::kWrite, token, [&](OVERLAPPED* ov, DWORD* qty) -> DWORD {
+  Impl::Outcome o = fd.Exec(
+      FdMutex::kWrite, token, r, [&](OVERLAPPED* ov, DWORD* qty) -> DWORD {
         return ext.connect_ex(fd.sock(), sa, static_cast<int>(addr.len),
                               nullptr, 0, qty, ov)
                    ? 0
@@ -644,8 +658,8 @@ absl::Status Fd::ReadFrom(void* buf, size_t n, SockAddr* from, uintptr_t token,
   if (call.code() != 0) return MutexErr(call.code(), "fd read from");
   Impl::Op& op = fd.ops_[FdMutex::kRead];
   size_t len = std::min(n, kMaxRW);
-  Impl::Outcome o =
-      fd.Exec(FdMutex::kRead, token, [&](OVERLAPPED* ov, DWORD* qty) -> DWORD {
+  Impl::Outcome o = fd.Exec(
+      FdMutex::kRead, token, r, [&](OVERLAPPED* ov, DWORD* qty) -> DWORD {
         op.wsabuf.buf = static_cast<char*>(buf);
         op.wsabuf.len = static_cast<ULONG>(len);
         op.flags = 0;
@@ -679,8 +693,8 @@ absl::Status Fd::WriteTo(const void* buf, size_t n, const SockAddr& to,
   Impl::Call call(&fd, FdMutex::kWrite, token);
   if (call.code() != 0) return MutexErr(call.code(), "fd write to");
   Impl::Op& op = fd.ops_[FdMutex::kWrite];
-  Impl::Outcome o =
-      fd.Exec(FdMutex::kWrite, token, [&](OVERLAPPED* ov, DWORD* qty) -> DWORD {
+  Impl::Outcome o = fd.Exec(
+      FdMutex::kWrite, token, r, [&](OVERLAPPED* ov, DWORD* qty) -> DWORD {
         op.wsabuf.buf = const_cast<char*>(static_cast<const char*>(buf));
         op.wsabuf.len = static_cast<ULONG>(n);
         return WSASendTo(fd.sock(), &op.wsabuf, 1, qty, 0,
