@@ -62,6 +62,23 @@ absl::StatusOr<std::unique_ptr<EchoServer>> EchoServer::Start(rt::Scheduler& s,
   return srv;
 }
 
+absl::StatusOr<std::unique_ptr<EchoServer>> EchoServer::Adopt(
+    rt::Scheduler& s, intptr_t listen_fd, Options o) {
+  std::unique_ptr<EchoServer> srv(new EchoServer(s, o));
+  absl::StatusOr<std::unique_ptr<gort::Fd>> l =
+      gort::Fd::Open(s.poller(), listen_fd, gort::FdKind::kListener);
+  if (!l.ok()) return l.status();
+  srv->listener_ = std::move(*l);
+  absl::StatusOr<gort::SockAddr> local = srv->listener_->LocalAddr();
+  if (local.ok() && local->len >= sizeof(sockaddr_in)) {
+    sockaddr_in sin;
+    std::memcpy(&sin, local->bytes, sizeof sin);
+    srv->port_ = ntohs(sin.sin_port);
+  }
+  rt::Spawn(s, ServerTasks::AcceptLoop(srv.get()));
+  return srv;
+}
+
 EchoServer::~EchoServer() = default;
 
 void EchoServer::Close() {

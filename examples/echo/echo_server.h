@@ -36,6 +36,11 @@ class EchoServer {
   // Listens on 127.0.0.1 and spawns the accept task on `s`.
   static absl::StatusOr<std::unique_ptr<EchoServer>> Start(rt::Scheduler& s,
                                                            Options o);
+  // Serves `listen_fd`, a socket already listening (it becomes the
+  // server's; on failure it is left open).
+  static absl::StatusOr<std::unique_ptr<EchoServer>> Adopt(rt::Scheduler& s,
+                                                           intptr_t listen_fd,
+                                                           Options o);
   ~EchoServer();
 
   uint16_t port() const { return port_; }
