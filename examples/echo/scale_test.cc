@@ -12,7 +12,6 @@
 //                      4096: the CI setting; e.g. 1048576 for a long run)
 //
 // Exits 0 on success, 77 (skipped) when the descriptor limit is too low.
-#include <malloc.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/epoll.h>
@@ -32,6 +31,10 @@
 #include <vector>
 
 #include "echo_server.h"
+// After the C library's headers, which define __GLIBC__.
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include "scheduler.h"
 
 namespace {
@@ -39,6 +42,16 @@ namespace {
 int64_t EnvInt(const char* name, int64_t def) {
   const char* v = std::getenv(name);
   return v != nullptr && *v != '\0' ? std::atoll(v) : def;
+}
+
+// Heap bytes in use (glibc; 0 elsewhere, e.g. musl, and under sanitizers,
+// whose allocators glibc does not see).
+int64_t HeapInUse() {
+#ifdef __GLIBC__
+  return static_cast<int64_t>(mallinfo2().uordblks);
+#else
+  return 0;
+#endif
 }
 
 int CountFds() {
@@ -248,7 +261,7 @@ int main() {
     close(up[1]);
     close(down[0]);
     rss_before = RssBytes();
-    heap_before = static_cast<int64_t>(mallinfo2().uordblks);
+    heap_before = HeapInUse();
     // The monitor: measures at idle, then waits for the client's end and
     // closes the server, which ends Run().
     std::thread monitor([&] {
@@ -257,7 +270,7 @@ int main() {
         // Every connection has echoed its first byte; the server's tasks
         // now sit parked in Read.
         rss_idle = RssBytes();
-        heap_idle = static_cast<int64_t>(mallinfo2().uordblks);
+        heap_idle = HeapInUse();
         fds_idle = CountFds();
         (void)WriteAll(down[1], &msg, 1);
       }
