@@ -86,6 +86,7 @@ class Poller::Impl {
   absl::Status Prepare(PollDescId id, PollMode mode);
   absl::StatusOr<WaitResult> Wait(PollDescId id, PollMode mode,
                                   uintptr_t token);
+  absl::Status Check(PollDescId id, PollMode mode);
   absl::Status SetDeadline(PollDescId id, int64_t d, PollMode mode);
   absl::StatusOr<size_t> Poll(int64_t delay, PollEvent* out, size_t n);
   absl::Status Wake();
@@ -343,6 +344,16 @@ absl::StatusOr<WaitResult> Poller::Impl::Wait(PollDescId id, PollMode mode,
   return Err(code, "netpoll wait");
 }
 
+// Go's netpollcheckerr, on its own: the check pollWait makes after a wake.
+absl::Status Poller::Impl::Check(PollDescId id, PollMode mode) {
+  if (!OneMode(mode)) return Err(GORT_EINVAL, "netpoll check: mode");
+  Pin pd = table_.Acquire(id);
+  if (!pd) return Err(GORT_EBADF, "netpoll check");
+  int code = pd->CheckErr(mode);
+  if (code != 0) return Err(code, "netpoll check");
+  return absl::OkStatus();
+}
+
 // Go's poll_runtime_pollSetDeadline.
 absl::Status Poller::Impl::SetDeadline(PollDescId id, int64_t d,
                                        PollMode mode) {
@@ -569,6 +580,9 @@ absl::Status Poller::Prepare(PollDescId pd, PollMode mode) {
 absl::StatusOr<WaitResult> Poller::Wait(PollDescId pd, PollMode mode,
                                         uintptr_t token) {
   return impl_->Wait(pd, mode, token);
+}
+absl::Status Poller::Check(PollDescId pd, PollMode mode) {
+  return impl_->Check(pd, mode);
 }
 absl::Status Poller::SetDeadline(PollDescId pd, int64_t d, PollMode mode) {
   return impl_->SetDeadline(pd, d, mode);

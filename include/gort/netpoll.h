@@ -167,6 +167,13 @@ class Poller {
   absl::StatusOr<WaitResult> Wait(PollDescId pd, PollMode mode,
                                   uintptr_t token);
 
+  /// The error direction `mode` reports now (ECANCELED closing, ETIMEDOUT
+  /// deadline passed, EIO error-only event), leaving its readiness alone:
+  /// Go's netpollcheckerr, which pollWait runs when a parked waiter wakes.
+  /// For an operation continued after its token came out of Poll():
+  /// Prepare() there would forget a notification that arrived since.
+  absl::Status Check(PollDescId pd, PollMode mode);
+
   /// Sets the deadline of `mode` (kRead, kWrite or kReadWrite): `d` ns from
   /// now if > 0, already expired if < 0, none if 0. Go's
   /// poll_runtime_pollSetDeadline. Ignored (OK) once the pollDesc is closing.

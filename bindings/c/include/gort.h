@@ -574,8 +574,11 @@ GORT_EXTERN int gort_poller_open(gort_poller_t* out);
  *  start after this one get GORT_EBADF, and it waits until the calls already
  *  under way have returned. A thread blocked in gort_poller_poll() on it is
  *  woken for that: its call returns 0 with the events it had already taken
- *  (usually none), and its next call gets GORT_EBADF.
- *  @return 0 or GORT_EBADF. */
+ *  (usually none), and its next call gets GORT_EBADF. A poller that fd
+ *  handles (gort_fd_t) still use is not closed: GORT_EBUSY, and it stays
+ *  usable; close those fds first (and end their operations, see
+ *  gort_fd_close()).
+ *  @return 0, GORT_EBADF or GORT_EBUSY. */
 GORT_EXTERN int gort_poller_close(gort_poller_t p);
 
 /** Watches descriptor `fd` (a SOCKET or HANDLE on Windows), edge-triggered.
@@ -643,6 +646,141 @@ GORT_EXTERN int gort_poller_overlapped(gort_poller_t p, gort_pd_t pd, int mode,
 GORT_EXTERN int gort_poller_overlapped_result(gort_poller_t p, gort_pd_t pd,
                                               int mode, uint32_t* bytes,
                                               uint32_t* error);
+
+/** @} */
+
+/** @name Descriptors (the FD layer)
+ *  Go's internal/poll.FD over a poller; see include/gort/fd.h. An fd
+ *  handle owns a socket or pipe registered with the poller it was made
+ *  with. Every operation is re-entrant and never blocks: it returns 0
+ *  (done), GORT_POLL_PARKED (the token comes out of gort_poller_poll()
+ *  later, whatever its reason: then call the same operation again with
+ *  the same arguments and token) or an error: GORT_ECANCELED once the fd
+ *  is closing, GORT_ETIMEDOUT once the direction's deadline passed, or the
+ *  OS's error as a portable code (GORT_ECONNRESET, GORT_EPIPE,
+ *  GORT_ECONNREFUSED, ...; SIGPIPE is never raised). One operation per
+ *  direction at a time: reads (read, read_from, accept) and writes (write,
+ *  write_to, connect); a call with another token while one is parked gets
+ *  GORT_EBUSY. Tokens are as for gort_poller_wait(): not 0, 1 or 2.
+ *  From a GORT_POLL_PARKED until the operation's call that returns done or
+ *  an error, its buffers belong to gort (on Windows the kernel writes into
+ *  them).
+ *
+ *  Addresses are the OS's own sockaddr structures (sockaddr_in, ...),
+ *  1 to 128 bytes; `*addrlen` is the buffer's size in and the address's
+ *  length out (a longer address is truncated). Families, types, levels and
+ *  option names are the OS's values (AF_INET, SOCK_STREAM, SOL_SOCKET).
+ *
+ *  Handles: a closed fd's handle stays valid while an operation of it is
+ *  parked (calls then get GORT_ECANCELED: call the parked operation once
+ *  more to end it); once the fd is closed and every operation has ended,
+ *  the descriptor is closed and the handle released: every later call,
+ *  gort_fd_close() included, gets GORT_EBADF. Every function may be called
+ *  from any thread. Errors common to all: GORT_EBADF for a stale or
+ *  unknown handle, GORT_EINVAL for a NULL or out-of-range argument.
+ *  @{ */
+
+/** An fd's handle; 0 is never valid. */
+typedef uint64_t gort_fd_t;
+
+/** What a descriptor is (gort_fd_open()'s `kind`). */
+#define GORT_FD_STREAM 1   /**< a stream socket: recv/send */
+#define GORT_FD_DATAGRAM 2 /**< a datagram socket: also read_from/write_to */
+#define GORT_FD_LISTENER 3 /**< a listening stream socket: accept */
+#define GORT_FD_PIPE 4     /**< a pipe (Unix) or named-pipe HANDLE */
+
+/** Takes `sysfd` (a Unix descriptor, a SOCKET or HANDLE on Windows) and
+ *  registers it with poller `p`; on Unix it is made non-blocking and
+ *  close-on-exec. On failure `sysfd` stays open and the caller's.
+ *  @return 0, GORT_EBADF (poller), GORT_EINVAL (NULL `out`, a negative
+ *  `sysfd`, a bad `kind`), GORT_EMFILE (65536 fd handles), or the OS's
+ *  error (e.g. GORT_EPERM for a regular file on Linux). */
+GORT_EXTERN int gort_fd_open(gort_poller_t p, intptr_t sysfd, int kind,
+                             gort_fd_t* out);
+
+/** A new socket registered with poller `p`: non-blocking, close-on-exec,
+ *  SIGPIPE-free (Go's sysSocket). A SOCK_STREAM socket is a
+ *  GORT_FD_STREAM until gort_fd_listen(); anything else a
+ *  GORT_FD_DATAGRAM. @return 0, GORT_EBADF, GORT_EINVAL, GORT_EMFILE, or
+ *  the OS's error (GORT_EAFNOSUPPORT, ...). */
+GORT_EXTERN int gort_fd_socket(gort_poller_t p, int family, int type,
+                               int protocol, gort_fd_t* out);
+
+/** Reads up to `n` bytes into `buf` (NULL only when `n` is 0). Done with
+ *  `*done_n` 0 and `n` > 0 is end of stream. @return 0 (done, `*done_n`
+ *  bytes), GORT_POLL_PARKED, or an error. */
+GORT_EXTERN int gort_fd_read(gort_fd_t fd, void* buf, size_t n, uintptr_t token,
+                             size_t* done_n);
+
+/** Writes all `n` bytes (Go's FD.Write). `*done_n` is set on every
+ *  return: all `n` when done, the bytes written so far when parked or on
+ *  an error. @return 0, GORT_POLL_PARKED, or an error. */
+GORT_EXTERN int gort_fd_write(gort_fd_t fd, const void* buf, size_t n,
+                              uintptr_t token, size_t* done_n);
+
+/** Accepts a connection on a listener. The new fd (in `*out`) is a
+ *  GORT_FD_STREAM of the same poller, non-blocking and close-on-exec. The
+ *  peer's address goes to `addr` (`*addrlen` bytes at most) unless `addr`
+ *  is NULL. @return 0, GORT_POLL_PARKED, or an error (GORT_EMFILE: out of
+ *  fd handles; the connection was closed). */
+GORT_EXTERN int gort_fd_accept(gort_fd_t fd, uintptr_t token, gort_fd_t* out,
+                               void* addr, uint32_t* addrlen);
+
+/** Connects to `addr`; the write deadline bounds it. @return 0,
+ *  GORT_POLL_PARKED, or an error (GORT_ECONNREFUSED, GORT_ETIMEDOUT,
+ *  ...). */
+GORT_EXTERN int gort_fd_connect(gort_fd_t fd, const void* addr,
+                                uint32_t addrlen, uintptr_t token);
+
+/** Receives one datagram of up to `n` bytes and its sender's address (to
+ *  `addr` unless NULL). @return 0 (`*done_n` bytes), GORT_POLL_PARKED, or
+ *  an error. */
+GORT_EXTERN int gort_fd_read_from(gort_fd_t fd, void* buf, size_t n, void* addr,
+                                  uint32_t* addrlen, uintptr_t token,
+                                  size_t* done_n);
+
+/** Sends one datagram of `n` bytes to `addr`. @return 0 (`*done_n`
+ *  bytes), GORT_POLL_PARKED, or an error. */
+GORT_EXTERN int gort_fd_write_to(gort_fd_t fd, const void* buf, size_t n,
+                                 const void* addr, uint32_t addrlen,
+                                 uintptr_t token, size_t* done_n);
+
+/** shutdown(2): `how` is GORT_POLL_READ, GORT_POLL_WRITE or
+ *  GORT_POLL_READWRITE. @return 0, GORT_ECANCELED once closing, or an
+ *  error. */
+GORT_EXTERN int gort_fd_shutdown(gort_fd_t fd, int how);
+
+/** Sets the deadline of `mode` (GORT_POLL_READ, _WRITE or _READWRITE): `d`
+ *  ns from now if > 0, already passed if < 0, none if 0. A parked
+ *  operation whose deadline passes comes out with GORT_POLL_DEADLINE and
+ *  fails with GORT_ETIMEDOUT when called again. @return 0,
+ *  GORT_ECANCELED once closing, GORT_EINVAL, GORT_EBADF. */
+GORT_EXTERN int gort_fd_set_deadline(gort_fd_t fd, int64_t d, int mode);
+
+/** Binds the socket to `addr`. @return 0 or an error. */
+GORT_EXTERN int gort_fd_bind(gort_fd_t fd, const void* addr, uint32_t addrlen);
+
+/** Listens; the fd becomes a GORT_FD_LISTENER. @return 0 or an error. */
+GORT_EXTERN int gort_fd_listen(gort_fd_t fd, int backlog);
+
+/** The socket's own address (getsockname). @return 0 or an error. */
+GORT_EXTERN int gort_fd_local_addr(gort_fd_t fd, void* addr, uint32_t* addrlen);
+
+/** setsockopt(2) with an int value. @return 0 or an error. */
+GORT_EXTERN int gort_fd_setsockopt_int(gort_fd_t fd, int level, int name,
+                                       int value);
+
+/** Closes the fd (Go's FD.Close): new calls get GORT_ECANCELED, parked
+ *  operations come out of gort_poller_poll() with GORT_POLL_CLOSING (call
+ *  them again: GORT_ECANCELED), and the descriptor is closed once the
+ *  last operation has ended, at once if none is in progress; then the
+ *  handle is released. @return 0, GORT_EBADF for a second close, or the
+ *  OS's error from closing the descriptor now. */
+GORT_EXTERN int gort_fd_close(gort_fd_t fd);
+
+/** The descriptor (a SOCKET or HANDLE on Windows) while the fd is open.
+ *  @return 0 or GORT_EBADF, GORT_EINVAL. */
+GORT_EXTERN int gort_fd_sysfd(gort_fd_t fd, intptr_t* out);
 
 /** @} */
 

@@ -9,6 +9,7 @@
 #include "gort.h"
 #include "gort/netpoll.h"
 #include "handle_table.h"
+#include "pollers_c.h"
 
 namespace {
 
@@ -18,14 +19,18 @@ using gort::PollMode;
 
 using gort::capi::ExceptionToCode;
 
-// Pollers are named by generation-checked handles, as timer heaps are: a
-// closed poller's handle gives GORT_EBADF. Each call pins its poller, so
-// gort_poller_close() waits for the calls in flight.
-gort::internal::HandleTable<Poller> g_pollers;
+using gort::capi::g_pollers;
 
 int Code(const absl::Status& s) { return gort::capi::StatusToCode(s); }
 
 }  // namespace
+
+namespace gort::capi {
+// Pollers are named by generation-checked handles, as timer heaps are: a
+// closed poller's handle gives GORT_EBADF. Each call pins its poller, so
+// gort_poller_close() waits for the calls in flight.
+internal::HandleTable<Poller> g_pollers;
+}  // namespace gort::capi
 
 // Modes and tokens are checked by the C++ calls (EINVAL); here only what C
 // adds: handles and pointers.
@@ -45,10 +50,14 @@ int gort_poller_open(gort_poller_t* out) try {
 }
 
 int gort_poller_close(gort_poller_t h) try {
+  // Not while fd handles use it (fd_c.cc): their Fds hold the Poller.
+  int busy = gort::capi::BeginPollerClose(h);
+  if (busy != 0) return busy;
   // Wake()s until the calls in flight have returned: a thread blocked in
   // gort_poller_poll() wakes up and returns what it has (often nothing).
   Poller* p = nullptr;
   int err = g_pollers.Remove(h, &p, [](Poller* q) { (void)q->Wake(); });
+  gort::capi::EndPollerClose(h);
   if (err != 0) return err;
   delete p;
   return 0;

@@ -1,0 +1,58 @@
+// The portable part of the FD layer (Go: internal/poll/fd_poll_runtime.go):
+// argument checks and deadline conversion every OS's Fd uses, and the Fd
+// methods that are the same everywhere. See fd_internal.h.
+#include "gort/fd.h"
+
+#include <cstddef>
+#include <cstdint>
+
+#include "absl/status/status.h"
+#include "absl/time/time.h"
+#include "fd_internal.h"
+#include "gort/errno.h"
+#include "gort/error_codes.h"
+
+namespace gort {
+namespace internal {
+
+absl::Status FdError(int code, const char* context) {
+  return Error::FromCode(code).ToStatus(context);
+}
+
+absl::Status FdMutexError(int rc, const char* context) {
+  return FdError(rc > 0 ? -rc : rc, context);
+}
+
+absl::Status CheckIoArgs(const void* buf, size_t n, uintptr_t token,
+                         const IoResult* r, const char* context) {
+  if (r == nullptr || token <= 2 || (buf == nullptr && n != 0)) {
+    return FdError(GORT_EINVAL, context);
+  }
+  return absl::OkStatus();
+}
+
+absl::Status CheckSockAddr(const SockAddr& addr, const char* context) {
+  if (addr.len == 0 || addr.len > sizeof(addr.bytes)) {
+    return FdError(GORT_EINVAL, context);
+  }
+  return absl::OkStatus();
+}
+
+bool ValidKind(FdKind kind) {
+  return kind == FdKind::kStream || kind == FdKind::kDatagram ||
+         kind == FdKind::kListener || kind == FdKind::kPipe;
+}
+
+int64_t DeadlineNanos(absl::Duration d) {
+  if (d == absl::InfiniteDuration()) return 0;
+  if (d <= absl::ZeroDuration()) return -1;  // "now" has passed once set
+  return absl::ToInt64Nanoseconds(absl::Ceil(d, absl::Nanoseconds(1)));
+}
+
+}  // namespace internal
+
+absl::Status Fd::SetDeadline(absl::Duration d, PollMode mode) {
+  return SetDeadline(internal::DeadlineNanos(d), mode);
+}
+
+}  // namespace gort

@@ -1,0 +1,54 @@
+// What every OS's Fd (src/posix/fd_posix.cc, src/windows/fd_windows.cc)
+// shares: argument checks, the mapping of fdMutex results and poll modes,
+// and the Duration-to-deadline rule (Go: internal/poll/fd_poll_runtime.go's
+// convertErr and setDeadlineImpl). Written once in src/fd.cc.
+#ifndef GORT_SRC_FD_INTERNAL_H_
+#define GORT_SRC_FD_INTERNAL_H_
+
+#include <cstddef>
+#include <cstdint>
+
+#include "absl/status/status.h"
+#include "absl/time/time.h"
+#include "fd_mutex.h"
+#include "gort/fd.h"
+#include "gort/netpoll.h"
+
+namespace gort::internal {
+
+// An absl::Status carrying the portable error `code` (a negative GORT_E*).
+absl::Status FdError(int code, const char* context);
+
+// The status for a result of FdMutex::Begin() (its codes are GORT_E*
+// negated: positive).
+absl::Status FdMutexError(int rc, const char* context);
+
+// EINVAL unless the call's common arguments are usable: `r` not null, a
+// token Poller::Wait() accepts (not 0, 1 or 2), and a buffer unless `n` is
+// 0.
+absl::Status CheckIoArgs(const void* buf, size_t n, uintptr_t token,
+                         const IoResult* r, const char* context);
+
+// EINVAL unless `addr` holds an address (1 .. sizeof(bytes) bytes).
+absl::Status CheckSockAddr(const SockAddr& addr, const char* context);
+
+// True for FdKind's values.
+bool ValidKind(FdKind kind);
+
+// The fdMutex slot of a poll direction (kRead or kWrite).
+inline int Slot(PollMode mode) {
+  return mode == PollMode::kRead ? FdMutex::kRead : FdMutex::kWrite;
+}
+
+// A Duration as the relative deadline Poller::SetDeadline() takes:
+// InfiniteDuration() is 0 (none), -InfiniteDuration() and anything <= 0 a
+// deadline already passed (-1), else the nanoseconds rounded up.
+int64_t DeadlineNanos(absl::Duration d);
+
+// Go's maxRW: a stream read or write moves at most 1 GiB per system call
+// (some systems fail larger ones).
+inline constexpr size_t kMaxRW = size_t{1} << 30;
+
+}  // namespace gort::internal
+
+#endif  // GORT_SRC_FD_INTERNAL_H_

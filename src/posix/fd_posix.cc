@@ -1,0 +1,758 @@
+// Go: internal/poll/fd_unix.go, fd_poll_runtime.go, sock_cloexec.go,
+// sys_cloexec.go and net/fd_unix.go (connect). The FD layer on Linux and
+// macOS: readiness + EAGAIN over the netpoller (include/gort/fd.h).
+//
+// Each operation call: FdMutex::Begin() (the token names the operation;
+// kContinued when it comes back after a park), then, for a new operation
+// only, Poller::Prepare(): on a continued one Prepare would forget a
+// readiness edge that arrived after the token was handed out, and the
+// operation could wait forever; it gets Poller::Check() instead (Go's
+// netpollcheckerr after a wake). Then the system call loop: EINTR retries,
+// EAGAIN asks Poller::Wait(): kReady retries, kParked returns kParked
+// (FdMutex::End(dir, false): the slot stays the token's), an error ends
+// the operation.
+//
+// State an operation keeps across parked calls (Write's count so far,
+// Connect's "in progress") lives in the Impl per direction and is touched
+// only by the call that holds the direction's slot, and only before that
+// call's Wait() publishes the token: from then on another thread may be
+// continuing the operation.
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <climits>
+#include <cstddef>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+#include <new>
+#include <utility>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "fd_internal.h"
+#include "fd_mutex.h"
+#include "gort/errno.h"
+#include "gort/error_codes.h"
+#include "gort/fd.h"
+#include "gort/netpoll.h"
+
+namespace gort {
+namespace {
+
+using internal::CheckIoArgs;
+using internal::CheckSockAddr;
+using internal::FdError;
+using internal::FdMutex;
+using internal::FdMutexError;
+
+absl::Status SysErr(int err, const char* context) {
+  return Error::FromSys(err).ToStatus(context);
+}
+
+// Go's syscall.SetNonblock and CloseOnExec: O_NONBLOCK and FD_CLOEXEC on a
+// descriptor made elsewhere. 0 or errno.
+int SetNonblockCloexec(int fd) {
+  int fl = fcntl(fd, F_GETFL);
+  if (fl < 0) return errno;
+  if ((fl & O_NONBLOCK) == 0 && fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0) {
+    return errno;
+  }
+  int fdfl = fcntl(fd, F_GETFD);
+  if (fdfl < 0) return errno;
+  if ((fdfl & FD_CLOEXEC) == 0 && fcntl(fd, F_SETFD, fdfl | FD_CLOEXEC) < 0) {
+    return errno;
+  }
+  return 0;
+}
+
+// A write to a stream whose reader went away raises SIGPIPE, which kills a
+// process that did not ask for it (Go's runtime catches it and ignores it
+// for descriptors other than 1 and 2). Sockets avoid it per call (Linux:
+// MSG_NOSIGNAL) or per socket (macOS: SO_NOSIGPIPE, set in Socket, Accept
+// and Open); pipes per descriptor on macOS (F_SETNOSIGPIPE) and nowhere on
+// Linux, which gets WritePipe() below.
+void NoSigpipe(int fd, FdKind kind) {
+#ifdef __APPLE__
+  if (kind != FdKind::kPipe) {
+    int one = 1;
+    (void)setsockopt(fd, SOL_SOCKET, SO_NOSIGPIPE, &one, sizeof(one));
+  }
+#ifdef F_SETNOSIGPIPE
+  if (kind == FdKind::kPipe) (void)fcntl(fd, F_SETNOSIGPIPE, 1);
+#endif
+#else
+  (void)fd;
+  (void)kind;
+#endif
+}
+
+#ifdef __linux__
+constexpr int kSendFlags = MSG_NOSIGNAL;
+#else
+constexpr int kSendFlags = 0;  // SO_NOSIGPIPE is set on the socket
+#endif
+
+// write(2) to a pipe without SIGPIPE where the descriptor cannot be told
+// not to raise it (Linux): SIGPIPE is blocked in this thread around the
+// call, and the one the call raised (thread-directed, so pending here) is
+// taken with sigwait() before the old mask comes back. A SIGPIPE that was
+// already pending before the call is left alone. Costs three system calls
+// more than a plain write; only pipes pay it.
+ssize_t WritePipe(int fd, const void* p, size_t n) {
+#if defined(__APPLE__) && defined(F_SETNOSIGPIPE)
+  return write(fd, p, n);
+#else
+  sigset_t pipe_set, old, pending;
+  sigemptyset(&pipe_set);
+  sigaddset(&pipe_set, SIGPIPE);
+  sigemptyset(&pending);
+  (void)sigpending(&pending);
+  bool was_pending = sigismember(&pending, SIGPIPE) == 1;
+  (void)pthread_sigmask(SIG_BLOCK, &pipe_set, &old);
+  ssize_t k = write(fd, p, n);
+  int err = errno;
+  if (k < 0 && err == EPIPE && !was_pending) {
+    sigemptyset(&pending);
+    if (sigpending(&pending) == 0 && sigismember(&pending, SIGPIPE) == 1) {
+      int sig = 0;
+      (void)sigwait(&pipe_set, &sig);
+    }
+  }
+  (void)pthread_sigmask(SIG_SETMASK, &old, nullptr);
+  errno = err;
+  return k;
+#endif
+}
+
+}  // namespace
+
+class Fd::Impl {
+ public:
+  Impl(Poller& poller, int sysfd, FdKind kind, PollDescId pd)
+      : poller_(poller), sysfd_(sysfd), kind_(kind), pd_(pd) {}
+
+  // Registers `sysfd` (already non-blocking and close-on-exec) and wraps
+  // it. On failure `sysfd` is left open.
+  static absl::StatusOr<std::unique_ptr<Fd>> Wrap(Poller& poller, int sysfd,
+                                                  FdKind kind);
+
+  absl::Status Read(void* buf, size_t n, uintptr_t token, IoResult* r);
+  absl::Status Write(const void* buf, size_t n, uintptr_t token, IoResult* r);
+  absl::Status Accept(uintptr_t token, IoResult* r, std::unique_ptr<Fd>* out,
+                      SockAddr* peer);
+  absl::Status Connect(const SockAddr& addr, uintptr_t token, IoResult* r);
+  absl::Status ReadFrom(void* buf, size_t n, SockAddr* from, uintptr_t token,
+                        IoResult* r);
+  absl::Status WriteTo(const void* buf, size_t n, const SockAddr& to,
+                       uintptr_t token, IoResult* r);
+  absl::Status Shutdown(PollMode how);
+  absl::Status SetDeadline(int64_t d, PollMode mode);
+  absl::Status Bind(const SockAddr& addr);
+  absl::Status Listen(int backlog);
+  absl::StatusOr<SockAddr> LocalAddr();
+  absl::Status SetSockOptInt(int level, int name, int value);
+  absl::Status Close();
+
+  // Unregisters and closes the descriptor: run once, by whoever dropped the
+  // last reference of a closed Fd (Go's FD.destroy).
+  absl::Status Destroy();
+
+  bool destroyed() const { return destroyed_.load(std::memory_order_acquire); }
+  int sysfd() const { return sysfd_.load(std::memory_order_acquire); }
+  FdKind kind() const { return kind_.load(std::memory_order_relaxed); }
+  PollDescId pd() const { return pd_; }
+
+ private:
+  // Begins a call of operation `token` in direction `mode` (the fdMutex
+  // slot); *started tells a new operation from a continued one.
+  absl::Status Begin(PollMode mode, uintptr_t token, bool* started,
+                     const char* context);
+  // Then checks the pollDesc: Prepare() for a new operation, Check() for a
+  // continued one. On error the call has ended.
+  absl::Status Ready(PollMode mode, bool started);
+  // Ends the call; `finished`: the operation returned done or an error.
+  void End(PollMode mode, bool finished);
+  // After EAGAIN: true to retry, false when parked, or the error.
+  absl::StatusOr<bool> WaitIo(PollMode mode, uintptr_t token);
+  // A reference for a call that holds no slot (ECANCELED once closed).
+  bool Incref() { return fdmu_.Incref(); }
+  void Decref() {
+    if (fdmu_.Decref()) (void)Destroy();
+  }
+
+  Poller& poller_;
+  std::atomic<int> sysfd_;
+  std::atomic<FdKind> kind_;
+  const PollDescId pd_;
+  FdMutex fdmu_;
+  std::atomic<bool> destroyed_{false};
+
+  // The write direction's operation state (see the file comment).
+  size_t written_ = 0;  // Write: bytes written by earlier calls
+};
+
+absl::StatusOr<std::unique_ptr<Fd>> Fd::Impl::Wrap(Poller& poller, int sysfd,
+                                                   FdKind kind) {
+  absl::StatusOr<PollDescId> pd = poller.Register(sysfd);
+  if (!pd.ok()) return pd.status();
+  std::unique_ptr<Impl> impl(new (std::nothrow) Impl(poller, sysfd, kind, *pd));
+  std::unique_ptr<Fd> fd;
+  if (impl != nullptr) fd.reset(new (std::nothrow) Fd(std::move(impl)));
+  if (fd == nullptr) {
+    (void)poller.Unregister(*pd);
+    return FdError(GORT_ENOMEM, "fd open");
+  }
+  return fd;
+}
+
+absl::Status Fd::Impl::Begin(PollMode mode, uintptr_t token, bool* started,
+                             const char* context) {
+  FdMutex::Op op;
+  int rc = fdmu_.Begin(internal::Slot(mode), token, &op);
+  if (rc != 0) return FdMutexError(rc, context);
+  *started = op == FdMutex::Op::kStarted;
+  return absl::OkStatus();
+}
+
+absl::Status Fd::Impl::Ready(PollMode mode, bool started) {
+  absl::Status s =
+      started ? poller_.Prepare(pd_, mode) : poller_.Check(pd_, mode);
+  if (!s.ok()) End(mode, true);
+  return s;
+}
+
+void Fd::Impl::End(PollMode mode, bool finished) {
+  if (fdmu_.End(internal::Slot(mode), finished)) (void)Destroy();
+}
+
+absl::StatusOr<bool> Fd::Impl::WaitIo(PollMode mode, uintptr_t token) {
+  absl::StatusOr<WaitResult> w = poller_.Wait(pd_, mode, token);
+  if (!w.ok()) return w.status();
+  return *w == WaitResult::kReady;
+}
+
+absl::Status Fd::Impl::Destroy() {
+  int fd = sysfd_.exchange(-1, std::memory_order_acq_rel);
+  (void)poller_.Unregister(pd_);
+  // Once, whatever close() says: on Linux the descriptor is released even
+  // when close() fails with EINTR (the kernel frees it before flushing), so
+  // a retry could close a descriptor another thread has been handed since.
+  // Go does not retry either. (macOS: the same with close's EINTR.)
+  int rc = close(fd);
+  int err = errno;
+  destroyed_.store(true, std::memory_order_release);
+  return rc == 0 ? absl::OkStatus() : SysErr(err, "close");
+}
+
+// Go's FD.Read.
+absl::Status Fd::Impl::Read(void* buf, size_t n, uintptr_t token, IoResult* r) {
+  absl::Status s = CheckIoArgs(buf, n, token, r, "read");
+  if (!s.ok()) return s;
+  *r = IoResult{};
+  bool started = false;
+  s = Begin(PollMode::kRead, token, &started, "read");
+  if (!s.ok()) return s;
+  if (n == 0) {  // Go: a zero-byte read returns at once, without the poller
+    End(PollMode::kRead, true);
+    return absl::OkStatus();
+  }
+  s = Ready(PollMode::kRead, started);
+  if (!s.ok()) return s;
+  if (kind() == FdKind::kStream && n > internal::kMaxRW) n = internal::kMaxRW;
+  for (;;) {
+    ssize_t got = read(sysfd(), buf, n);
+    if (got >= 0) {
+      r->n = static_cast<size_t>(got);
+      End(PollMode::kRead, true);
+      return absl::OkStatus();
+    }
+    int err = errno;
+    if (err == EINTR) continue;
+    if (err == EAGAIN || err == EWOULDBLOCK) {
+      absl::StatusOr<bool> retry = WaitIo(PollMode::kRead, token);
+      if (retry.ok() && *retry) continue;
+      if (retry.ok()) {
+        r->state = IoState::kParked;
+        End(PollMode::kRead, false);
+        return absl::OkStatus();
+      }
+      End(PollMode::kRead, true);
+      return retry.status();
+    }
+    End(PollMode::kRead, true);
+    return SysErr(err, "read");
+  }
+}
+
+// Go's FD.Write: every byte, or an error with the count written before it.
+absl::Status Fd::Impl::Write(const void* buf, size_t n, uintptr_t token,
+                             IoResult* r) {
+  absl::Status s = CheckIoArgs(buf, n, token, r, "write");
+  if (!s.ok()) return s;
+  *r = IoResult{};
+  bool started = false;
+  s = Begin(PollMode::kWrite, token, &started, "write");
+  if (!s.ok()) return s;
+  if (started) written_ = 0;  // ours: we hold the write slot
+  size_t done = written_;
+  r->n = done;
+  s = Ready(PollMode::kWrite, started);
+  if (!s.ok()) return s;
+  const FdKind k = kind();
+  const char* p = static_cast<const char*>(buf);
+  for (;;) {
+    size_t len = n - done;
+    if (k == FdKind::kStream && len > internal::kMaxRW) len = internal::kMaxRW;
+    ssize_t put = k == FdKind::kPipe ? WritePipe(sysfd(), p + done, len)
+                                     : send(sysfd(), p + done, len, kSendFlags);
+    int err = errno;
+    if (put > 0) done += static_cast<size_t>(put);
+    r->n = done;
+    if (done == n && put >= 0) {
+      End(PollMode::kWrite, true);
+      return absl::OkStatus();
+    }
+    if (put < 0 && err == EINTR) continue;
+    if (put < 0 && (err == EAGAIN || err == EWOULDBLOCK)) {
+      written_ = done;  // before Wait(): then another thread may go on
+      absl::StatusOr<bool> retry = WaitIo(PollMode::kWrite, token);
+      if (retry.ok() && *retry) continue;
+      if (retry.ok()) {
+        r->state = IoState::kParked;
+        End(PollMode::kWrite, false);
+        return absl::OkStatus();
+      }
+      End(PollMode::kWrite, true);
+      return retry.status();
+    }
+    if (put < 0) {
+      End(PollMode::kWrite, true);
+      return SysErr(err, "write");
+    }
+    if (put == 0) {  // Go: io.ErrUnexpectedEOF
+      End(PollMode::kWrite, true);
+      return FdError(GORT_EIO, "write: the descriptor took no bytes");
+    }
+  }
+}
+
+// Go's FD.Accept with accept(2) from sock_cloexec.go / sys_cloexec.go, and
+// net's newFD + init for the connection.
+absl::Status Fd::Impl::Accept(uintptr_t token, IoResult* r,
+                              std::unique_ptr<Fd>* out, SockAddr* peer) {
+  absl::Status s = CheckIoArgs(nullptr, 0, token, r, "accept");
+  if (!s.ok()) return s;
+  if (out == nullptr) return FdError(GORT_EINVAL, "accept");
+  *r = IoResult{};
+  bool started = false;
+  s = Begin(PollMode::kRead, token, &started, "accept");
+  if (!s.ok()) return s;
+  s = Ready(PollMode::kRead, started);
+  if (!s.ok()) return s;
+  for (;;) {
+    sockaddr_storage sa;
+    socklen_t len = sizeof(sa);
+#ifdef __linux__
+    int ns = accept4(sysfd(), reinterpret_cast<sockaddr*>(&sa), &len,
+                     SOCK_NONBLOCK | SOCK_CLOEXEC);
+#else
+    // No accept4 on macOS: accept, then set the flags. Go holds
+    // syscall.ForkLock (read side) across both so a fork in between cannot
+    // hand the new descriptor to a child; gort has no fork lock the
+    // embedder's forks take, so a fork+exec on another thread inside this
+    // window can leak the descriptor into that child.
+    int ns = accept(sysfd(), reinterpret_cast<sockaddr*>(&sa), &len);
+    if (ns >= 0) {
+      int err = SetNonblockCloexec(ns);
+      if (err != 0) {
+        (void)close(ns);
+        End(PollMode::kRead, true);
+        return SysErr(err, "accept: fcntl");
+      }
+    }
+#endif
+    if (ns >= 0) {
+      NoSigpipe(ns, FdKind::kStream);
+      absl::StatusOr<std::unique_ptr<Fd>> fd =
+          Wrap(poller_, ns, FdKind::kStream);
+      if (!fd.ok()) {
+        (void)close(ns);
+        End(PollMode::kRead, true);
+        return fd.status();
+      }
+      if (peer != nullptr) {
+        *peer = SockAddr{};
+        peer->len = len < sizeof(peer->bytes) ? len : sizeof(peer->bytes);
+        std::memcpy(peer->bytes, &sa, peer->len);
+      }
+      *out = std::move(*fd);
+      End(PollMode::kRead, true);
+      return absl::OkStatus();
+    }
+    int err = errno;
+    // ECONNABORTED: a connection on the queue was closed before we took
+    // it; Go tries again.
+    if (err == EINTR || err == ECONNABORTED) continue;
+    if (err == EAGAIN || err == EWOULDBLOCK) {
+      absl::StatusOr<bool> retry = WaitIo(PollMode::kRead, token);
+      if (retry.ok() && *retry) continue;
+      if (retry.ok()) {
+        r->state = IoState::kParked;
+        End(PollMode::kRead, false);
+        return absl::OkStatus();
+      }
+      End(PollMode::kRead, true);
+      return retry.status();
+    }
+    End(PollMode::kRead, true);
+    return SysErr(err, "accept");
+  }
+}
+
+// Go's netFD.connect: connect(2) once; if it is under way, wait until
+// writable and read SO_ERROR (calling connect again does not reliably
+// report errors, Go issue 7474). A new operation calls connect; a
+// continued one (woken) reads SO_ERROR first.
+absl::Status Fd::Impl::Connect(const SockAddr& addr, uintptr_t token,
+                               IoResult* r) {
+  absl::Status s = CheckIoArgs(nullptr, 0, token, r, "connect");
+  if (!s.ok()) return s;
+  s = CheckSockAddr(addr, "connect");
+  if (!s.ok()) return s;
+  *r = IoResult{};
+  bool started = false;
+  s = Begin(PollMode::kWrite, token, &started, "connect");
+  if (!s.ok()) return s;
+  s = Ready(PollMode::kWrite, started);
+  if (!s.ok()) return s;
+  const int fd = sysfd();
+  bool check = !started;
+  if (started) {
+    int rc = connect(fd, reinterpret_cast<const sockaddr*>(addr.bytes),
+                     static_cast<socklen_t>(addr.len));
+    int err = rc == 0 ? 0 : errno;
+    if (err == 0 || err == EISCONN) {
+      End(PollMode::kWrite, true);
+      return absl::OkStatus();
+    }
+    // EINTR: the connection goes on in the background (as EINPROGRESS).
+    if (err != EINPROGRESS && err != EALREADY && err != EINTR) {
+      End(PollMode::kWrite, true);
+      return SysErr(err, "connect");
+    }
+  }
+  for (;;) {
+    if (check) {
+      int soerr = 0;
+      socklen_t len = sizeof(soerr);
+      if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &len) != 0) {
+        int err = errno;
+        End(PollMode::kWrite, true);
+        return SysErr(err, "connect: getsockopt");
+      }
+      if (soerr == 0) {
+        // The poller can wake a waiter spuriously (Go issues 14548, 19289):
+        // connected only if there is a peer; else wait again.
+        sockaddr_storage peer;
+        socklen_t plen = sizeof(peer);
+        if (getpeername(fd, reinterpret_cast<sockaddr*>(&peer), &plen) == 0) {
+          End(PollMode::kWrite, true);
+          return absl::OkStatus();
+        }
+      } else if (soerr == EISCONN) {
+        End(PollMode::kWrite, true);
+        return absl::OkStatus();
+      } else if (soerr != EINPROGRESS && soerr != EALREADY && soerr != EINTR) {
+        End(PollMode::kWrite, true);
+        return SysErr(soerr, "connect");
+      }
+    }
+    check = true;
+    absl::StatusOr<bool> retry = WaitIo(PollMode::kWrite, token);
+    if (retry.ok() && *retry) continue;
+    if (retry.ok()) {
+      r->state = IoState::kParked;
+      End(PollMode::kWrite, false);
+      return absl::OkStatus();
+    }
+    End(PollMode::kWrite, true);
+    return retry.status();
+  }
+}
+
+// Go's FD.ReadFrom (recvfrom(2)); an empty datagram is a kDone of 0 bytes.
+absl::Status Fd::Impl::ReadFrom(void* buf, size_t n, SockAddr* from,
+                                uintptr_t token, IoResult* r) {
+  absl::Status s = CheckIoArgs(buf, n, token, r, "readfrom");
+  if (!s.ok()) return s;
+  *r = IoResult{};
+  bool started = false;
+  s = Begin(PollMode::kRead, token, &started, "readfrom");
+  if (!s.ok()) return s;
+  s = Ready(PollMode::kRead, started);
+  if (!s.ok()) return s;
+  for (;;) {
+    sockaddr_storage sa;
+    socklen_t len = sizeof(sa);
+    ssize_t got =
+        recvfrom(sysfd(), buf, n, 0, reinterpret_cast<sockaddr*>(&sa), &len);
+    if (got >= 0) {
+      r->n = static_cast<size_t>(got);
+      if (from != nullptr) {
+        *from = SockAddr{};
+        from->len = len < sizeof(from->bytes) ? len : sizeof(from->bytes);
+        std::memcpy(from->bytes, &sa, from->len);
+      }
+      End(PollMode::kRead, true);
+      return absl::OkStatus();
+    }
+    int err = errno;
+    if (err == EINTR) continue;
+    if (err == EAGAIN || err == EWOULDBLOCK) {
+      absl::StatusOr<bool> retry = WaitIo(PollMode::kRead, token);
+      if (retry.ok() && *retry) continue;
+      if (retry.ok()) {
+        r->state = IoState::kParked;
+        End(PollMode::kRead, false);
+        return absl::OkStatus();
+      }
+      End(PollMode::kRead, true);
+      return retry.status();
+    }
+    End(PollMode::kRead, true);
+    return SysErr(err, "readfrom");
+  }
+}
+
+// Go's FD.WriteTo (sendto(2)): one datagram.
+absl::Status Fd::Impl::WriteTo(const void* buf, size_t n, const SockAddr& to,
+                               uintptr_t token, IoResult* r) {
+  absl::Status s = CheckIoArgs(buf, n, token, r, "writeto");
+  if (!s.ok()) return s;
+  s = CheckSockAddr(to, "writeto");
+  if (!s.ok()) return s;
+  *r = IoResult{};
+  bool started = false;
+  s = Begin(PollMode::kWrite, token, &started, "writeto");
+  if (!s.ok()) return s;
+  s = Ready(PollMode::kWrite, started);
+  if (!s.ok()) return s;
+  for (;;) {
+    ssize_t put = sendto(sysfd(), buf, n, kSendFlags,
+                         reinterpret_cast<const sockaddr*>(to.bytes),
+                         static_cast<socklen_t>(to.len));
+    if (put >= 0) {
+      r->n = static_cast<size_t>(put);
+      End(PollMode::kWrite, true);
+      return absl::OkStatus();
+    }
+    int err = errno;
+    if (err == EINTR) continue;
+    if (err == EAGAIN || err == EWOULDBLOCK) {
+      absl::StatusOr<bool> retry = WaitIo(PollMode::kWrite, token);
+      if (retry.ok() && *retry) continue;
+      if (retry.ok()) {
+        r->state = IoState::kParked;
+        End(PollMode::kWrite, false);
+        return absl::OkStatus();
+      }
+      End(PollMode::kWrite, true);
+      return retry.status();
+    }
+    End(PollMode::kWrite, true);
+    return SysErr(err, "writeto");
+  }
+}
+
+absl::Status Fd::Impl::Shutdown(PollMode how) {
+  int h;
+  switch (how) {
+    case PollMode::kRead:
+      h = SHUT_RD;
+      break;
+    case PollMode::kWrite:
+      h = SHUT_WR;
+      break;
+    case PollMode::kReadWrite:
+      h = SHUT_RDWR;
+      break;
+    default:
+      return FdError(GORT_EINVAL, "shutdown: how");
+  }
+  if (!Incref()) return FdError(GORT_ECANCELED, "shutdown");
+  int rc = shutdown(sysfd(), h);
+  int err = errno;
+  Decref();
+  return rc == 0 ? absl::OkStatus() : SysErr(err, "shutdown");
+}
+
+// Go's FD.SetDeadline (setDeadlineImpl): a reference for the call.
+absl::Status Fd::Impl::SetDeadline(int64_t d, PollMode mode) {
+  if (mode != PollMode::kRead && mode != PollMode::kWrite &&
+      mode != PollMode::kReadWrite) {
+    return FdError(GORT_EINVAL, "set deadline: mode");
+  }
+  if (!Incref()) return FdError(GORT_ECANCELED, "set deadline");
+  absl::Status s = poller_.SetDeadline(pd_, d, mode);
+  Decref();
+  return s;
+}
+
+absl::Status Fd::Impl::Bind(const SockAddr& addr) {
+  absl::Status s = CheckSockAddr(addr, "bind");
+  if (!s.ok()) return s;
+  if (!Incref()) return FdError(GORT_ECANCELED, "bind");
+  int rc = bind(sysfd(), reinterpret_cast<const sockaddr*>(addr.bytes),
+                static_cast<socklen_t>(addr.len));
+  int err = errno;
+  Decref();
+  return rc == 0 ? absl::OkStatus() : SysErr(err, "bind");
+}
+
+absl::Status Fd::Impl::Listen(int backlog) {
+  if (!Incref()) return FdError(GORT_ECANCELED, "listen");
+  int rc = listen(sysfd(), backlog);
+  int err = errno;
+  if (rc == 0) kind_.store(FdKind::kListener, std::memory_order_relaxed);
+  Decref();
+  return rc == 0 ? absl::OkStatus() : SysErr(err, "listen");
+}
+
+absl::StatusOr<SockAddr> Fd::Impl::LocalAddr() {
+  if (!Incref()) return FdError(GORT_ECANCELED, "local addr");
+  sockaddr_storage sa;
+  socklen_t len = sizeof(sa);
+  int rc = getsockname(sysfd(), reinterpret_cast<sockaddr*>(&sa), &len);
+  int err = errno;
+  Decref();
+  if (rc != 0) return SysErr(err, "local addr");
+  SockAddr out;
+  out.len = len < sizeof(out.bytes) ? len : sizeof(out.bytes);
+  std::memcpy(out.bytes, &sa, out.len);
+  return out;
+}
+
+absl::Status Fd::Impl::SetSockOptInt(int level, int name, int value) {
+  if (!Incref()) return FdError(GORT_ECANCELED, "setsockopt");
+  int rc = setsockopt(sysfd(), level, name, &value, sizeof(value));
+  int err = errno;
+  Decref();
+  return rc == 0 ? absl::OkStatus() : SysErr(err, "setsockopt");
+}
+
+// Go's FD.Close without its wait: the closed bit, then evict the waiters
+// (their tokens come out with kClosing), then drop our reference; the last
+// reference closes the descriptor.
+absl::Status Fd::Impl::Close() {
+  if (!fdmu_.IncrefAndClose()) return FdError(GORT_EBADF, "close");
+  (void)poller_.Evict(pd_);
+  if (fdmu_.Decref()) return Destroy();
+  return absl::OkStatus();
+}
+
+// The public class.
+
+Fd::Fd(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+Fd::~Fd() {
+  if (impl_ == nullptr) return;
+  (void)impl_->Close();
+  if (!impl_->destroyed()) {
+    // A call is running or an operation is parked or in flight: its next
+    // call would use freed memory.
+#ifndef NDEBUG
+    std::fputs("gort: Fd destroyed while an operation holds it\n", stderr);
+    std::abort();
+#else
+    (void)impl_->Destroy();  // at least the descriptor does not leak
+#endif
+  }
+}
+
+absl::StatusOr<std::unique_ptr<Fd>> Fd::Open(Poller& poller, intptr_t sysfd,
+                                             FdKind kind) {
+  if (!internal::ValidKind(kind) || sysfd < 0 || sysfd > INT_MAX) {
+    return FdError(GORT_EINVAL, "fd open");
+  }
+  int fd = static_cast<int>(sysfd);
+  int err = SetNonblockCloexec(fd);
+  if (err != 0) return SysErr(err, "fd open: fcntl");
+  NoSigpipe(fd, kind);
+  return Impl::Wrap(poller, fd, kind);
+}
+
+// Go's sysSocket (net/sock_cloexec.go; sys_cloexec.go where the flags are
+// missing).
+absl::StatusOr<std::unique_ptr<Fd>> Fd::Socket(Poller& poller, int family,
+                                               int type, int protocol) {
+#ifdef __linux__
+  int base = type & ~(SOCK_NONBLOCK | SOCK_CLOEXEC);
+  int s = socket(family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, protocol);
+  if (s < 0) return SysErr(errno, "socket");
+#else
+  int base = type;
+  // As in Accept: without SOCK_CLOEXEC a fork between socket() and fcntl()
+  // on another thread can leak the descriptor into a child (Go holds
+  // syscall.ForkLock here).
+  int s = socket(family, type, protocol);
+  if (s < 0) return SysErr(errno, "socket");
+  int err = SetNonblockCloexec(s);
+  if (err != 0) {
+    (void)close(s);
+    return SysErr(err, "socket: fcntl");
+  }
+#endif
+  FdKind kind = base == SOCK_STREAM ? FdKind::kStream : FdKind::kDatagram;
+  NoSigpipe(s, kind);
+  absl::StatusOr<std::unique_ptr<Fd>> fd = Impl::Wrap(poller, s, kind);
+  if (!fd.ok()) (void)close(s);
+  return fd;
+}
+
+absl::Status Fd::Read(void* buf, size_t n, uintptr_t token, IoResult* r) {
+  return impl_->Read(buf, n, token, r);
+}
+absl::Status Fd::Write(const void* buf, size_t n, uintptr_t token,
+                       IoResult* r) {
+  return impl_->Write(buf, n, token, r);
+}
+absl::Status Fd::Accept(uintptr_t token, IoResult* r, std::unique_ptr<Fd>* out,
+                        SockAddr* peer) {
+  return impl_->Accept(token, r, out, peer);
+}
+absl::Status Fd::Connect(const SockAddr& addr, uintptr_t token, IoResult* r) {
+  return impl_->Connect(addr, token, r);
+}
+absl::Status Fd::ReadFrom(void* buf, size_t n, SockAddr* from, uintptr_t token,
+                          IoResult* r) {
+  return impl_->ReadFrom(buf, n, from, token, r);
+}
+absl::Status Fd::WriteTo(const void* buf, size_t n, const SockAddr& to,
+                         uintptr_t token, IoResult* r) {
+  return impl_->WriteTo(buf, n, to, token, r);
+}
+absl::Status Fd::Shutdown(PollMode how) { return impl_->Shutdown(how); }
+absl::Status Fd::SetDeadline(int64_t d, PollMode mode) {
+  return impl_->SetDeadline(d, mode);
+}
+absl::Status Fd::Bind(const SockAddr& addr) { return impl_->Bind(addr); }
+absl::Status Fd::Listen(int backlog) { return impl_->Listen(backlog); }
+absl::StatusOr<SockAddr> Fd::LocalAddr() { return impl_->LocalAddr(); }
+absl::Status Fd::SetSockOptInt(int level, int name, int value) {
+  return impl_->SetSockOptInt(level, name, value);
+}
+absl::Status Fd::Close() { return impl_->Close(); }
+bool Fd::Destroyed() const { return impl_->destroyed(); }
+intptr_t Fd::Sysfd() const { return impl_->sysfd(); }
+FdKind Fd::kind() const { return impl_->kind(); }
+PollDescId Fd::pd() const { return impl_->pd(); }
+
+}  // namespace gort

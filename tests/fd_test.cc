@@ -1,0 +1,717 @@
+// The FD layer (include/gort/fd.h; Go: internal/poll.FD): read, write,
+// accept, connect, UDP, shutdown, deadlines, EBUSY, Close's reference
+// semantics, the flags of the descriptors it makes, and many connections
+// served by several polling threads at once.
+#include "gort/fd.h"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/time/time.h"
+#include "fd_test_util.h"
+#include "gort/netpoll.h"
+
+#ifndef _WIN32
+#include <fcntl.h>
+#include <unistd.h>
+#endif
+
+namespace gort {
+namespace {
+
+using testing::CodeOf;
+using testing::Driver;
+using testing::kTokA;
+using testing::kTokB;
+using testing::Loopback4;
+using testing::TcpPair;
+
+class FdTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    absl::StatusOr<std::unique_ptr<Poller>> p = Poller::Open();
+    ASSERT_TRUE(p.ok()) << p.status();
+    poller_ = std::move(*p);
+    driver_ = std::make_unique<Driver>(*poller_);
+    listener_ = testing::Listener(*poller_);
+    ASSERT_NE(listener_, nullptr);
+  }
+  void TearDown() override {
+    // Every operation has ended: the Fds close, then the poller.
+    pair_ = TcpPair{};
+    listener_.reset();
+    driver_.reset();
+    poller_.reset();
+  }
+  void MakePair() {
+    ASSERT_TRUE(testing::Connect(*poller_, *driver_, *listener_, &pair_));
+  }
+
+  std::unique_ptr<Poller> poller_;
+  std::unique_ptr<Driver> driver_;
+  std::unique_ptr<Fd> listener_;
+  TcpPair pair_;
+};
+
+// A read with nothing to read parks; the peer's write makes its token come
+// out with kReady; the same call again returns the bytes.
+TEST_F(FdTest, ReadParksThenGetsTheBytes) {
+  MakePair();
+  char buf[16];
+  IoResult r;
+  ASSERT_TRUE(pair_.server->Read(buf, sizeof(buf), kTokA, &r).ok());
+  EXPECT_EQ(r.state, IoState::kParked);
+  EXPECT_FALSE(driver_->Out(kTokA));
+  IoResult w;
+  ASSERT_TRUE(pair_.client->Write("hello", 5, kTokB, &w).ok());
+  EXPECT_EQ(w.state, IoState::kDone);
+  EXPECT_EQ(w.n, 5u);
+  PollEvent ev = driver_->Next(kTokA);
+  EXPECT_EQ(ev.reason, PollReason::kReady);
+  EXPECT_EQ(ev.mode, PollMode::kRead);
+  ASSERT_TRUE(pair_.server->Read(buf, sizeof(buf), kTokA, &r).ok());
+  ASSERT_EQ(r.state, IoState::kDone);
+  EXPECT_EQ(std::string(buf, r.n), "hello");
+}
+
+// Go's FD.Read: a zero-byte read returns at once, without a system call.
+TEST_F(FdTest, ZeroByteReadIsDoneAtOnce) {
+  MakePair();
+  IoResult r;
+  ASSERT_TRUE(pair_.server->Read(nullptr, 0, kTokA, &r).ok());
+  EXPECT_EQ(r.state, IoState::kDone);
+  EXPECT_EQ(r.n, 0u);
+}
+
+TEST_F(FdTest, BadArguments) {
+  MakePair();
+  char buf[4];
+  IoResult r;
+  Fd& fd = *pair_.server;
+  EXPECT_EQ(CodeOf(fd.Read(buf, 4, 0, &r)), GORT_EINVAL);
+  EXPECT_EQ(CodeOf(fd.Read(buf, 4, 1, &r)), GORT_EINVAL);
+  EXPECT_EQ(CodeOf(fd.Read(buf, 4, 2, &r)), GORT_EINVAL);
+  EXPECT_EQ(CodeOf(fd.Read(nullptr, 4, kTokA, &r)), GORT_EINVAL);
+  EXPECT_EQ(CodeOf(fd.Read(buf, 4, kTokA, nullptr)), GORT_EINVAL);
+  EXPECT_EQ(CodeOf(fd.Write(nullptr, 4, kTokA, &r)), GORT_EINVAL);
+  EXPECT_EQ(CodeOf(fd.Accept(kTokA, &r, nullptr, nullptr)), GORT_EINVAL);
+  SockAddr empty;
+  EXPECT_EQ(CodeOf(fd.Connect(empty, kTokA, &r)), GORT_EINVAL);
+  SockAddr too_long;
+  too_long.len = sizeof(too_long.bytes) + 1;
+  EXPECT_EQ(CodeOf(fd.WriteTo(buf, 4, too_long, kTokA, &r)), GORT_EINVAL);
+  EXPECT_EQ(CodeOf(fd.Shutdown(static_cast<PollMode>(0))), GORT_EINVAL);
+  EXPECT_EQ(CodeOf(fd.Shutdown(static_cast<PollMode>(7))), GORT_EINVAL);
+  EXPECT_EQ(CodeOf(fd.SetDeadline(int64_t{1}, static_cast<PollMode>(0))),
+            GORT_EINVAL);
+  EXPECT_EQ(CodeOf(Fd::Open(*poller_, -1, FdKind::kStream).status()),
+            GORT_EINVAL);
+  EXPECT_EQ(CodeOf(Fd::Open(*poller_, 0, static_cast<FdKind>(9)).status()),
+            GORT_EINVAL);
+  // Nothing was left held: the fixture's teardown destroys every Fd.
+}
+
+TEST_F(FdTest, AcceptReportsThePeerAndConnectParksOrFinishes) {
+  absl::StatusOr<SockAddr> addr = listener_->LocalAddr();
+  ASSERT_TRUE(addr.ok());
+  EXPECT_NE(testing::PortOf(*addr), 0);
+  EXPECT_EQ(listener_->kind(), FdKind::kListener);
+  // Accept first: it parks until a connection arrives.
+  std::unique_ptr<Fd> conn;
+  SockAddr peer;
+  IoResult ar;
+  ASSERT_TRUE(listener_->Accept(kTokA, &ar, &conn, &peer).ok());
+  EXPECT_EQ(ar.state, IoState::kParked);
+  absl::StatusOr<std::unique_ptr<Fd>> c =
+      Fd::Socket(*poller_, AF_INET, SOCK_STREAM, 0);
+  ASSERT_TRUE(c.ok());
+  EXPECT_EQ((*c)->kind(), FdKind::kStream);
+  IoResult cr;
+  ASSERT_TRUE(
+      driver_
+          ->Run(
+              kTokB,
+              [&](IoResult* x) { return (*c)->Connect(*addr, kTokB, x); }, &cr)
+          .ok());
+  EXPECT_EQ(driver_->Next(kTokA).reason, PollReason::kReady);
+  ASSERT_TRUE(listener_->Accept(kTokA, &ar, &conn, &peer).ok());
+  ASSERT_EQ(ar.state, IoState::kDone);
+  ASSERT_NE(conn, nullptr);
+  EXPECT_EQ(conn->kind(), FdKind::kStream);
+  absl::StatusOr<SockAddr> caddr = (*c)->LocalAddr();
+  ASSERT_TRUE(caddr.ok());
+  EXPECT_EQ(peer.len, caddr->len);
+  EXPECT_EQ(testing::PortOf(peer), testing::PortOf(*caddr));
+  // And the connection works both ways.
+  IoResult r;
+  char buf[8];
+  ASSERT_TRUE(driver_->Write(*conn, "ab", 2, kTokA, &r).ok());
+  ASSERT_TRUE(driver_->Read(**c, buf, sizeof(buf), kTokB, &r).ok());
+  EXPECT_EQ(std::string(buf, r.n), "ab");
+}
+
+TEST_F(FdTest, UdpReadFromWriteTo) {
+  absl::StatusOr<std::unique_ptr<Fd>> a =
+      Fd::Socket(*poller_, AF_INET, SOCK_DGRAM, 0);
+  absl::StatusOr<std::unique_ptr<Fd>> b =
+      Fd::Socket(*poller_, AF_INET, SOCK_DGRAM, 0);
+  ASSERT_TRUE(a.ok() && b.ok());
+  EXPECT_EQ((*a)->kind(), FdKind::kDatagram);
+  ASSERT_TRUE((*a)->Bind(Loopback4(0)).ok());
+  ASSERT_TRUE((*b)->Bind(Loopback4(0)).ok());
+  absl::StatusOr<SockAddr> aa = (*a)->LocalAddr();
+  absl::StatusOr<SockAddr> ba = (*b)->LocalAddr();
+  ASSERT_TRUE(aa.ok() && ba.ok());
+  char buf[64];
+  SockAddr from;
+  IoResult r;
+  ASSERT_TRUE((*b)->ReadFrom(buf, sizeof(buf), &from, kTokA, &r).ok());
+  EXPECT_EQ(r.state, IoState::kParked);
+  IoResult w;
+  ASSERT_TRUE((*a)->WriteTo("datagram", 8, *ba, kTokB, &w).ok());
+  EXPECT_EQ(w.state, IoState::kDone);
+  EXPECT_EQ(w.n, 8u);
+  EXPECT_EQ(driver_->Next(kTokA).reason, PollReason::kReady);
+  ASSERT_TRUE(driver_
+                  ->Run(
+                      kTokA,
+                      [&](IoResult* x) {
+                        return (*b)->ReadFrom(buf, sizeof(buf), &from, kTokA,
+                                              x);
+                      },
+                      &r)
+                  .ok());
+  EXPECT_EQ(std::string(buf, r.n), "datagram");
+  EXPECT_EQ(testing::PortOf(from), testing::PortOf(*aa));
+  // An empty datagram is a kDone of 0 bytes (not end of stream).
+  ASSERT_TRUE((*a)->WriteTo("", 0, *ba, kTokB, &w).ok());
+  ASSERT_TRUE(driver_
+                  ->Run(
+                      kTokA,
+                      [&](IoResult* x) {
+                        return (*b)->ReadFrom(buf, sizeof(buf), &from, kTokA,
+                                              x);
+                      },
+                      &r)
+                  .ok());
+  EXPECT_EQ(r.state, IoState::kDone);
+  EXPECT_EQ(r.n, 0u);
+}
+
+TEST_F(FdTest, ShutdownWriteGivesThePeerEof) {
+  MakePair();
+  ASSERT_TRUE(pair_.client->Shutdown(PollMode::kWrite).ok());
+  char buf[4];
+  IoResult r;
+  ASSERT_TRUE(driver_->Read(*pair_.server, buf, sizeof(buf), kTokA, &r).ok());
+  EXPECT_EQ(r.state, IoState::kDone);
+  EXPECT_EQ(r.n, 0u);
+}
+
+// A read deadline that passes while the read is parked hands its token out
+// with kDeadline; calling again gives ETIMEDOUT. A new deadline in the
+// future (Go's "extending" it) makes reads wait again, and they get data.
+TEST_F(FdTest, ReadDeadlineFiresWhileParkedAndCanBeExtended) {
+  MakePair();
+  char buf[8];
+  IoResult r;
+  ASSERT_TRUE(pair_.server->Read(buf, sizeof(buf), kTokA, &r).ok());
+  ASSERT_EQ(r.state, IoState::kParked);
+  ASSERT_TRUE(
+      pair_.server->SetDeadline(absl::Milliseconds(5), PollMode::kRead).ok());
+  PollEvent ev = driver_->Next(kTokA);
+  EXPECT_EQ(ev.reason, PollReason::kDeadline);
+  EXPECT_EQ(CodeOf(pair_.server->Read(buf, sizeof(buf), kTokA, &r)),
+            GORT_ETIMEDOUT);
+  // Expired: a new read fails at once, without parking.
+  EXPECT_EQ(CodeOf(pair_.server->Read(buf, sizeof(buf), kTokB, &r)),
+            GORT_ETIMEDOUT);
+  // The write direction has its own deadline.
+  IoResult w;
+  ASSERT_TRUE(pair_.server->Write("x", 1, kTokB, &w).ok());
+  EXPECT_EQ(w.state, IoState::kDone);
+  ASSERT_TRUE(driver_->Read(*pair_.client, buf, 1, kTokB, &w).ok());
+  EXPECT_EQ(w.n, 1u);
+  // Extended: reads wait again and get the peer's bytes.
+  ASSERT_TRUE(pair_.server->SetDeadline(absl::Hours(1), PollMode::kRead).ok());
+  ASSERT_TRUE(pair_.server->Read(buf, sizeof(buf), kTokA, &r).ok());
+  ASSERT_EQ(r.state, IoState::kParked);
+  ASSERT_TRUE(pair_.client->Write("late", 4, kTokB, &w).ok());
+  EXPECT_EQ(driver_->Next(kTokA).reason, PollReason::kReady);
+  ASSERT_TRUE(pair_.server->Read(buf, sizeof(buf), kTokA, &r).ok());
+  EXPECT_EQ(std::string(buf, r.n), "late");
+  // Cleared (InfiniteDuration) and already passed (a negative duration).
+  ASSERT_TRUE(
+      pair_.server->SetDeadline(absl::InfiniteDuration(), PollMode::kReadWrite)
+          .ok());
+  ASSERT_TRUE(
+      pair_.server->SetDeadline(absl::Seconds(-1), PollMode::kRead).ok());
+  EXPECT_EQ(CodeOf(pair_.server->Read(buf, sizeof(buf), kTokA, &r)),
+            GORT_ETIMEDOUT);
+}
+
+// Fills the socket buffers: a big Write parks part-way with the bytes so
+// far; the reader drains; the writer, called again each time its token
+// comes out, goes on where it stopped until every byte is written, in
+// order.
+TEST_F(FdTest, WritePartialParksAndFinishesInOrder) {
+  MakePair();
+  constexpr size_t kTotal = 8 << 20;
+  std::vector<unsigned char> data(kTotal);
+  for (size_t i = 0; i < kTotal; ++i)
+    data[i] = static_cast<unsigned char>(i * 7);
+  IoResult w;
+  ASSERT_TRUE(pair_.client->Write(data.data(), kTotal, kTokA, &w).ok());
+  ASSERT_EQ(w.state, IoState::kParked);  // 8 MiB do not fit in the buffers
+  EXPECT_LT(w.n, kTotal);
+  std::vector<unsigned char> got;
+  got.reserve(kTotal);
+  std::vector<unsigned char> buf(64 << 10);
+  bool writing = true;
+  int parks = 1;
+  while (got.size() < kTotal) {
+    IoResult r;
+    ASSERT_TRUE(pair_.server->Read(buf.data(), buf.size(), kTokB, &r).ok());
+    if (r.state == IoState::kDone) {
+      ASSERT_GT(r.n, 0u);
+      got.insert(got.end(), buf.begin(), buf.begin() + r.n);
+      continue;
+    }
+    // The reader parked: wait for its token, going on with the writer
+    // whenever the writer's comes out first.
+    for (;;) {
+      PollEvent ev = driver_->NextAny();
+      if (ev.token == kTokB) break;
+      ASSERT_EQ(ev.token, kTokA);
+      ASSERT_TRUE(writing);
+      ASSERT_TRUE(pair_.client->Write(data.data(), kTotal, kTokA, &w).ok());
+      if (w.state == IoState::kDone) {
+        EXPECT_EQ(w.n, kTotal);
+        writing = false;
+      } else {
+        ++parks;
+      }
+    }
+  }
+  EXPECT_FALSE(writing);
+  EXPECT_GE(parks, 1);
+  ASSERT_EQ(got.size(), kTotal);
+  EXPECT_TRUE(got == data);
+}
+
+// A write that cannot finish before its deadline fails with ETIMEDOUT and
+// the count of bytes it did write (Go's FD.Write: n, err).
+TEST_F(FdTest, WriteDeadlineReportsTheBytesWritten) {
+  MakePair();
+  constexpr size_t kTotal = 8 << 20;
+  std::vector<unsigned char> data(kTotal, 'w');
+  IoResult w;
+  ASSERT_TRUE(pair_.client->Write(data.data(), kTotal, kTokA, &w).ok());
+  ASSERT_EQ(w.state, IoState::kParked);
+  size_t before = w.n;
+  EXPECT_GT(before, 0u);
+  ASSERT_TRUE(
+      pair_.client->SetDeadline(absl::Milliseconds(5), PollMode::kWrite).ok());
+  EXPECT_EQ(driver_->Next(kTokA).reason, PollReason::kDeadline);
+  absl::Status s = pair_.client->Write(data.data(), kTotal, kTokA, &w);
+  EXPECT_EQ(CodeOf(s), GORT_ETIMEDOUT) << s;
+  EXPECT_EQ(w.n, before);
+  // The operation ended: a new one with another token is admitted (and
+  // fails at once: the deadline has passed).
+  EXPECT_EQ(CodeOf(pair_.client->Write("x", 1, kTokB, &w)), GORT_ETIMEDOUT);
+  EXPECT_EQ(w.n, 0u);
+}
+
+// One operation per direction: a second token gets EBUSY while the first
+// is parked; the other direction is free. After Close the parked one comes
+// out with kClosing and gets ECANCELED when called again.
+TEST_F(FdTest, SecondTokenIsBusyAndCloseCancelsTheParkedOne) {
+  MakePair();
+  char buf[8];
+  IoResult r;
+  ASSERT_TRUE(pair_.server->Read(buf, sizeof(buf), kTokA, &r).ok());
+  ASSERT_EQ(r.state, IoState::kParked);
+  EXPECT_EQ(CodeOf(pair_.server->Read(buf, sizeof(buf), kTokB, &r)),
+            GORT_EBUSY);
+  IoResult w;
+  ASSERT_TRUE(pair_.server->Write("x", 1, kTokB, &w).ok());
+  EXPECT_EQ(w.state, IoState::kDone);
+  ASSERT_TRUE(pair_.server->Close().ok());
+  EXPECT_EQ(driver_->Next(kTokA).reason, PollReason::kClosing);
+  EXPECT_EQ(CodeOf(pair_.server->Read(buf, sizeof(buf), kTokA, &r)),
+            GORT_ECANCELED);
+  EXPECT_TRUE(pair_.server->Destroyed());
+}
+
+#ifndef _WIN32
+
+bool Open(int fd) { return fcntl(fd, F_GETFD) != -1; }
+
+// Go's FD.Close: the descriptor is closed only once the last operation has
+// left, exactly once; a second Close is EBADF, and calls after Close get
+// ECANCELED. Checked on the raw descriptor number.
+TEST_F(FdTest, CloseClosesTheDescriptorWhenTheLastOperationLeaves) {
+  MakePair();
+  Fd& fd = *pair_.server;
+  const int raw = static_cast<int>(fd.Sysfd());
+  char buf[8];
+  IoResult r;
+  ASSERT_TRUE(fd.Read(buf, sizeof(buf), kTokA, &r).ok());
+  ASSERT_EQ(r.state, IoState::kParked);
+  ASSERT_TRUE(fd.Close().ok());
+  EXPECT_TRUE(Open(raw)) << "closed while a read was parked";
+  EXPECT_FALSE(fd.Destroyed());
+  EXPECT_EQ(fd.Sysfd(), raw);
+  // New calls are refused, the parked read is not ended by them.
+  IoResult w;
+  EXPECT_EQ(CodeOf(fd.Write("x", 1, kTokB, &w)), GORT_ECANCELED);
+  EXPECT_EQ(CodeOf(fd.Read(buf, 1, kTokB, &w)), GORT_ECANCELED);
+  EXPECT_EQ(CodeOf(fd.Shutdown(PollMode::kWrite)), GORT_ECANCELED);
+  EXPECT_EQ(CodeOf(fd.SetDeadline(int64_t{1}, PollMode::kRead)),
+            GORT_ECANCELED);
+  EXPECT_EQ(CodeOf(fd.LocalAddr().status()), GORT_ECANCELED);
+  EXPECT_EQ(CodeOf(fd.Close()), GORT_EBADF);
+  EXPECT_TRUE(Open(raw));
+  // The parked read's token comes out; its call ends the last operation.
+  EXPECT_EQ(driver_->Next(kTokA).reason, PollReason::kClosing);
+  EXPECT_EQ(CodeOf(fd.Read(buf, sizeof(buf), kTokA, &r)), GORT_ECANCELED);
+  EXPECT_TRUE(fd.Destroyed());
+  EXPECT_EQ(fd.Sysfd(), -1);
+  EXPECT_FALSE(Open(raw));
+  // No double close: a new descriptor that takes the number survives a
+  // second Close of the old Fd and its destruction.
+  int p[2];
+  ASSERT_EQ(pipe(p), 0);
+  int reused = p[0] == raw || p[1] == raw ? raw : -1;
+  EXPECT_EQ(CodeOf(fd.Close()), GORT_EBADF);
+  pair_.server.reset();
+  EXPECT_TRUE(Open(p[0]));
+  EXPECT_TRUE(Open(p[1]));
+  RecordProperty("number_reused", reused == raw ? "yes" : "no");
+  close(p[0]);
+  close(p[1]);
+}
+
+// Close with nothing in progress closes at once.
+TEST_F(FdTest, CloseWithNothingInProgressClosesAtOnce) {
+  MakePair();
+  const int raw = static_cast<int>(pair_.client->Sysfd());
+  ASSERT_TRUE(pair_.client->Close().ok());
+  EXPECT_TRUE(pair_.client->Destroyed());
+  EXPECT_FALSE(Open(raw));
+}
+
+void ExpectNonblockCloexec(intptr_t fd, const char* what) {
+  int fdfl = fcntl(static_cast<int>(fd), F_GETFD);
+  int fl = fcntl(static_cast<int>(fd), F_GETFL);
+  ASSERT_NE(fdfl, -1) << what;
+  ASSERT_NE(fl, -1) << what;
+  EXPECT_NE(fdfl & FD_CLOEXEC, 0) << what << " is not close-on-exec";
+  EXPECT_NE(fl & O_NONBLOCK, 0) << what << " is blocking";
+}
+
+// Every descriptor the FD layer makes or adopts is close-on-exec and
+// non-blocking (Linux: SOCK_CLOEXEC|SOCK_NONBLOCK, accept4; macOS: fcntl).
+TEST_F(FdTest, DescriptorsAreNonblockingAndCloseOnExec) {
+  MakePair();
+  ExpectNonblockCloexec(listener_->Sysfd(), "a Socket()");
+  ExpectNonblockCloexec(pair_.client->Sysfd(), "a connected Socket()");
+  ExpectNonblockCloexec(pair_.server->Sysfd(), "an accepted connection");
+  int p[2];
+  ASSERT_EQ(pipe(p), 0);  // neither flag
+  absl::StatusOr<std::unique_ptr<Fd>> r =
+      Fd::Open(*poller_, p[0], FdKind::kPipe);
+  absl::StatusOr<std::unique_ptr<Fd>> w =
+      Fd::Open(*poller_, p[1], FdKind::kPipe);
+  ASSERT_TRUE(r.ok() && w.ok());
+  ExpectNonblockCloexec(p[0], "an Open()ed pipe");
+  ExpectNonblockCloexec(p[1], "an Open()ed pipe");
+  // A pipe through the FD layer: read parks, write readies it.
+  char buf[4];
+  IoResult io;
+  ASSERT_TRUE((*r)->Read(buf, sizeof(buf), kTokA, &io).ok());
+  EXPECT_EQ(io.state, IoState::kParked);
+  ASSERT_TRUE((*w)->Write("pp", 2, kTokB, &io).ok());
+  ASSERT_TRUE(driver_->Read(**r, buf, sizeof(buf), kTokA, &io).ok());
+  EXPECT_EQ(std::string(buf, io.n), "pp");
+}
+
+// Open() of something the poller cannot watch fails and leaves the
+// descriptor open (the caller's).
+TEST_F(FdTest, OpenFailureLeavesTheDescriptorOpen) {
+#ifdef __linux__
+  int fd = open("/proc/self/stat", O_RDONLY | O_CLOEXEC);  // epoll: EPERM
+  ASSERT_GE(fd, 0);
+  absl::StatusOr<std::unique_ptr<Fd>> f = Fd::Open(*poller_, fd, FdKind::kPipe);
+  EXPECT_EQ(CodeOf(f.status()), GORT_EPERM);
+  EXPECT_TRUE(Open(fd));
+  close(fd);
+#else
+  GTEST_SKIP() << "kqueue watches regular files: nothing fails here";
+#endif
+}
+
+#endif  // !_WIN32
+
+// Connect with a deadline: a listener whose queue is full drops further
+// SYNs (Linux, macOS), so one of a few connects stays in progress until its
+// write deadline passes: ETIMEDOUT. A deadline already passed fails at once.
+TEST_F(FdTest, ConnectDeadline) {
+  std::unique_ptr<Fd> l = testing::Listener(*poller_, 1);
+  ASSERT_NE(l, nullptr);
+  absl::StatusOr<SockAddr> addr = l->LocalAddr();
+  ASSERT_TRUE(addr.ok());
+  {
+    absl::StatusOr<std::unique_ptr<Fd>> c =
+        Fd::Socket(*poller_, AF_INET, SOCK_STREAM, 0);
+    ASSERT_TRUE(c.ok());
+    ASSERT_TRUE((*c)->SetDeadline(int64_t{-1}, PollMode::kWrite).ok());
+    IoResult r;
+    EXPECT_EQ(CodeOf((*c)->Connect(*addr, kTokA, &r)), GORT_ETIMEDOUT);
+  }
+  std::vector<std::unique_ptr<Fd>> conns;
+  int timed_out = 0;
+  bool refused = false;
+  for (int i = 0; i < 16 && timed_out == 0; ++i) {
+    absl::StatusOr<std::unique_ptr<Fd>> c =
+        Fd::Socket(*poller_, AF_INET, SOCK_STREAM, 0);
+    ASSERT_TRUE(c.ok());
+    ASSERT_TRUE(
+        (*c)->SetDeadline(absl::Milliseconds(50), PollMode::kWrite).ok());
+    IoResult r;
+    absl::Status s = driver_->Run(
+        kTokA, [&](IoResult* x) { return (*c)->Connect(*addr, kTokA, x); }, &r);
+    if (CodeOf(s) == GORT_ETIMEDOUT) {
+      ++timed_out;
+#ifdef _WIN32
+    } else if (CodeOf(s) == GORT_ECONNREFUSED && !testing::UnderWine()) {
+      // Windows answers a SYN to a full queue with a reset: refused.
+      refused = true;
+      break;
+#endif
+    } else {
+      ASSERT_TRUE(s.ok()) << s;
+    }
+    conns.push_back(std::move(*c));
+  }
+  EXPECT_TRUE(timed_out == 1 || refused);
+  RecordProperty("connects_before_timeout", static_cast<int>(conns.size()));
+}
+
+// Many connections, several threads: client threads connect, write and
+// read back; server threads echo; an acceptor accepts; two threads poll
+// and hand tokens back to whoever parked them. Tokens are Waiter pointers.
+struct Waiter {
+  std::mutex mu;
+  std::condition_variable cv;
+  bool fired = false;
+  PollReason reason = PollReason::kReady;
+
+  uintptr_t token() { return reinterpret_cast<uintptr_t>(this); }
+  void Fire(PollReason why) {
+    std::lock_guard<std::mutex> lock(mu);
+    fired = true;
+    reason = why;
+    cv.notify_one();
+  }
+  // Runs `op` until done or an error; between calls waits for the token.
+  template <typename Op>
+  absl::Status Run(Op op, IoResult* r) {
+    for (;;) {
+      {
+        std::lock_guard<std::mutex> lock(mu);
+        fired = false;  // before the call: it may be handed out at once
+      }
+      absl::Status s = op(r);
+      if (!s.ok() || r->state == IoState::kDone) return s;
+      std::unique_lock<std::mutex> lock(mu);
+      cv.wait(lock, [this] { return fired; });
+    }
+  }
+};
+
+TEST(FdThreads, ManyConnectionsSeveralPollingThreads) {
+  absl::StatusOr<std::unique_ptr<Poller>> pp = Poller::Open();
+  ASSERT_TRUE(pp.ok());
+  Poller& poller = **pp;
+  std::unique_ptr<Fd> listener = testing::Listener(poller, 128);
+  ASSERT_NE(listener, nullptr);
+  absl::StatusOr<SockAddr> addr = listener->LocalAddr();
+  ASSERT_TRUE(addr.ok());
+
+  constexpr int kClients = 4;
+  constexpr int kConnsPerClient = 16;
+  constexpr int kConns = kClients * kConnsPerClient;
+  constexpr int kRounds = 8;
+  constexpr size_t kMsg = 3000;
+
+  std::atomic<bool> stop{false};
+  std::atomic<int> pollers_left{0};
+  std::vector<std::thread> pollers;
+  for (int i = 0; i < 2; ++i) {
+    pollers.emplace_back([&] {
+      PollEvent evs[32];
+      while (!stop.load()) {
+        absl::StatusOr<size_t> n = poller.Poll(-1, evs, 32);
+        if (!n.ok()) continue;
+        for (size_t k = 0; k < *n; ++k) {
+          reinterpret_cast<Waiter*>(evs[k].token)->Fire(evs[k].reason);
+        }
+      }
+      pollers_left++;
+    });
+  }
+
+  std::mutex qmu;
+  std::condition_variable qcv;
+  std::deque<std::unique_ptr<Fd>> accepted;
+  std::atomic<int> accept_errors{0};
+  bool accept_done = false;  // guarded by qmu
+  std::thread acceptor([&] {
+    Waiter w;
+    for (int i = 0; i < kConns; ++i) {
+      std::unique_ptr<Fd> c;
+      IoResult r;
+      absl::Status s = w.Run(
+          [&](IoResult* x) {
+            return listener->Accept(w.token(), x, &c, nullptr);
+          },
+          &r);
+      if (!s.ok()) {
+        accept_errors++;
+        continue;
+      }
+      std::lock_guard<std::mutex> lock(qmu);
+      accepted.push_back(std::move(c));
+      qcv.notify_one();
+    }
+    std::lock_guard<std::mutex> lock(qmu);
+    accept_done = true;
+    qcv.notify_all();
+  });
+
+  std::atomic<size_t> echoed{0};
+  std::atomic<int> server_errors{0};
+  std::vector<std::thread> servers;
+  for (int i = 0; i < 2; ++i) {
+    servers.emplace_back([&] {
+      Waiter rw, ww;
+      std::vector<char> buf(4096);
+      for (;;) {
+        std::unique_ptr<Fd> c;
+        {
+          std::unique_lock<std::mutex> lock(qmu);
+          qcv.wait(lock, [&] { return !accepted.empty() || accept_done; });
+          if (accepted.empty()) return;
+          c = std::move(accepted.front());
+          accepted.pop_front();
+        }
+        for (;;) {
+          IoResult r;
+          absl::Status s = rw.Run(
+              [&](IoResult* x) {
+                return c->Read(buf.data(), buf.size(), rw.token(), x);
+              },
+              &r);
+          if (!s.ok()) {
+            server_errors++;
+            break;
+          }
+          if (r.n == 0) break;  // EOF
+          IoResult w;
+          s = ww.Run(
+              [&](IoResult* x) {
+                return c->Write(buf.data(), r.n, ww.token(), x);
+              },
+              &w);
+          if (!s.ok()) {
+            server_errors++;
+            break;
+          }
+          echoed += w.n;
+        }
+        EXPECT_TRUE(c->Close().ok());
+        c.reset();
+      }
+    });
+  }
+
+  std::atomic<int> client_errors{0};
+  std::atomic<int> mismatches{0};
+  std::vector<std::thread> clients;
+  for (int i = 0; i < kClients; ++i) {
+    clients.emplace_back([&, i] {
+      Waiter rw, ww;
+      std::string msg(kMsg, static_cast<char>('a' + i));
+      std::vector<char> buf(kMsg);
+      for (int k = 0; k < kConnsPerClient; ++k) {
+        absl::StatusOr<std::unique_ptr<Fd>> c =
+            Fd::Socket(poller, AF_INET, SOCK_STREAM, 0);
+        if (!c.ok()) {
+          client_errors++;
+          continue;
+        }
+        IoResult r;
+        absl::Status s = ww.Run(
+            [&](IoResult* x) { return (*c)->Connect(*addr, ww.token(), x); },
+            &r);
+        for (int round = 0; s.ok() && round < kRounds; ++round) {
+          s = ww.Run(
+              [&](IoResult* x) {
+                return (*c)->Write(msg.data(), msg.size(), ww.token(), x);
+              },
+              &r);
+          size_t got = 0;
+          while (s.ok() && got < kMsg) {
+            s = rw.Run(
+                [&](IoResult* x) {
+                  return (*c)->Read(buf.data() + got, kMsg - got, rw.token(),
+                                    x);
+                },
+                &r);
+            if (s.ok() && r.n == 0) s = absl::DataLossError("early EOF");
+            got += r.n;
+          }
+          if (s.ok() && std::string(buf.data(), kMsg) != msg) mismatches++;
+        }
+        if (!s.ok()) client_errors++;
+        EXPECT_TRUE((*c)->Close().ok());
+      }
+    });
+  }
+
+  for (std::thread& t : clients) t.join();
+  acceptor.join();
+  for (std::thread& t : servers) t.join();
+  stop.store(true);
+  // Wake() coalesces until a blocking Poll() consumes it, and one wake-up
+  // may reach one thread only: wake until both polling threads have left.
+  while (pollers_left.load() < 2) {
+    ASSERT_TRUE(poller.Wake().ok());
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  for (std::thread& t : pollers) t.join();
+  EXPECT_EQ(accept_errors.load(), 0);
+  EXPECT_EQ(server_errors.load(), 0);
+  EXPECT_EQ(client_errors.load(), 0);
+  EXPECT_EQ(mismatches.load(), 0);
+  EXPECT_EQ(echoed.load(), size_t{kConns} * kRounds * kMsg);
+  EXPECT_TRUE(listener->Close().ok());
+}
+
+}  // namespace
+}  // namespace gort
