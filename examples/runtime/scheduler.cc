@@ -43,7 +43,13 @@ void Scheduler::Ready(Waiter* w) {
   }
   // Store queued_, then load polling_; a worker about to poll stores
   // polling_, then loads queued_ (both seq_cst): one of them sees the other.
-  if (polling_.load(std::memory_order_seq_cst) > 0) (void)poller_->Wake();
+  // With one worker, a Ready() from another thread always wakes it; from
+  // the worker itself (polling_ stays 0 then) it needs none.
+  if (workers_ == 1 ? std::this_thread::get_id() !=
+                          worker_id_.load(std::memory_order_relaxed)
+                    : polling_.load(std::memory_order_seq_cst) > 0) {
+    (void)poller_->Wake();
+  }
 }
 
 Waiter* Scheduler::Pop() {
@@ -83,13 +89,16 @@ void Scheduler::Worker() {
     }
     int64_t delay = RunTimers();
     if (live_.load(std::memory_order_relaxed) == 0) break;
-    polling_.fetch_add(1, std::memory_order_seq_cst);
+    // With one worker only other threads' Ready() and Stop() need waking
+    // it, and they always Wake(): the counter (two locked instructions per
+    // poll) is kept only when workers can wake each other.
+    if (workers_ > 1) polling_.fetch_add(1, std::memory_order_seq_cst);
     if (queued_.load(std::memory_order_seq_cst) != 0 ||
         stop_.load(std::memory_order_seq_cst)) {
       delay = 0;
     }
     absl::StatusOr<size_t> n = poller_->Poll(delay, events, 128);
-    polling_.fetch_sub(1, std::memory_order_relaxed);
+    if (workers_ > 1) polling_.fetch_sub(1, std::memory_order_relaxed);
     if (!n.ok()) continue;  // EINTR-like conditions: poll again
     if (workers_ == 1) {
       // One worker: run them here, without the queue's lock.
@@ -108,6 +117,7 @@ void Scheduler::Worker() {
 
 void Scheduler::Run() {
   stop_.store(false, std::memory_order_seq_cst);  // a new run
+  worker_id_.store(std::this_thread::get_id(), std::memory_order_relaxed);
   std::vector<std::thread> threads;
   for (int i = 1; i < workers_; ++i) threads.emplace_back([this] { Worker(); });
   Worker();

@@ -22,6 +22,7 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <thread>
 
 #include "absl/status/statusor.h"
 #include "gort/netpoll.h"
@@ -85,7 +86,9 @@ class Scheduler {
   Waiter* tail_ = nullptr;
   std::atomic<size_t> queued_{0};  // length, read without the lock
 
-  std::atomic<int> polling_{0};  // workers in Poll() now
+  std::atomic<int> polling_{0};  // workers in Poll() now (workers_ > 1)
+  // Run()'s thread (the only worker when workers_ == 1).
+  std::atomic<std::thread::id> worker_id_{};
   std::atomic<bool> stop_{false};
   std::atomic<int64_t> live_{0};  // tasks started and not finished
 };
