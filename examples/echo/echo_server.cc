@@ -16,6 +16,7 @@
 #include "absl/time/time.h"
 #include "gort/errno.h"
 #include "io.h"
+#include "readable.h"
 #include "sleep.h"
 #include "task.h"
 
@@ -133,6 +134,9 @@ rt::Task ServerTasks::Serve(EchoServer* s, std::unique_ptr<gort::Fd> fd) {
       if (!r.status.ok() || r.n == 0) break;  // error, closed, or EOF
       rt::IoOutcome w = co_await rt::Write(*fd, buf, r.n);
       if (!w.status.ok()) break;
+      // A short read emptied the socket: wait for the next edge rather
+      // than read again only to hear EAGAIN (see readable.h).
+      if (r.n < sizeof buf) co_await rt::Readable(s->sched_, *fd);
     }
     s->Unlink(&conn);
   }
