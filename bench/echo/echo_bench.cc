@@ -123,11 +123,17 @@ LoadResult Measure(const std::string& server, int conns, size_t size,
   int status = 0;
   for (int i = 0; i < 1000; ++i) {
     if (waitpid(pid, &status, WNOHANG) == pid) {
-      if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) r.ok = false;
+      if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+        std::fprintf(stderr, "%s server: exit status %d\n", server.c_str(),
+                     status);
+        r.ok = false;
+      }
       return r;
     }
     usleep(10000);
   }
+  std::fprintf(stderr, "%s server: still running 10 s after the load\n",
+               server.c_str());
   kill(pid, SIGKILL);
   waitpid(pid, &status, 0);
   r.ok = false;

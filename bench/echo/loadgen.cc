@@ -11,6 +11,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <deque>
 #include <vector>
@@ -35,6 +36,7 @@ struct Conn {
   size_t sent = 0, received = 0;
   int64_t t0 = 0;
   bool active = false;  // a message is in flight
+  int64_t round_trips = 0;
 };
 
 }  // namespace
@@ -108,7 +110,10 @@ LoadResult RunLoad(const LoadSpec& spec) {
   int64_t warm = fixed ? 0 : static_cast<int64_t>(spec.seconds * 1e8);
   int64_t measure_from = t_begin + warm;
   int64_t stop_at = measure_from + static_cast<int64_t>(spec.seconds * 1e9);
+  // The window opens after the warm-up and once every connection has
+  // completed a round trip (1000 x 16 KiB takes a while to get going).
   bool measuring = fixed;
+  int warmed = 0;
   int64_t t_start = t_begin;
   int64_t cpu_start = have_cpu ? CpuNs(cpu_clock) : 0;
   for (Conn& c : cs) {
@@ -134,7 +139,8 @@ LoadResult RunLoad(const LoadSpec& spec) {
     }
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) {
-      failed = true;  // 5 s without a reply
+      std::fprintf(stderr, "load: 5 s without a reply\n");
+      failed = true;
       break;
     }
     int64_t now = Now();
@@ -142,6 +148,7 @@ LoadResult RunLoad(const LoadSpec& spec) {
       Conn& c = cs[evs[k].data.u32];
       if (!c.active) continue;
       if (!push(c)) {
+        std::fprintf(stderr, "load: send: %s\n", std::strerror(errno));
         failed = true;
         break;
       }
@@ -149,6 +156,8 @@ LoadResult RunLoad(const LoadSpec& spec) {
         ssize_t r = recv(c.fd, in.data(), in.size(), 0);
         if (r < 0 && errno == EAGAIN) break;
         if (r <= 0) {
+          std::fprintf(stderr, "load: recv: %s\n",
+                       r == 0 ? "EOF" : std::strerror(errno));
           failed = true;
           break;
         }
@@ -157,6 +166,7 @@ LoadResult RunLoad(const LoadSpec& spec) {
       if (failed) break;
       if (c.received >= spec.size && c.sent >= spec.size) {
         c.active = false;
+        if (c.round_trips++ == 0) ++warmed;
         if (measuring) {
           ++done;
           int64_t l = now - c.t0;
@@ -171,11 +181,13 @@ LoadResult RunLoad(const LoadSpec& spec) {
       }
     }
     if (!fixed) {
-      if (!measuring && now >= measure_from) {
+      if (!measuring && now >= measure_from && warmed == spec.conns) {
         measuring = true;
         t_start = now;
+        stop_at = now + static_cast<int64_t>(spec.seconds * 1e9);
         cpu_start = have_cpu ? CpuNs(cpu_clock) : 0;
-      } else if (measuring && now >= stop_at) {
+      } else if (measuring && now >= stop_at && done >= spec.conns) {
+        // (at least one round trip per connection in the window)
         break;
       }
     }
