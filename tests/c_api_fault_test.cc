@@ -16,6 +16,12 @@
 #include "capi.h"
 #include "gort.h"
 
+#ifndef _WIN32
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#endif
+
 namespace {
 
 // Allocations left before the next one throws; < 0: never throw.
@@ -137,6 +143,50 @@ TEST(CApiFault, PollerEntryPointsReturnENOMEM) {
   EXPECT_GT(injected, 0) << "the sweep injected nothing";
 }
 
+#ifndef _WIN32
+// The FD layer's entry points (not on Windows until branch fd-windows):
+// ENOMEM at any allocation, and never a handle left behind: the poller
+// closes at the end (GORT_EBUSY if an fd handle leaked).
+TEST(CApiFault, FdEntryPointsReturnENOMEM) {
+  gort_poller_t p = 0;
+  ASSERT_EQ(gort_poller_open(&p), 0);
+  int injected = Sweep("gort_fd_socket", {}, [&] {
+    gort_fd_t fd = 0;
+    int rc = gort_fd_socket(p, AF_INET, SOCK_DGRAM, 0, &fd);
+    if (rc != 0) return rc;
+    uint64_t addr[16];
+    uint32_t len = sizeof(addr);
+    rc = gort_fd_local_addr(fd, addr, &len);
+    size_t n = 0;
+    int bad = gort_fd_read(fd, addr, 8, 0, &n);  // an error status: EINVAL
+    if (rc == 0 && bad != GORT_EINVAL) rc = bad;
+    int closed = gort_fd_close(fd);
+    return rc != 0 ? rc : closed;
+  });
+  EXPECT_GT(injected, 0) << "the sweep injected nothing";
+  // Open, read (EOF) and close of an adopted descriptor under failures:
+  // every handle is released, whatever allocation failed.
+  Sweep("gort_fd_open+read+close", {}, [&]() -> int {
+    int sv[2];
+    if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) != 0) return GORT_EIO;
+    gort_fd_t fd = 0;
+    int rc = gort_fd_open(p, sv[0], GORT_FD_STREAM, &fd);
+    if (rc != 0) {
+      close(sv[0]);
+      close(sv[1]);
+      return rc;
+    }
+    close(sv[1]);  // EOF: the read is done at once
+    char buf[4];
+    size_t n = 0;
+    rc = gort_fd_read(fd, buf, sizeof(buf), 0x100, &n);
+    int closed = gort_fd_close(fd);
+    return rc != 0 ? rc : closed;
+  });
+  EXPECT_EQ(gort_poller_close(p), 0) << "an fd handle was left behind";
+}
+#endif
+
 TEST(CApiFault, ReportsAndTablesReturnENOMEM) {
   Sweep("gort_platform_query", {}, [] {
     gort_platform_info_t info = {};
@@ -192,5 +242,40 @@ TEST(CApiFault, InstallingSyscallHooksAllocatesNothing) {
   EXPECT_EQ(gort_syscall_set_hooks(nullptr), 0);
   EXPECT_EQ(t_count, 0) << "allocations for 20000 distinct hook sets";
 }
+
+#ifndef _WIN32
+// The FD layer's hot path allocates nothing: reads and writes that finish,
+// a read that parks and its continuation after the token came out of the
+// poller, counted on this thread (the only one here) once the fds exist.
+TEST(CApiFault, FdReadWriteAllocateNothing) {
+  gort_poller_t p = 0;
+  ASSERT_EQ(gort_poller_open(&p), 0);
+  int sv[2];
+  ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+  gort_fd_t a = 0, b = 0;
+  ASSERT_EQ(gort_fd_open(p, sv[0], GORT_FD_STREAM, &a), 0);
+  ASSERT_EQ(gort_fd_open(p, sv[1], GORT_FD_STREAM, &b), 0);
+  char buf[64];
+  size_t n = 0;
+  gort_poll_event_t ev[4];
+  size_t got = 0;
+  t_count = 0;
+  t_counting = true;
+  for (int i = 0; i < 100; ++i) {
+    ASSERT_EQ(gort_fd_read(a, buf, sizeof(buf), 0x100, &n), GORT_POLL_PARKED);
+    ASSERT_EQ(gort_fd_write(b, "ping", 4, 0x200, &n), 0);
+    ASSERT_EQ(gort_poller_poll(p, -1, ev, 4, &got), 0);
+    ASSERT_EQ(got, 1u);
+    ASSERT_EQ(ev[0].token, 0x100u);
+    ASSERT_EQ(gort_fd_read(a, buf, sizeof(buf), 0x100, &n), 0);
+    ASSERT_EQ(n, 4u);
+  }
+  t_counting = false;
+  EXPECT_EQ(t_count, 0) << "allocations in 100 park/read/write rounds";
+  EXPECT_EQ(gort_fd_close(a), 0);
+  EXPECT_EQ(gort_fd_close(b), 0);
+  EXPECT_EQ(gort_poller_close(p), 0);
+}
+#endif
 
 }  // namespace

@@ -19,6 +19,7 @@
 #include "gort/netpoll.h"
 
 #ifndef _WIN32
+#include <pthread.h>
 #include <signal.h>
 #include <unistd.h>
 #endif

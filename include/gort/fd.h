@@ -87,6 +87,7 @@ enum class IoState : int32_t {
 
 /// The result of one operation call.
 struct IoResult {
+  /// Done or parked (an error is the call's status instead).
   IoState state = IoState::kDone;
   /// Bytes transferred. For Write also on error: the bytes written before
   /// it.
@@ -96,6 +97,7 @@ struct IoResult {
 /// A socket address in the OS's own layout (a sockaddr_in, sockaddr_in6,
 /// sockaddr_un), as the caller's headers define it.
 struct SockAddr {
+  /// The address: its first `len` bytes; the rest is zero.
   alignas(8) unsigned char bytes[128] = {};
   uint32_t len = 0;  ///< bytes used
 };
@@ -178,8 +180,10 @@ class Fd {
   /// and the last operation in progress has left).
   bool Destroyed() const;
 
-  /// The descriptor, while the Fd is open.
+  /// The descriptor, while the Fd is open; -1 once it has been closed
+  /// (Destroyed()).
   intptr_t Sysfd() const;
+  /// What the descriptor is (kListener after Listen()).
   FdKind kind() const;
   /// The pollDesc the Fd parks on, in its Poller.
   PollDescId pd() const;

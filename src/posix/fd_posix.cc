@@ -162,8 +162,9 @@ class Fd::Impl {
   absl::Status Close();
 
   // Unregisters and closes the descriptor: run once, by whoever dropped the
-  // last reference of a closed Fd (Go's FD.destroy).
-  absl::Status Destroy();
+  // last reference of a closed Fd (Go's FD.destroy). 0 or close()'s errno;
+  // never throws (it runs in destructors).
+  int Destroy();
 
   bool destroyed() const { return destroyed_.load(std::memory_order_acquire); }
   int sysfd() const { return sysfd_.load(std::memory_order_acquire); }
@@ -176,17 +177,50 @@ class Fd::Impl {
   absl::Status Begin(PollMode mode, uintptr_t token, bool* started,
                      const char* context);
   // Then checks the pollDesc: Prepare() for a new operation, Check() for a
-  // continued one. On error the call has ended.
+  // continued one.
   absl::Status Ready(PollMode mode, bool started);
-  // Ends the call; `finished`: the operation returned done or an error.
-  void End(PollMode mode, bool finished);
+  // One call of an operation, from its Begin(): ends the call when it
+  // returns or throws (an error status may allocate), finishing the
+  // operation unless Park() was called. The last reference of a closed Fd
+  // destroys it here.
+  class Call {
+   public:
+    Call(Impl* fd, PollMode mode) : fd_(fd), mode_(mode) {}
+    ~Call() {
+      if (fd_->fdmu_.End(internal::Slot(mode_), !parked_)) {
+        (void)fd_->Destroy();
+      }
+    }
+    Call(const Call&) = delete;
+    Call& operator=(const Call&) = delete;
+    // The operation parked: its slot stays the token's.
+    void Park() { parked_ = true; }
+
+   private:
+    Impl* const fd_;
+    const PollMode mode_;
+    bool parked_ = false;
+  };
+
+  // A reference for a call that holds no slot (Go's incref / decref):
+  // false once the Fd is closed.
+  class Ref {
+   public:
+    explicit Ref(Impl* fd) : fd_(fd), held_(fd->fdmu_.Incref()) {}
+    ~Ref() {
+      if (held_ && fd_->fdmu_.Decref()) (void)fd_->Destroy();
+    }
+    Ref(const Ref&) = delete;
+    Ref& operator=(const Ref&) = delete;
+    explicit operator bool() const { return held_; }
+
+   private:
+    Impl* const fd_;
+    const bool held_;
+  };
+
   // After EAGAIN: true to retry, false when parked, or the error.
   absl::StatusOr<bool> WaitIo(PollMode mode, uintptr_t token);
-  // A reference for a call that holds no slot (ECANCELED once closed).
-  bool Incref() { return fdmu_.Incref(); }
-  void Decref() {
-    if (fdmu_.Decref()) (void)Destroy();
-  }
 
   Poller& poller_;
   std::atomic<int> sysfd_;
@@ -223,14 +257,7 @@ absl::Status Fd::Impl::Begin(PollMode mode, uintptr_t token, bool* started,
 }
 
 absl::Status Fd::Impl::Ready(PollMode mode, bool started) {
-  absl::Status s =
-      started ? poller_.Prepare(pd_, mode) : poller_.Check(pd_, mode);
-  if (!s.ok()) End(mode, true);
-  return s;
-}
-
-void Fd::Impl::End(PollMode mode, bool finished) {
-  if (fdmu_.End(internal::Slot(mode), finished)) (void)Destroy();
+  return started ? poller_.Prepare(pd_, mode) : poller_.Check(pd_, mode);
 }
 
 absl::StatusOr<bool> Fd::Impl::WaitIo(PollMode mode, uintptr_t token) {
@@ -239,17 +266,19 @@ absl::StatusOr<bool> Fd::Impl::WaitIo(PollMode mode, uintptr_t token) {
   return *w == WaitResult::kReady;
 }
 
-absl::Status Fd::Impl::Destroy() {
+int Fd::Impl::Destroy() {
   int fd = sysfd_.exchange(-1, std::memory_order_acq_rel);
-  (void)poller_.Unregister(pd_);
+  try {
+    (void)poller_.Unregister(pd_);  // fails only for a stale pollDesc
+  } catch (...) {                   // its error status could not be made
+  }
   // Once, whatever close() says: on Linux the descriptor is released even
   // when close() fails with EINTR (the kernel frees it before flushing), so
   // a retry could close a descriptor another thread has been handed since.
   // Go does not retry either. (macOS: the same with close's EINTR.)
-  int rc = close(fd);
-  int err = errno;
+  int err = close(fd) == 0 ? 0 : errno;
   destroyed_.store(true, std::memory_order_release);
-  return rc == 0 ? absl::OkStatus() : SysErr(err, "close");
+  return err;
 }
 
 // Go's FD.Read.
@@ -260,8 +289,8 @@ absl::Status Fd::Impl::Read(void* buf, size_t n, uintptr_t token, IoResult* r) {
   bool started = false;
   s = Begin(PollMode::kRead, token, &started, "read");
   if (!s.ok()) return s;
+  Call call(this, PollMode::kRead);
   if (n == 0) {  // Go: a zero-byte read returns at once, without the poller
-    End(PollMode::kRead, true);
     return absl::OkStatus();
   }
   s = Ready(PollMode::kRead, started);
@@ -271,7 +300,6 @@ absl::Status Fd::Impl::Read(void* buf, size_t n, uintptr_t token, IoResult* r) {
     ssize_t got = read(sysfd(), buf, n);
     if (got >= 0) {
       r->n = static_cast<size_t>(got);
-      End(PollMode::kRead, true);
       return absl::OkStatus();
     }
     int err = errno;
@@ -281,13 +309,11 @@ absl::Status Fd::Impl::Read(void* buf, size_t n, uintptr_t token, IoResult* r) {
       if (retry.ok() && *retry) continue;
       if (retry.ok()) {
         r->state = IoState::kParked;
-        End(PollMode::kRead, false);
+        call.Park();
         return absl::OkStatus();
       }
-      End(PollMode::kRead, true);
       return retry.status();
     }
-    End(PollMode::kRead, true);
     return SysErr(err, "read");
   }
 }
@@ -301,6 +327,7 @@ absl::Status Fd::Impl::Write(const void* buf, size_t n, uintptr_t token,
   bool started = false;
   s = Begin(PollMode::kWrite, token, &started, "write");
   if (!s.ok()) return s;
+  Call call(this, PollMode::kWrite);
   if (started) written_ = 0;  // ours: we hold the write slot
   size_t done = written_;
   r->n = done;
@@ -317,7 +344,6 @@ absl::Status Fd::Impl::Write(const void* buf, size_t n, uintptr_t token,
     if (put > 0) done += static_cast<size_t>(put);
     r->n = done;
     if (done == n && put >= 0) {
-      End(PollMode::kWrite, true);
       return absl::OkStatus();
     }
     if (put < 0 && err == EINTR) continue;
@@ -327,18 +353,15 @@ absl::Status Fd::Impl::Write(const void* buf, size_t n, uintptr_t token,
       if (retry.ok() && *retry) continue;
       if (retry.ok()) {
         r->state = IoState::kParked;
-        End(PollMode::kWrite, false);
+        call.Park();
         return absl::OkStatus();
       }
-      End(PollMode::kWrite, true);
       return retry.status();
     }
     if (put < 0) {
-      End(PollMode::kWrite, true);
       return SysErr(err, "write");
     }
     if (put == 0) {  // Go: io.ErrUnexpectedEOF
-      End(PollMode::kWrite, true);
       return FdError(GORT_EIO, "write: the descriptor took no bytes");
     }
   }
@@ -355,6 +378,7 @@ absl::Status Fd::Impl::Accept(uintptr_t token, IoResult* r,
   bool started = false;
   s = Begin(PollMode::kRead, token, &started, "accept");
   if (!s.ok()) return s;
+  Call call(this, PollMode::kRead);
   s = Ready(PollMode::kRead, started);
   if (!s.ok()) return s;
   for (;;) {
@@ -374,7 +398,6 @@ absl::Status Fd::Impl::Accept(uintptr_t token, IoResult* r,
       int err = SetNonblockCloexec(ns);
       if (err != 0) {
         (void)close(ns);
-        End(PollMode::kRead, true);
         return SysErr(err, "accept: fcntl");
       }
     }
@@ -385,7 +408,6 @@ absl::Status Fd::Impl::Accept(uintptr_t token, IoResult* r,
           Wrap(poller_, ns, FdKind::kStream);
       if (!fd.ok()) {
         (void)close(ns);
-        End(PollMode::kRead, true);
         return fd.status();
       }
       if (peer != nullptr) {
@@ -394,7 +416,6 @@ absl::Status Fd::Impl::Accept(uintptr_t token, IoResult* r,
         std::memcpy(peer->bytes, &sa, peer->len);
       }
       *out = std::move(*fd);
-      End(PollMode::kRead, true);
       return absl::OkStatus();
     }
     int err = errno;
@@ -406,13 +427,11 @@ absl::Status Fd::Impl::Accept(uintptr_t token, IoResult* r,
       if (retry.ok() && *retry) continue;
       if (retry.ok()) {
         r->state = IoState::kParked;
-        End(PollMode::kRead, false);
+        call.Park();
         return absl::OkStatus();
       }
-      End(PollMode::kRead, true);
       return retry.status();
     }
-    End(PollMode::kRead, true);
     return SysErr(err, "accept");
   }
 }
@@ -431,6 +450,7 @@ absl::Status Fd::Impl::Connect(const SockAddr& addr, uintptr_t token,
   bool started = false;
   s = Begin(PollMode::kWrite, token, &started, "connect");
   if (!s.ok()) return s;
+  Call call(this, PollMode::kWrite);
   s = Ready(PollMode::kWrite, started);
   if (!s.ok()) return s;
   const int fd = sysfd();
@@ -440,12 +460,10 @@ absl::Status Fd::Impl::Connect(const SockAddr& addr, uintptr_t token,
                      static_cast<socklen_t>(addr.len));
     int err = rc == 0 ? 0 : errno;
     if (err == 0 || err == EISCONN) {
-      End(PollMode::kWrite, true);
       return absl::OkStatus();
     }
     // EINTR: the connection goes on in the background (as EINPROGRESS).
     if (err != EINPROGRESS && err != EALREADY && err != EINTR) {
-      End(PollMode::kWrite, true);
       return SysErr(err, "connect");
     }
   }
@@ -455,7 +473,6 @@ absl::Status Fd::Impl::Connect(const SockAddr& addr, uintptr_t token,
       socklen_t len = sizeof(soerr);
       if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &len) != 0) {
         int err = errno;
-        End(PollMode::kWrite, true);
         return SysErr(err, "connect: getsockopt");
       }
       if (soerr == 0) {
@@ -464,14 +481,11 @@ absl::Status Fd::Impl::Connect(const SockAddr& addr, uintptr_t token,
         sockaddr_storage peer;
         socklen_t plen = sizeof(peer);
         if (getpeername(fd, reinterpret_cast<sockaddr*>(&peer), &plen) == 0) {
-          End(PollMode::kWrite, true);
           return absl::OkStatus();
         }
       } else if (soerr == EISCONN) {
-        End(PollMode::kWrite, true);
         return absl::OkStatus();
       } else if (soerr != EINPROGRESS && soerr != EALREADY && soerr != EINTR) {
-        End(PollMode::kWrite, true);
         return SysErr(soerr, "connect");
       }
     }
@@ -480,10 +494,9 @@ absl::Status Fd::Impl::Connect(const SockAddr& addr, uintptr_t token,
     if (retry.ok() && *retry) continue;
     if (retry.ok()) {
       r->state = IoState::kParked;
-      End(PollMode::kWrite, false);
+      call.Park();
       return absl::OkStatus();
     }
-    End(PollMode::kWrite, true);
     return retry.status();
   }
 }
@@ -497,6 +510,7 @@ absl::Status Fd::Impl::ReadFrom(void* buf, size_t n, SockAddr* from,
   bool started = false;
   s = Begin(PollMode::kRead, token, &started, "readfrom");
   if (!s.ok()) return s;
+  Call call(this, PollMode::kRead);
   s = Ready(PollMode::kRead, started);
   if (!s.ok()) return s;
   for (;;) {
@@ -511,7 +525,6 @@ absl::Status Fd::Impl::ReadFrom(void* buf, size_t n, SockAddr* from,
         from->len = len < sizeof(from->bytes) ? len : sizeof(from->bytes);
         std::memcpy(from->bytes, &sa, from->len);
       }
-      End(PollMode::kRead, true);
       return absl::OkStatus();
     }
     int err = errno;
@@ -521,13 +534,11 @@ absl::Status Fd::Impl::ReadFrom(void* buf, size_t n, SockAddr* from,
       if (retry.ok() && *retry) continue;
       if (retry.ok()) {
         r->state = IoState::kParked;
-        End(PollMode::kRead, false);
+        call.Park();
         return absl::OkStatus();
       }
-      End(PollMode::kRead, true);
       return retry.status();
     }
-    End(PollMode::kRead, true);
     return SysErr(err, "readfrom");
   }
 }
@@ -543,6 +554,7 @@ absl::Status Fd::Impl::WriteTo(const void* buf, size_t n, const SockAddr& to,
   bool started = false;
   s = Begin(PollMode::kWrite, token, &started, "writeto");
   if (!s.ok()) return s;
+  Call call(this, PollMode::kWrite);
   s = Ready(PollMode::kWrite, started);
   if (!s.ok()) return s;
   for (;;) {
@@ -551,7 +563,6 @@ absl::Status Fd::Impl::WriteTo(const void* buf, size_t n, const SockAddr& to,
                          static_cast<socklen_t>(to.len));
     if (put >= 0) {
       r->n = static_cast<size_t>(put);
-      End(PollMode::kWrite, true);
       return absl::OkStatus();
     }
     int err = errno;
@@ -561,13 +572,11 @@ absl::Status Fd::Impl::WriteTo(const void* buf, size_t n, const SockAddr& to,
       if (retry.ok() && *retry) continue;
       if (retry.ok()) {
         r->state = IoState::kParked;
-        End(PollMode::kWrite, false);
+        call.Park();
         return absl::OkStatus();
       }
-      End(PollMode::kWrite, true);
       return retry.status();
     }
-    End(PollMode::kWrite, true);
     return SysErr(err, "writeto");
   }
 }
@@ -587,10 +596,10 @@ absl::Status Fd::Impl::Shutdown(PollMode how) {
     default:
       return FdError(GORT_EINVAL, "shutdown: how");
   }
-  if (!Incref()) return FdError(GORT_ECANCELED, "shutdown");
+  Ref ref(this);
+  if (!ref) return FdError(GORT_ECANCELED, "shutdown");
   int rc = shutdown(sysfd(), h);
   int err = errno;
-  Decref();
   return rc == 0 ? absl::OkStatus() : SysErr(err, "shutdown");
 }
 
@@ -600,39 +609,39 @@ absl::Status Fd::Impl::SetDeadline(int64_t d, PollMode mode) {
       mode != PollMode::kReadWrite) {
     return FdError(GORT_EINVAL, "set deadline: mode");
   }
-  if (!Incref()) return FdError(GORT_ECANCELED, "set deadline");
+  Ref ref(this);
+  if (!ref) return FdError(GORT_ECANCELED, "set deadline");
   absl::Status s = poller_.SetDeadline(pd_, d, mode);
-  Decref();
   return s;
 }
 
 absl::Status Fd::Impl::Bind(const SockAddr& addr) {
   absl::Status s = CheckSockAddr(addr, "bind");
   if (!s.ok()) return s;
-  if (!Incref()) return FdError(GORT_ECANCELED, "bind");
+  Ref ref(this);
+  if (!ref) return FdError(GORT_ECANCELED, "bind");
   int rc = bind(sysfd(), reinterpret_cast<const sockaddr*>(addr.bytes),
                 static_cast<socklen_t>(addr.len));
   int err = errno;
-  Decref();
   return rc == 0 ? absl::OkStatus() : SysErr(err, "bind");
 }
 
 absl::Status Fd::Impl::Listen(int backlog) {
-  if (!Incref()) return FdError(GORT_ECANCELED, "listen");
+  Ref ref(this);
+  if (!ref) return FdError(GORT_ECANCELED, "listen");
   int rc = listen(sysfd(), backlog);
   int err = errno;
   if (rc == 0) kind_.store(FdKind::kListener, std::memory_order_relaxed);
-  Decref();
   return rc == 0 ? absl::OkStatus() : SysErr(err, "listen");
 }
 
 absl::StatusOr<SockAddr> Fd::Impl::LocalAddr() {
-  if (!Incref()) return FdError(GORT_ECANCELED, "local addr");
+  Ref ref(this);
+  if (!ref) return FdError(GORT_ECANCELED, "local addr");
   sockaddr_storage sa;
   socklen_t len = sizeof(sa);
   int rc = getsockname(sysfd(), reinterpret_cast<sockaddr*>(&sa), &len);
   int err = errno;
-  Decref();
   if (rc != 0) return SysErr(err, "local addr");
   SockAddr out;
   out.len = len < sizeof(out.bytes) ? len : sizeof(out.bytes);
@@ -641,10 +650,10 @@ absl::StatusOr<SockAddr> Fd::Impl::LocalAddr() {
 }
 
 absl::Status Fd::Impl::SetSockOptInt(int level, int name, int value) {
-  if (!Incref()) return FdError(GORT_ECANCELED, "setsockopt");
+  Ref ref(this);
+  if (!ref) return FdError(GORT_ECANCELED, "setsockopt");
   int rc = setsockopt(sysfd(), level, name, &value, sizeof(value));
   int err = errno;
-  Decref();
   return rc == 0 ? absl::OkStatus() : SysErr(err, "setsockopt");
 }
 
@@ -654,8 +663,9 @@ absl::Status Fd::Impl::SetSockOptInt(int level, int name, int value) {
 absl::Status Fd::Impl::Close() {
   if (!fdmu_.IncrefAndClose()) return FdError(GORT_EBADF, "close");
   (void)poller_.Evict(pd_);
-  if (fdmu_.Decref()) return Destroy();
-  return absl::OkStatus();
+  if (!fdmu_.Decref()) return absl::OkStatus();
+  int err = Destroy();
+  return err == 0 ? absl::OkStatus() : SysErr(err, "close");
 }
 
 // The public class.
@@ -663,8 +673,11 @@ absl::Status Fd::Impl::Close() {
 Fd::Fd(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
 Fd::~Fd() {
-  if (impl_ == nullptr) return;
-  (void)impl_->Close();
+  if (impl_ == nullptr || impl_->destroyed()) return;
+  try {
+    (void)impl_->Close();
+  } catch (...) {  // only an error status that could not be made
+  }
   if (!impl_->destroyed()) {
     // A call is running or an operation is parked or in flight: its next
     // call would use freed memory.

@@ -67,7 +67,14 @@ int WithCFd(gort_fd_t h, F&& f) {
   {
     auto c = g_fds.Acquire(h);
     if (!c) return GORT_EBADF;
-    rc = f(*c.get());
+    // Caught here, not by the entry point's guard: an error status built
+    // after the call destroyed the Fd (it may allocate, and throw) must
+    // not keep the handle from being released.
+    try {
+      rc = f(*c.get());
+    } catch (...) {
+      rc = ExceptionToCode();
+    }
     destroyed = c->fd->Destroyed();
   }
   if (destroyed) Release(h);
