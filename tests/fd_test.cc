@@ -825,6 +825,79 @@ TEST(FdThreads, CloseRacesAParkedRead) {
   EXPECT_EQ(canceled, 200);
   RecordProperty("reads_parked_before_close", parked_first);
 }
+
+// A coroutine runtime resumes a parked operation on whichever thread
+// polled its token, possibly before the call that parked it has returned.
+// Each call gets its own IoResult (the caller reads the one it passed when
+// its call returns, so the continuation must not share it); the operation's
+// own state (here the read's slot) carries over. TSan checks that nothing
+// of the Fd is touched unordered by the two calls.
+TEST(FdThreads, ContinuationOnThePollingThread) {
+  absl::StatusOr<std::unique_ptr<Poller>> pp = Poller::Open();
+  ASSERT_TRUE(pp.ok());
+  Poller& poller = **pp;
+  int sv[2];
+  ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+  absl::StatusOr<std::unique_ptr<Fd>> a =
+      Fd::Open(poller, sv[0], FdKind::kStream);
+  absl::StatusOr<std::unique_ptr<Fd>> b =
+      Fd::Open(poller, sv[1], FdKind::kStream);
+  ASSERT_TRUE(a.ok() && b.ok());
+  struct Op {
+    Fd* fd;
+    char buf[16];
+    IoResult r;
+    absl::Status status;
+    std::atomic<bool> done{false};
+  };
+  std::atomic<bool> stop{false};
+  std::atomic<bool> poller_left{false};
+  std::thread poll_thread([&] {
+    PollEvent evs[8];
+    while (!stop.load()) {
+      absl::StatusOr<size_t> n = poller.Poll(-1, evs, 8);
+      if (!n.ok()) continue;
+      for (size_t k = 0; k < *n; ++k) {
+        Op* op = reinterpret_cast<Op*>(evs[k].token);
+        absl::Status s =
+            op->fd->Read(op->buf, sizeof(op->buf), evs[k].token, &op->r);
+        if (!s.ok() || op->r.state == IoState::kDone) {
+          op->status = s;
+          op->done.store(true);
+        }
+      }
+    }
+    poller_left.store(true);
+  });
+  int continued = 0;
+  for (int i = 0; i < 200; ++i) {
+    Op op;
+    op.fd = a->get();
+    uintptr_t token = reinterpret_cast<uintptr_t>(&op);
+    IoResult first;  // this call's own: the continuation writes op.r
+    absl::Status s = op.fd->Read(op.buf, sizeof(op.buf), token, &first);
+    ASSERT_TRUE(s.ok()) << s;
+    if (first.state == IoState::kParked) {
+      ++continued;
+      IoResult w;
+      ASSERT_TRUE((*b)->Write("c", 1, kTokB, &w).ok());
+      while (!op.done.load()) std::this_thread::yield();
+    } else {
+      op.r = first;
+      op.done.store(true);
+    }
+    ASSERT_TRUE(op.status.ok()) << op.status;
+    EXPECT_EQ(op.r.state, IoState::kDone);
+    EXPECT_EQ(op.r.n, 1u);
+  }
+  stop.store(true);
+  while (!poller_left.load()) {
+    ASSERT_TRUE(poller.Wake().ok());
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  poll_thread.join();
+  EXPECT_GT(continued, 0);
+}
 #endif  // !_WIN32
 
 }  // namespace

@@ -29,7 +29,11 @@
 // Buffers: from a call that returned kParked until a later call for the
 // same operation returns kDone or an error, the caller's buffer (and
 // address buffer) belongs to gort: on Windows the kernel writes into it.
-// Do not free or reuse it before then, even after Close().
+// Do not free or reuse it before then, even after Close(). The token may
+// come out, and the operation be continued on another thread, before the
+// call that parked it has returned: that call writes kParked to its
+// IoResult before it publishes the token and nothing after, and its caller
+// reads it on return, so give the continuing call an IoResult of its own.
 //
 // Deadlines are per direction and relative, as Poller::SetDeadline(): an
 // operation whose deadline passes fails with ETIMEDOUT. On Windows the

@@ -12,11 +12,12 @@
 // (FdMutex::End(dir, false): the slot stays the token's), an error ends
 // the operation.
 //
-// State an operation keeps across parked calls (Write's count so far,
-// Connect's "in progress") lives in the Impl per direction and is touched
-// only by the call that holds the direction's slot, and only before that
-// call's Wait() publishes the token: from then on another thread may be
-// continuing the operation.
+// State an operation keeps across parked calls (Write's count so far; a
+// continued Connect knows it is in progress) lives in the Impl per
+// direction and is touched only by the call that holds the direction's
+// slot, and only before that call's Wait() publishes the token: from then
+// on another thread may be continuing the operation, with the same
+// IoResult, so the parked call writes neither (see Park()).
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -219,8 +220,13 @@ class Fd::Impl {
     const bool held_;
   };
 
-  // After EAGAIN: true to retry, false when parked, or the error.
-  absl::StatusOr<bool> WaitIo(PollMode mode, uintptr_t token);
+  // After EAGAIN: Poller::Wait(). True: the token is parked and the call
+  // must return at once, touching neither *r nor the operation's state
+  // (another thread may be continuing it already); false: the direction
+  // was ready, try again; or the error. *r says kParked before the token
+  // is published, so the parked call never writes it afterwards.
+  absl::StatusOr<bool> Park(PollMode mode, uintptr_t token, IoResult* r,
+                            Call* call);
 
   Poller& poller_;
   std::atomic<int> sysfd_;
@@ -260,10 +266,17 @@ absl::Status Fd::Impl::Ready(PollMode mode, bool started) {
   return started ? poller_.Prepare(pd_, mode) : poller_.Check(pd_, mode);
 }
 
-absl::StatusOr<bool> Fd::Impl::WaitIo(PollMode mode, uintptr_t token) {
+absl::StatusOr<bool> Fd::Impl::Park(PollMode mode, uintptr_t token, IoResult* r,
+                                    Call* call) {
+  r->state = IoState::kParked;
   absl::StatusOr<WaitResult> w = poller_.Wait(pd_, mode, token);
+  if (w.ok() && *w == WaitResult::kParked) {
+    call->Park();
+    return true;
+  }
+  r->state = IoState::kDone;
   if (!w.ok()) return w.status();
-  return *w == WaitResult::kReady;
+  return false;
 }
 
 int Fd::Impl::Destroy() {
@@ -305,14 +318,10 @@ absl::Status Fd::Impl::Read(void* buf, size_t n, uintptr_t token, IoResult* r) {
     int err = errno;
     if (err == EINTR) continue;
     if (err == EAGAIN || err == EWOULDBLOCK) {
-      absl::StatusOr<bool> retry = WaitIo(PollMode::kRead, token);
-      if (retry.ok() && *retry) continue;
-      if (retry.ok()) {
-        r->state = IoState::kParked;
-        call.Park();
-        return absl::OkStatus();
-      }
-      return retry.status();
+      absl::StatusOr<bool> parked = Park(PollMode::kRead, token, r, &call);
+      if (!parked.ok()) return parked.status();
+      if (*parked) return absl::OkStatus();
+      continue;
     }
     return SysErr(err, "read");
   }
@@ -349,14 +358,10 @@ absl::Status Fd::Impl::Write(const void* buf, size_t n, uintptr_t token,
     if (put < 0 && err == EINTR) continue;
     if (put < 0 && (err == EAGAIN || err == EWOULDBLOCK)) {
       written_ = done;  // before Wait(): then another thread may go on
-      absl::StatusOr<bool> retry = WaitIo(PollMode::kWrite, token);
-      if (retry.ok() && *retry) continue;
-      if (retry.ok()) {
-        r->state = IoState::kParked;
-        call.Park();
-        return absl::OkStatus();
-      }
-      return retry.status();
+      absl::StatusOr<bool> parked = Park(PollMode::kWrite, token, r, &call);
+      if (!parked.ok()) return parked.status();
+      if (*parked) return absl::OkStatus();
+      continue;
     }
     if (put < 0) {
       return SysErr(err, "write");
@@ -423,14 +428,10 @@ absl::Status Fd::Impl::Accept(uintptr_t token, IoResult* r,
     // it; Go tries again.
     if (err == EINTR || err == ECONNABORTED) continue;
     if (err == EAGAIN || err == EWOULDBLOCK) {
-      absl::StatusOr<bool> retry = WaitIo(PollMode::kRead, token);
-      if (retry.ok() && *retry) continue;
-      if (retry.ok()) {
-        r->state = IoState::kParked;
-        call.Park();
-        return absl::OkStatus();
-      }
-      return retry.status();
+      absl::StatusOr<bool> parked = Park(PollMode::kRead, token, r, &call);
+      if (!parked.ok()) return parked.status();
+      if (*parked) return absl::OkStatus();
+      continue;
     }
     return SysErr(err, "accept");
   }
@@ -490,14 +491,10 @@ absl::Status Fd::Impl::Connect(const SockAddr& addr, uintptr_t token,
       }
     }
     check = true;
-    absl::StatusOr<bool> retry = WaitIo(PollMode::kWrite, token);
-    if (retry.ok() && *retry) continue;
-    if (retry.ok()) {
-      r->state = IoState::kParked;
-      call.Park();
-      return absl::OkStatus();
-    }
-    return retry.status();
+    absl::StatusOr<bool> parked = Park(PollMode::kWrite, token, r, &call);
+    if (!parked.ok()) return parked.status();
+    if (*parked) return absl::OkStatus();
+    continue;
   }
 }
 
@@ -530,14 +527,10 @@ absl::Status Fd::Impl::ReadFrom(void* buf, size_t n, SockAddr* from,
     int err = errno;
     if (err == EINTR) continue;
     if (err == EAGAIN || err == EWOULDBLOCK) {
-      absl::StatusOr<bool> retry = WaitIo(PollMode::kRead, token);
-      if (retry.ok() && *retry) continue;
-      if (retry.ok()) {
-        r->state = IoState::kParked;
-        call.Park();
-        return absl::OkStatus();
-      }
-      return retry.status();
+      absl::StatusOr<bool> parked = Park(PollMode::kRead, token, r, &call);
+      if (!parked.ok()) return parked.status();
+      if (*parked) return absl::OkStatus();
+      continue;
     }
     return SysErr(err, "readfrom");
   }
@@ -568,14 +561,10 @@ absl::Status Fd::Impl::WriteTo(const void* buf, size_t n, const SockAddr& to,
     int err = errno;
     if (err == EINTR) continue;
     if (err == EAGAIN || err == EWOULDBLOCK) {
-      absl::StatusOr<bool> retry = WaitIo(PollMode::kWrite, token);
-      if (retry.ok() && *retry) continue;
-      if (retry.ok()) {
-        r->state = IoState::kParked;
-        call.Park();
-        return absl::OkStatus();
-      }
-      return retry.status();
+      absl::StatusOr<bool> parked = Park(PollMode::kWrite, token, r, &call);
+      if (!parked.ok()) return parked.status();
+      if (*parked) return absl::OkStatus();
+      continue;
     }
     return SysErr(err, "writeto");
   }

@@ -662,6 +662,9 @@ GORT_EXTERN int gort_poller_overlapped_result(gort_poller_t p, gort_pd_t pd,
  *  direction at a time: reads (read, read_from, accept) and writes (write,
  *  write_to, connect); a call with another token while one is parked gets
  *  GORT_EBUSY. Tokens are as for gort_poller_wait(): not 0, 1 or 2.
+ *  A call that returns GORT_POLL_PARKED writes none of its out arguments
+ *  (`*done_n`, addresses): the token may already be out and the
+ *  operation continuing on another thread with the same pointers.
  *  From a GORT_POLL_PARKED until the operation's call that returns done or
  *  an error, its buffers belong to gort (on Windows the kernel writes into
  *  them).
@@ -712,9 +715,9 @@ GORT_EXTERN int gort_fd_socket(gort_poller_t p, int family, int type,
 GORT_EXTERN int gort_fd_read(gort_fd_t fd, void* buf, size_t n, uintptr_t token,
                              size_t* done_n);
 
-/** Writes all `n` bytes (Go's FD.Write). `*done_n` is set on every
- *  return: all `n` when done, the bytes written so far when parked or on
- *  an error. @return 0, GORT_POLL_PARKED, or an error. */
+/** Writes all `n` bytes (Go's FD.Write). `*done_n` is all `n` when done
+ *  and the bytes written before the error on an error. @return 0,
+ *  GORT_POLL_PARKED, or an error. */
 GORT_EXTERN int gort_fd_write(gort_fd_t fd, const void* buf, size_t n,
                               uintptr_t token, size_t* done_n);
 

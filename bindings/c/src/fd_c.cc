@@ -49,6 +49,15 @@ int IoCode(const absl::Status& s, const IoResult& r) {
   return r.state == IoState::kParked ? GORT_POLL_PARKED : 0;
 }
 
+// IoCode(), storing the count in *done_n unless the call parked: by the
+// time a parked call returns, its token may have come out and another
+// thread may be continuing the operation with the same `done_n`.
+int Finish(const absl::Status& s, const IoResult& r, size_t* done_n) {
+  int rc = IoCode(s, r);
+  if (rc != GORT_POLL_PARKED) *done_n = r.n;
+  return rc;
+}
+
 // Frees a destroyed Fd's handle; a no-op for every caller but the first.
 void Release(gort_fd_t h) {
   CFd* c = nullptr;
@@ -163,8 +172,7 @@ int gort_fd_read(gort_fd_t fd, void* buf, size_t n, uintptr_t token,
     if (done_n == nullptr) return GORT_EINVAL;
     IoResult r;
     absl::Status s = f.Read(buf, n, token, &r);
-    *done_n = r.n;
-    return IoCode(s, r);
+    return Finish(s, r, done_n);
   });
 } catch (...) {
   return ExceptionToCode();
@@ -176,8 +184,7 @@ int gort_fd_write(gort_fd_t fd, const void* buf, size_t n, uintptr_t token,
     if (done_n == nullptr) return GORT_EINVAL;
     IoResult r;
     absl::Status s = f.Write(buf, n, token, &r);
-    *done_n = r.n;
-    return IoCode(s, r);
+    return Finish(s, r, done_n);
   });
 } catch (...) {
   return ExceptionToCode();
@@ -228,8 +235,7 @@ int gort_fd_read_from(gort_fd_t fd, void* buf, size_t n, void* addr,
     IoResult r;
     SockAddr from;
     absl::Status s = f.ReadFrom(buf, n, &from, token, &r);
-    *done_n = r.n;
-    int rc = IoCode(s, r);
+    int rc = Finish(s, r, done_n);
     if (rc == 0) FromSockAddr(from, addr, addrlen);
     return rc;
   });
@@ -246,8 +252,7 @@ int gort_fd_write_to(gort_fd_t fd, const void* buf, size_t n, const void* addr,
     }
     IoResult r;
     absl::Status s = f.WriteTo(buf, n, a, token, &r);
-    *done_n = r.n;
-    return IoCode(s, r);
+    return Finish(s, r, done_n);
   });
 } catch (...) {
   return ExceptionToCode();
