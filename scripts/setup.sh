@@ -46,6 +46,8 @@ apt_install() {
 setup_native() {
   apt_install g++ cmake ninja-build pkg-config file libabsl-dev libgtest-dev libgmock-dev \
     googletest libbenchmark-dev doxygen ccache
+  # libuv: for benchmarks only (bench_echo's libuv server).
+  apt_install libuv1-dev
 }
 
 setup_aarch64() {

@@ -1,0 +1,153 @@
+// Awaitable Fd operations: `co_await rt::Read(fd, buf, n)` and Write,
+// Accept, Connect, on gort's re-entrant FD layer (include/gort/fd.h; Go:
+// internal/poll/fd_unix.go's FD.Read loop, with the goroutine parked by
+// netpollblock).
+//
+// The protocol of DESIGN.md, "Parking, the embedder's side": the operation
+// is first called from await_suspend, once the coroutine is suspended,
+// because the moment it parks its token may come out of another worker's
+// Poll(). If it finishes at once (done or an error), await_suspend returns
+// false and the coroutine goes on inline: no trip through the scheduler.
+// If it parks, the awaitable itself is the token (a Waiter): when Poll()
+// hands it back, the scheduler calls the operation again with the same
+// arguments and token, and resumes the coroutine only once the operation
+// has finished, so a spurious wake-up never reaches the coroutine.
+//
+// The result is an IoOutcome: the status (ECANCELED once the Fd is closing,
+// ETIMEDOUT past its deadline, else the OS's error as a portable code) and
+// the bytes transferred. Deadlines are the Fd's own (Fd::SetDeadline).
+#ifndef GORT_EXAMPLES_RUNTIME_IO_H_
+#define GORT_EXAMPLES_RUNTIME_IO_H_
+
+#include <coroutine>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <utility>
+
+#include "absl/status/status.h"
+#include "gort/fd.h"
+#include "scheduler.h"
+
+namespace rt {
+
+struct IoOutcome {
+  absl::Status status;
+  size_t n = 0;  // bytes (for Write: also those written before an error)
+};
+
+// The awaitable's machinery, shared by the operations. `Op` provides
+// `absl::Status Call(uintptr_t token, gort::IoResult* r)`.
+template <typename Op>
+class IoAwait : public Waiter {
+ public:
+  IoAwait() : Waiter(&Again) {}
+  IoAwait(const IoAwait&) = delete;
+  IoAwait& operator=(const IoAwait&) = delete;
+
+  bool await_ready() const noexcept { return false; }
+  bool await_suspend(std::coroutine_handle<> h) {
+    h_ = h;
+    return !Step();  // parked: stay suspended
+  }
+  IoOutcome await_resume() { return std::move(out_); }
+
+ private:
+  // Calls the operation once. Finished: records the outcome, returns true.
+  // Parked: returns false without touching *this any more, since another
+  // thread may already be running it again.
+  bool Step() {
+    gort::IoResult r;
+    absl::Status s = static_cast<Op*>(this)->Call(
+        reinterpret_cast<uintptr_t>(static_cast<Waiter*>(this)), &r);
+    if (s.ok() && r.state == gort::IoState::kParked) return false;
+    out_.status = std::move(s);
+    out_.n = r.n;
+    return true;
+  }
+  // The token came out of Poll() (ready, deadline or closing): go on.
+  static void Again(Waiter* w) {
+    IoAwait* self = static_cast<IoAwait*>(w);
+    if (self->Step()) self->h_.resume();
+  }
+
+  std::coroutine_handle<> h_;
+  IoOutcome out_;
+};
+
+class ReadAwait : public IoAwait<ReadAwait> {
+ public:
+  ReadAwait(gort::Fd& fd, void* buf, size_t n) : fd_(fd), buf_(buf), n_(n) {}
+  absl::Status Call(uintptr_t token, gort::IoResult* r) {
+    return fd_.Read(buf_, n_, token, r);
+  }
+
+ private:
+  gort::Fd& fd_;
+  void* buf_;
+  size_t n_;
+};
+
+class WriteAwait : public IoAwait<WriteAwait> {
+ public:
+  WriteAwait(gort::Fd& fd, const void* buf, size_t n)
+      : fd_(fd), buf_(buf), n_(n) {}
+  absl::Status Call(uintptr_t token, gort::IoResult* r) {
+    return fd_.Write(buf_, n_, token, r);
+  }
+
+ private:
+  gort::Fd& fd_;
+  const void* buf_;
+  size_t n_;
+};
+
+class AcceptAwait : public IoAwait<AcceptAwait> {
+ public:
+  AcceptAwait(gort::Fd& fd, std::unique_ptr<gort::Fd>* out,
+              gort::SockAddr* peer)
+      : fd_(fd), out_(out), peer_(peer) {}
+  absl::Status Call(uintptr_t token, gort::IoResult* r) {
+    return fd_.Accept(token, r, out_, peer_);
+  }
+
+ private:
+  gort::Fd& fd_;
+  std::unique_ptr<gort::Fd>* out_;
+  gort::SockAddr* peer_;
+};
+
+class ConnectAwait : public IoAwait<ConnectAwait> {
+ public:
+  ConnectAwait(gort::Fd& fd, const gort::SockAddr& addr)
+      : fd_(fd), addr_(addr) {}
+  absl::Status Call(uintptr_t token, gort::IoResult* r) {
+    return fd_.Connect(addr_, token, r);
+  }
+
+ private:
+  gort::Fd& fd_;
+  const gort::SockAddr& addr_;
+};
+
+// Reads up to `n` bytes; n == 0 in the outcome is end of stream.
+inline ReadAwait Read(gort::Fd& fd, void* buf, size_t n) {
+  return ReadAwait(fd, buf, n);
+}
+// Writes all `n` bytes (or fails).
+inline WriteAwait Write(gort::Fd& fd, const void* buf, size_t n) {
+  return WriteAwait(fd, buf, n);
+}
+// Accepts a connection into `*out` (and its address into `*peer`, if set).
+inline AcceptAwait Accept(gort::Fd& listener, std::unique_ptr<gort::Fd>* out,
+                          gort::SockAddr* peer = nullptr) {
+  return AcceptAwait(listener, out, peer);
+}
+// Connects to `addr` (which must outlive the co_await).
+inline ConnectAwait Connect(gort::Fd& fd, const gort::SockAddr& addr) {
+  return ConnectAwait(fd, addr);
+}
+
+}  // namespace rt
+
+#endif  // GORT_EXAMPLES_RUNTIME_IO_H_

@@ -1,0 +1,71 @@
+// `co_await rt::Readable(fd)`: waits until `fd` may have input, without
+// reading (Go: internal/poll's pd.waitRead, which RawConn.Read uses).
+//
+// Why: gort's poller is edge-triggered, and an Fd Read that starts resets
+// the direction's readiness (Go's prepareRead), so a reader must read until
+// EAGAIN to be sure it missed no edge: one extra read per message. After a
+// short read, the socket was empty when read; any byte arriving later
+// brings a new edge, which marks the pollDesc ready or hands out a token
+// parked here. So a stream reader that got less than it asked for can
+// co_await Readable() and skip the read that would say EAGAIN, as libuv
+// (level-triggered) stops after a short read. The next Read then finds the
+// data (or EAGAIN after a stale edge, and parks: still correct).
+//
+// Readiness backends only (epoll, kqueue): on Windows the poller sees
+// completions, and nothing completes without an operation in flight, so
+// there Readable() returns at once and the Read waits instead
+// (kSupported is false). Errors (closing, deadline) are left for the next
+// Read to report: Readable() then returns at once too.
+#ifndef GORT_EXAMPLES_RUNTIME_READABLE_H_
+#define GORT_EXAMPLES_RUNTIME_READABLE_H_
+
+#include <coroutine>
+#include <cstdint>
+
+#include "gort/fd.h"
+#include "gort/netpoll.h"
+#include "scheduler.h"
+
+namespace rt {
+
+class ReadableAwait : public Waiter {
+ public:
+#ifdef _WIN32
+  static constexpr bool kSupported = false;
+#else
+  static constexpr bool kSupported = true;
+#endif
+
+  ReadableAwait(Scheduler& s, gort::Fd& fd)
+      : Waiter(&Woken), poller_(s.poller()), pd_(fd.pd()) {}
+  ReadableAwait(const ReadableAwait&) = delete;
+  ReadableAwait& operator=(const ReadableAwait&) = delete;
+
+  bool await_ready() const noexcept { return !kSupported; }
+  // Parks the token once the coroutine is suspended (as io.h does); any
+  // other outcome (ready, closing, deadline) resumes at once.
+  bool await_suspend(std::coroutine_handle<> h) {
+    h_ = h;
+    absl::StatusOr<gort::WaitResult> w =
+        poller_.Wait(pd_, gort::PollMode::kRead,
+                     reinterpret_cast<uintptr_t>(static_cast<Waiter*>(this)));
+    return w.ok() && *w == gort::WaitResult::kParked;
+  }
+  void await_resume() const noexcept {}
+
+ private:
+  static void Woken(Waiter* w) { static_cast<ReadableAwait*>(w)->h_.resume(); }
+
+  gort::Poller& poller_;
+  gort::PollDescId pd_;
+  std::coroutine_handle<> h_;
+};
+
+// Waits until `fd` (registered with `s`'s poller) may be readable.
+inline ReadableAwait Readable(Scheduler& s, gort::Fd& fd) {
+  return ReadableAwait(s, fd);
+}
+
+}  // namespace rt
+
+#endif  // GORT_EXAMPLES_RUNTIME_READABLE_H_
