@@ -25,8 +25,8 @@
 #include <vector>
 
 #include "echo_server.h"
+#include "fd_ops.h"
 #include "gort/fd.h"
-#include "io.h"
 #include "scheduler.h"
 #include "task.h"
 

@@ -14,8 +14,8 @@
 #include <utility>
 
 #include "absl/time/time.h"
+#include "fd_ops.h"
 #include "gort/errno.h"
-#include "io.h"
 #include "readable.h"
 #include "sleep.h"
 #include "task.h"

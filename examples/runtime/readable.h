@@ -42,7 +42,7 @@ class ReadableAwait : public Waiter {
   ReadableAwait& operator=(const ReadableAwait&) = delete;
 
   bool await_ready() const noexcept { return !kSupported; }
-  // Parks the token once the coroutine is suspended (as io.h does); any
+  // Parks the token once the coroutine is suspended (as fd_ops.h does); any
   // other outcome (ready, closing, deadline) resumes at once.
   bool await_suspend(std::coroutine_handle<> h) {
     h_ = h;

@@ -21,10 +21,10 @@
 #include <new>
 #include <vector>
 
+#include "fd_ops.h"
 #include "gort/errno.h"
 #include "gort/fd.h"
 #include "gort/time.h"
-#include "io.h"
 #include "scheduler.h"
 #include "sleep.h"
 #include "task.h"

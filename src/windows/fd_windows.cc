@@ -235,6 +235,7 @@ Fd::Impl::Outcome Fd::Impl::Exec(int dir, uintptr_t token, IoResult* r,
   PollMode mode = dir == FdMutex::kRead ? PollMode::kRead : PollMode::kWrite;
   Op& op = ops_[dir];
   Outcome out;
+  bool started_now = false;
   if (op.phase == Phase::kIdle) {
     // Go: fd.pd.prepare, then submit.
     absl::Status s = poller_->Prepare(pd_, mode);
@@ -262,12 +263,17 @@ Fd::Impl::Outcome Fd::Impl::Exec(int dir, uintptr_t token, IoResult* r,
     }
     op.ov = *ov;
     op.phase = Phase::kInFlight;
+    // Just started and pending: go straight to the wait. If another
+    // thread's Poll() took the packet already, it readied the direction and
+    // Wait() says kReady. Asking first would build an EBUSY status, which
+    // allocates, for every operation that parks.
+    started_now = true;
   }
-  for (;;) {
+  for (;; started_now = false) {
     // Has the packet been taken? Then the record holds the result.
-    absl::StatusOr<OverlappedResult> res =
-        poller_->GetOverlappedResult(pd_, mode);
-    if (res.ok()) {
+    absl::StatusOr<OverlappedResult> res;
+    if (!started_now) res = poller_->GetOverlappedResult(pd_, mode);
+    if (!started_now && res.ok()) {
       bool cancelled = op.phase == Phase::kCancelling;
       int wait_code = op.wait_code;
       op.phase = Phase::kIdle;
@@ -285,7 +291,7 @@ Fd::Impl::Outcome Fd::Impl::Exec(int dir, uintptr_t token, IoResult* r,
       }
       return out;
     }
-    if (CodeOf(res.status()) != GORT_EBUSY) {
+    if (!started_now && CodeOf(res.status()) != GORT_EBUSY) {
       out.code = CodeOf(res.status());  // EBADF: cannot happen while held
       return out;
     }

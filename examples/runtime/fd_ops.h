@@ -3,7 +3,7 @@
 // internal/poll/fd_unix.go's FD.Read loop, with the goroutine parked by
 // netpollblock).
 //
-// The protocol of DESIGN.md, "Parking, the embedder's side": the operation
+// The protocol of docs/design.md, "The embedding protocol": the operation
 // is first called from await_suspend, once the coroutine is suspended,
 // because the moment it parks its token may come out of another worker's
 // Poll(). If it finishes at once (done or an error), await_suspend returns
@@ -16,8 +16,8 @@
 // The result is an IoOutcome: the status (ECANCELED once the Fd is closing,
 // ETIMEDOUT past its deadline, else the OS's error as a portable code) and
 // the bytes transferred. Deadlines are the Fd's own (Fd::SetDeadline).
-#ifndef GORT_EXAMPLES_RUNTIME_IO_H_
-#define GORT_EXAMPLES_RUNTIME_IO_H_
+#ifndef GORT_EXAMPLES_RUNTIME_FD_OPS_H_
+#define GORT_EXAMPLES_RUNTIME_FD_OPS_H_
 
 #include <coroutine>
 #include <cstddef>
@@ -150,4 +150,4 @@ inline ConnectAwait Connect(gort::Fd& fd, const gort::SockAddr& addr) {
 
 }  // namespace rt
 
-#endif  // GORT_EXAMPLES_RUNTIME_IO_H_
+#endif  // GORT_EXAMPLES_RUNTIME_FD_OPS_H_
