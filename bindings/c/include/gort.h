@@ -651,9 +651,8 @@ GORT_EXTERN int gort_poller_overlapped(gort_poller_t p, gort_pd_t pd, int mode,
  *  makes the record idle and readies the direction.
  *  @return 0, GORT_EINVAL if the record is not in flight or `mode` is bad,
  *  GORT_EBADF, GORT_ENOTSUP on other systems. */
-GORT_EXTERN int gort_poller_overlapped_not_queued(gort_poller_t p,
-                                                  gort_pd_t pd, int mode,
-                                                  uint32_t bytes,
+GORT_EXTERN int gort_poller_overlapped_not_queued(gort_poller_t p, gort_pd_t pd,
+                                                  int mode, uint32_t bytes,
                                                   uint32_t error);
 
 /** Windows: the bytes and Win32 error of the last completed operation in
@@ -678,8 +677,7 @@ GORT_EXTERN int gort_poller_wait_canceled(gort_poller_t p, gort_pd_t pd,
  *  packet), else 0. @return 0, GORT_EBADF, GORT_EINVAL if `out` is NULL,
  *  GORT_ENOTSUP on other systems. */
 GORT_EXTERN int gort_poller_skips_completion_on_success(gort_poller_t p,
-                                                        gort_pd_t pd,
-                                                        int* out);
+                                                        gort_pd_t pd, int* out);
 
 /** @} */
 
