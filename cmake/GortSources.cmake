@@ -48,6 +48,7 @@ if(GORT_OS STREQUAL "linux")
     src/linux/time_linux.cc
     src/linux/netpoll_epoll.cc
     src/posix/fd_posix.cc
+    src/posix/signal_posix.cc
     src/posix/signal_facts_posix.cc)
   set(GORT_PLATFORM_LIBS "")
 elseif(GORT_OS STREQUAL "darwin")
@@ -61,6 +62,7 @@ elseif(GORT_OS STREQUAL "darwin")
     src/darwin/time_darwin.cc
     src/darwin/netpoll_kqueue.cc
     src/posix/fd_posix.cc
+    src/posix/signal_posix.cc
     src/posix/signal_facts_posix.cc)
   set(GORT_PLATFORM_LIBS "")
 elseif(GORT_OS STREQUAL "windows")
@@ -72,6 +74,7 @@ elseif(GORT_OS STREQUAL "windows")
     src/windows/time_windows.cc
     src/windows/netpoll_iocp.cc
     src/windows/fd_windows.cc
+    src/windows/signal_windows.cc
     src/windows/signal_facts_windows.cc)
   set(GORT_PLATFORM_LIBS ws2_32 advapi32)
 endif()
@@ -81,6 +84,12 @@ endif()
 # src/windows/fd_windows.cc).
 list(APPEND GORT_PORTABLE_SOURCES src/fd.cc)
 list(APPEND GORT_CAPI_SOURCES bindings/c/src/fd_c.cc)
+
+# Signals (include/gort/signal.h): sources and pending bits once
+# (src/signal.cc); installing handlers per OS (src/posix/signal_posix.cc,
+# src/windows/signal_windows.cc).
+list(APPEND GORT_PORTABLE_SOURCES src/signal.cc)
+list(APPEND GORT_CAPI_SOURCES bindings/c/src/signal_c.cc)
 
 # Per OS and arch (GORT_OS_GORT_ARCH): the assembly entry points. Darwin
 # has none: its calls go through libSystem (src/darwin/syscall_darwin.cc).

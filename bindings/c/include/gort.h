@@ -819,6 +819,102 @@ GORT_EXTERN int gort_fd_sysfd(gort_fd_t fd, intptr_t* out);
 
 /** @} */
 
+/** @name Signals
+ *  os/signal's Notify, Stop, Ignore, Ignored and Reset, delivered through
+ *  a poller; see include/gort/signal.h for the rules gort keeps inside
+ *  someone else's process (nothing installed until notified; the
+ *  disposition found before gort saved, chained and restored exactly;
+ *  faults never swallowed; an inherited SIG_IGN kept unless named).
+ *
+ *  A signal source is registered with a poller. gort_signal_receive()
+ *  returns 0 with the signals that arrived since the last call (bit
+ *  `sig - 1` of `*set`, never empty), or GORT_POLL_PARKED: the token comes
+ *  out of gort_poller_poll() when a signal arrives; then call it again
+ *  with the same token. N deliveries of a signal before a receive
+ *  collapse into one. Signal numbers are the OS's (1..64); on Windows,
+ *  Go's: SIGINT 2 (Ctrl-C, Ctrl-Break) and SIGTERM 15 (console close,
+ *  logoff, shutdown) are the ones delivered. A source's handle counts as
+ *  one of its poller's fd handles (gort_poller_close() is GORT_EBUSY
+ *  while it is open). Every function may be called from any thread; one
+ *  receive per source at a time. Errors common to all: GORT_EBADF for a
+ *  stale or unknown handle, GORT_EINVAL for a NULL pointer or a number
+ *  outside 1..64.
+ *  @{ */
+
+/** A signal source's handle; 0 is never valid. */
+typedef uint64_t gort_signal_t;
+
+/** Who handles a signal (gort_signal_disposition()). */
+#define GORT_SIG_DEFAULT 0 /**< SIG_DFL */
+#define GORT_SIG_IGNORED 1 /**< SIG_IGN */
+#define GORT_SIG_FOREIGN 2 /**< a handler that is not gort's */
+#define GORT_SIG_GORT 3    /**< gort's handler */
+
+/** A source registered with poller `p`, wanting nothing yet.
+ *  @return 0, GORT_EBADF (poller), GORT_EINVAL, GORT_EMFILE (64 sources
+ *  in the process), or the OS's error. */
+GORT_EXTERN int gort_signal_open(gort_poller_t p, gort_signal_t* out);
+
+/** Stops every signal and closes the source. A parked receive comes out
+ *  of the poller and then gets GORT_ECANCELED; the handle is released
+ *  once no receive is parked. @return 0, GORT_EBADF. */
+GORT_EXTERN int gort_signal_close(gort_signal_t s);
+
+/** Relays the `n` signals of `sigs` to the source (n == 0: every signal
+ *  that can be caught except those ignored now and the synchronous
+ *  ones). @return 0, GORT_EBADF, GORT_EINVAL (SIGKILL, SIGSTOP, a number
+ *  the OS refuses; nothing changed). */
+GORT_EXTERN int gort_signal_notify(gort_signal_t s, const int* sigs, size_t n);
+
+/** Relays the `n` signals of `sigs` no more (n == 0: all). When it
+ *  returns none of them is reported; a signal nobody wants gets back the
+ *  disposition it had before gort. @return 0, GORT_EBADF, GORT_EINVAL. */
+GORT_EXTERN int gort_signal_stop(gort_signal_t s, const int* sigs, size_t n);
+
+/** The signals the source relays, as a set. @return 0, GORT_EBADF,
+ *  GORT_EINVAL. */
+GORT_EXTERN int gort_signal_wanted(gort_signal_t s, uint64_t* set);
+
+/** Takes the signals that arrived, or parks `token` (see above). `*set`
+ *  is written only when done. @return 0, GORT_POLL_PARKED, GORT_EBUSY
+ *  (another receive with another token is parked), GORT_ECANCELED
+ *  (closed), GORT_ETIMEDOUT (the deadline passed), GORT_EBADF,
+ *  GORT_EINVAL. */
+GORT_EXTERN int gort_signal_receive(gort_signal_t s, uintptr_t token,
+                                    uint64_t* set);
+
+/** The receive deadline, relative as gort_poller_set_deadline(): `d` ns
+ *  from now if > 0, passed if < 0, none if 0. @return 0, GORT_EBADF. */
+GORT_EXTERN int gort_signal_set_deadline(gort_signal_t s, int64_t d);
+
+/** Go's Ignore: no source relays the signals and their disposition is
+ *  SIG_IGN (Windows: the console handler swallows them). n == 0: every
+ *  catchable signal but the synchronous ones. @return 0, GORT_EINVAL. */
+GORT_EXTERN int gort_signal_ignore(const int* sigs, size_t n);
+
+/** Go's Ignored: 1 if `sig`'s disposition is SIG_IGN now (an inherited
+ *  one counts), 0 if not, GORT_EINVAL outside 1..64. */
+GORT_EXTERN int gort_signal_ignored(int sig);
+
+/** Go's Reset: no source relays the signals, and each gets back the
+ *  disposition it had before gort first changed it, exactly. n == 0:
+ *  every signal gort changed. @return 0, GORT_EINVAL. */
+GORT_EXTERN int gort_signal_reset(const int* sigs, size_t n);
+
+/** Who handles `sig` now: GORT_SIG_DEFAULT, GORT_SIG_IGNORED,
+ *  GORT_SIG_FOREIGN or GORT_SIG_GORT; GORT_EINVAL outside 1..64 or for a
+ *  number the OS refuses (glibc's own 32 and 33). Windows knows SIGINT
+ *  and SIGTERM only. */
+GORT_EXTERN int gort_signal_disposition(int sig);
+
+/** Windows: ends the console handler's wait after a close, logoff or
+ *  shutdown event (it waits at most 5 s after handing SIGTERM over, since
+ *  Windows ends the process when it returns). Elsewhere does nothing.
+ *  @return 0. */
+GORT_EXTERN int gort_signal_console_close_done(void);
+
+/** @} */
+
 #ifdef __cplusplus
 } /* extern "C" */
 #endif
