@@ -7,6 +7,8 @@
 // its source wants, those pending, the wake descriptor, and a count of
 // handlers inside it, so that Stop() and Close() can wait until no handler
 // still uses what they are about to clear.
+#include "gort/signal.h"
+
 #include <atomic>
 #include <cstdint>
 #include <memory>
@@ -22,7 +24,6 @@
 #include "gort/errno.h"
 #include "gort/error_codes.h"
 #include "gort/fd.h"
-#include "gort/signal.h"
 #include "signal_internal.h"
 
 namespace gort {

@@ -33,7 +33,7 @@ constexpr int kSigTerm = 15;
 // Read by the console handler's thread; written under the portable lock.
 std::atomic<bool> g_handling[kMaxSignal + 1];
 std::atomic<bool> g_ignoring[kMaxSignal + 1];
-bool g_installed = false;           // guarded by the portable lock
+bool g_installed = false;            // guarded by the portable lock
 std::atomic<HANDLE> g_close_done{};  // auto-reset: ConsoleCloseDone()
 std::atomic<uint32_t> g_pipe_serial{0};
 
@@ -55,13 +55,15 @@ BOOL WINAPI CtrlHandler(DWORD event) {
   int sig = SignalFor(event);
   if (sig == 0) return FALSE;
   if (g_ignoring[sig].load(std::memory_order_acquire)) return TRUE;
+  HANDLE done = g_close_done.load(std::memory_order_acquire);
+  // A ConsoleCloseDone() from before this event must not end its wait.
+  if (sig == kSigTerm && done != nullptr) (void)ResetEvent(done);
   // FALSE: nobody wants it, the next handler (by default ExitProcess) runs.
   if (!DeliverSignal(sig)) return FALSE;
   if (sig == kSigTerm) {
     // Windows ends the process when this returns: give the embedder, who
     // now has SIGTERM, time to clean up (Go blocks forever; Windows kills
     // the process after about 5 s anyway).
-    HANDLE done = g_close_done.load(std::memory_order_acquire);
     DWORD ms = static_cast<DWORD>(absl::ToInt64Milliseconds(kConsoleCloseWait));
     if (done != nullptr) {
       (void)WaitForSingleObject(done, ms);
@@ -133,19 +135,18 @@ absl::StatusOr<SigWake> SigWakeOpen() {
                  static_cast<unsigned long long>(GetTickCount64()));
   // Inbound, overlapped, this instance only, local clients only; the
   // handles are not inheritable (no SECURITY_ATTRIBUTES).
-  HANDLE r = CreateNamedPipeW(
-      name, PIPE_ACCESS_INBOUND | FILE_FLAG_OVERLAPPED |
-                FILE_FLAG_FIRST_PIPE_INSTANCE,
-      PIPE_TYPE_BYTE | PIPE_READMODE_BYTE | PIPE_WAIT |
-          PIPE_REJECT_REMOTE_CLIENTS,
-      1, 4096, 4096, 0, nullptr);
+  HANDLE r = CreateNamedPipeW(name,
+                              PIPE_ACCESS_INBOUND | FILE_FLAG_OVERLAPPED |
+                                  FILE_FLAG_FIRST_PIPE_INSTANCE,
+                              PIPE_TYPE_BYTE | PIPE_READMODE_BYTE | PIPE_WAIT |
+                                  PIPE_REJECT_REMOTE_CLIENTS,
+                              1, 4096, 4096, 0, nullptr);
   if (r == INVALID_HANDLE_VALUE) {
     return Error::FromSys(GetLastError()).ToStatus("CreateNamedPipeW");
   }
-  HANDLE w = CreateFileW(name, GENERIC_WRITE | FILE_READ_ATTRIBUTES |
-                                   FILE_WRITE_ATTRIBUTES,
-                         0, nullptr, OPEN_EXISTING, FILE_ATTRIBUTE_NORMAL,
-                         nullptr);
+  HANDLE w = CreateFileW(
+      name, GENERIC_WRITE | FILE_READ_ATTRIBUTES | FILE_WRITE_ATTRIBUTES, 0,
+      nullptr, OPEN_EXISTING, FILE_ATTRIBUTE_NORMAL, nullptr);
   if (w == INVALID_HANDLE_VALUE) {
     DWORD err = GetLastError();
     CloseHandle(r);

@@ -24,6 +24,7 @@
 #include "gort/errno.h"
 #include "gort/netpoll.h"
 #include "gort/platform.h"
+#include "gort/signal.h"
 #include "gort/syscall.h"
 #include "gort/sysinfo.h"
 #include "gort/time.h"
@@ -226,6 +227,27 @@ std::vector<Fact> CollectFacts() {
                        : "n/a",
                    absl::StrCat(sig.min_altstack)});
   str("signal_delivery", sig.delivery);
+  // The dispositions this process started with (gort-probe installs
+  // nothing): why a signal an embedder notifies may never arrive.
+  auto signal_list = [&](std::string key, auto pick) {
+    std::string text, json = "[";
+    for (const gort::SignalState& st : gort::SignalStates()) {
+      if (!pick(st)) continue;
+      if (!text.empty()) text += " ";
+      if (json.size() > 1) json += ", ";
+      text += st.name;
+      json += JsonString(st.name);
+    }
+    facts.push_back({std::move(key), text.empty() ? "none" : text, json + "]"});
+  };
+  signal_list("signals_ignored", [](const gort::SignalState& st) {
+    return st.disposition == gort::SignalDisposition::kIgnored;
+  });
+  signal_list("signals_foreign_handler", [](const gort::SignalState& st) {
+    return st.disposition == gort::SignalDisposition::kForeign;
+  });
+  signal_list("signals_blocked",
+              [](const gort::SignalState& st) { return st.blocked; });
   str("error_space",
       std::string(gort::ErrorSpaceName(gort::NativeErrorSpace())));
   ClockFacts clock = MeasureClock();

@@ -101,9 +101,8 @@ int gort_signal_open(gort_poller_t poller, gort_signal_t* out) try {
 }
 
 int gort_signal_close(gort_signal_t s) try {
-  return WithSource(s, [&](SignalSource& src) -> int {
-    return Code(src.Close());
-  });
+  return WithSource(
+      s, [&](SignalSource& src) -> int { return Code(src.Close()); });
 } catch (...) {
   return ExceptionToCode();
 }
