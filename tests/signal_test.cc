@@ -132,6 +132,16 @@ class Waiter {
   bool parked_ = false;
 };
 
+// A poller, a source on it, and a waiter: what most tests start with.
+class SourceFixture : public ::testing::Test {
+ protected:
+  std::unique_ptr<Poller> poller = NewPoller();
+  std::unique_ptr<SignalSource> src = NewSource(*poller);
+  Waiter w{*poller, *src};
+};
+
+class SignalTest : public SourceFixture {};
+
 #ifndef _WIN32
 
 // Raises `sig` on this thread: the handler has run when raise() returns.
@@ -171,11 +181,7 @@ void SetDisposition(int sig, void (*h)(int)) {
   ASSERT_EQ(sigaction(sig, &sa, nullptr), 0);
 }
 
-TEST(Signal, NothingInstalledUntilNotify) {
-  auto poller = NewPoller();
-  auto src = NewSource(*poller);
-  ASSERT_NE(src, nullptr);
-  Waiter w(*poller, *src);
+TEST_F(SignalTest, NothingInstalledUntilNotify) {
   EXPECT_EQ(HandlerOf(Current(SIGUSR1)), reinterpret_cast<void*>(SIG_DFL));
   EXPECT_EQ(src->Wanted(), 0u);
   EXPECT_EQ(w.Now(), 0u);  // parked: nothing pending
@@ -199,11 +205,7 @@ TEST(Signal, NothingInstalledUntilNotify) {
   EXPECT_EQ(HandlerOf(Current(SIGUSR1)), reinterpret_cast<void*>(SIG_DFL));
 }
 
-TEST(Signal, NotifyThenRaiseIsDeliveredOnce) {
-  auto poller = NewPoller();
-  auto src = NewSource(*poller);
-  ASSERT_NE(src, nullptr);
-  Waiter w(*poller, *src);
+TEST_F(SignalTest, NotifyThenRaiseIsDeliveredOnce) {
   ASSERT_TRUE(src->Notify({SIGUSR1}).ok());
   EXPECT_EQ(w.Now(), 0u);  // parks the token
   RaiseHere(SIGUSR1);
@@ -219,11 +221,7 @@ TEST(Signal, NotifyThenRaiseIsDeliveredOnce) {
   w.Close();  // the parked receive comes out and ends with ECANCELED
 }
 
-TEST(Signal, TwoSignalsInOneReceive) {
-  auto poller = NewPoller();
-  auto src = NewSource(*poller);
-  ASSERT_NE(src, nullptr);
-  Waiter w(*poller, *src);
+TEST_F(SignalTest, TwoSignalsInOneReceive) {
   ASSERT_TRUE(src->Notify({SIGUSR1, SIGUSR2}).ok());
   RaiseHere(SIGUSR1);
   RaiseHere(SIGUSR2);
@@ -254,11 +252,7 @@ TEST(Signal, SeveralSourcesAndPollersEachGetIt) {
   ASSERT_TRUE(ResetSignals({}).ok());
 }
 
-TEST(Signal, StopDeliversNothingMoreAndRestoresTheDefault) {
-  auto poller = NewPoller();
-  auto src = NewSource(*poller);
-  ASSERT_NE(src, nullptr);
-  Waiter w(*poller, *src);
+TEST_F(SignalTest, StopDeliversNothingMoreAndRestoresTheDefault) {
   ASSERT_TRUE(src->Notify({SIGUSR1, SIGUSR2}).ok());
   RaiseHere(SIGUSR1);  // pending, then stopped: dropped
   ASSERT_TRUE(src->Stop({SIGUSR1}).ok());
@@ -270,13 +264,9 @@ TEST(Signal, StopDeliversNothingMoreAndRestoresTheDefault) {
   EXPECT_EQ(HandlerOf(Current(SIGUSR2)), reinterpret_cast<void*>(SIG_DFL));
 }
 
-TEST(Signal, StopHandsTheSignalBackToTheHandlerThatWasThere) {
+TEST_F(SignalTest, StopHandsTheSignalBackToTheHandlerThatWasThere) {
   g_foreign_count = 0;
   InstallForeign(SIGUSR1);
-  auto poller = NewPoller();
-  auto src = NewSource(*poller);
-  ASSERT_NE(src, nullptr);
-  Waiter w(*poller, *src);
   ASSERT_TRUE(src->Notify({SIGUSR1}).ok());
   RaiseHere(SIGUSR1);  // consumed: the foreign handler does not see it
   EXPECT_EQ(g_foreign_count.load(), 0);
@@ -288,11 +278,7 @@ TEST(Signal, StopHandsTheSignalBackToTheHandlerThatWasThere) {
   SetDisposition(SIGUSR1, SIG_DFL);
 }
 
-TEST(Signal, IgnoreSetsSigIgnAndResetPutsBackTheDefault) {
-  auto poller = NewPoller();
-  auto src = NewSource(*poller);
-  ASSERT_NE(src, nullptr);
-  Waiter w(*poller, *src);
+TEST_F(SignalTest, IgnoreSetsSigIgnAndResetPutsBackTheDefault) {
   ASSERT_TRUE(src->Notify({SIGUSR2}).ok());
   EXPECT_FALSE(*SignalIgnored(SIGUSR2));
   ASSERT_TRUE(IgnoreSignals({SIGUSR2}).ok());
@@ -313,14 +299,10 @@ TEST(Signal, IgnoreSetsSigIgnAndResetPutsBackTheDefault) {
   EXPECT_EQ(HandlerOf(Current(SIGUSR2)), reinterpret_cast<void*>(SIG_DFL));
 }
 
-TEST(Signal, ResetRestoresTheHandlerThereBeforeExactly) {
+TEST_F(SignalTest, ResetRestoresTheHandlerThereBeforeExactly) {
   g_foreign_count = 0;
   InstallForeign(SIGUSR1, SA_SIGINFO | SA_RESTART | SA_ONSTACK);
   struct sigaction before = Current(SIGUSR1);
-  auto poller = NewPoller();
-  auto src = NewSource(*poller);
-  ASSERT_NE(src, nullptr);
-  Waiter w(*poller, *src);
   ASSERT_TRUE(src->Notify({SIGUSR1}).ok());
   EXPECT_NE(HandlerOf(Current(SIGUSR1)), HandlerOf(before));
   ASSERT_TRUE(ResetSignals({SIGUSR1}).ok());
@@ -345,7 +327,7 @@ void FaultHandler(int sig, siginfo_t* info, void* ctx) {
   siglongjmp(g_fault_jump, 1);
 }
 
-TEST(Signal, AFaultIsChainedNeverSwallowedAKillIsDelivered) {
+TEST_F(SignalTest, AFaultIsChainedNeverSwallowedAKillIsDelivered) {
   // A handler before gort (as a crash reporter's), for SIGSEGV.
   g_foreign_count = 0;
   struct sigaction sa = {};
@@ -354,10 +336,6 @@ TEST(Signal, AFaultIsChainedNeverSwallowedAKillIsDelivered) {
   sigemptyset(&sa.sa_mask);
   struct sigaction orig;
   ASSERT_EQ(sigaction(SIGSEGV, &sa, &orig), 0);
-  auto poller = NewPoller();
-  auto src = NewSource(*poller);
-  ASSERT_NE(src, nullptr);
-  Waiter w(*poller, *src);
   ASSERT_TRUE(src->Notify({SIGSEGV}).ok());
   long page = sysconf(_SC_PAGESIZE);
   void* mem = mmap(nullptr, static_cast<size_t>(page), PROT_READ,
@@ -380,13 +358,9 @@ TEST(Signal, AFaultIsChainedNeverSwallowedAKillIsDelivered) {
   munmap(mem, static_cast<size_t>(page));
 }
 
-TEST(Signal, SigpipeFromAForeignWriteIsDeliveredAndChained) {
+TEST_F(SignalTest, SigpipeFromAForeignWriteIsDeliveredAndChained) {
   g_foreign_count = 0;
   InstallForeign(SIGPIPE);
-  auto poller = NewPoller();
-  auto src = NewSource(*poller);
-  ASSERT_NE(src, nullptr);
-  Waiter w(*poller, *src);
   ASSERT_TRUE(src->Notify({SIGPIPE}).ok());
   int p[2];
   ASSERT_EQ(pipe(p), 0);
@@ -401,14 +375,10 @@ TEST(Signal, SigpipeFromAForeignWriteIsDeliveredAndChained) {
   SetDisposition(SIGPIPE, SIG_DFL);
 }
 
-TEST(Signal, InheritedSigIgnForSigintIsKeptUnlessNamed) {
+TEST_F(SignalTest, InheritedSigIgnForSigintIsKeptUnlessNamed) {
   // As `nohup` or a shell's background job leaves it.
   SetDisposition(SIGINT, SIG_IGN);
   SetDisposition(SIGHUP, SIG_IGN);
-  auto poller = NewPoller();
-  auto src = NewSource(*poller);
-  ASSERT_NE(src, nullptr);
-  Waiter w(*poller, *src);
   EXPECT_TRUE(*SignalIgnored(SIGINT));
   // Notify with no list: every catchable signal but the ignored ones.
   ASSERT_TRUE(src->Notify({}).ok());
@@ -433,11 +403,7 @@ TEST(Signal, InheritedSigIgnForSigintIsKeptUnlessNamed) {
   SetDisposition(SIGHUP, SIG_DFL);
 }
 
-TEST(Signal, WakesAPollerBlockedInPollForever) {
-  auto poller = NewPoller();
-  auto src = NewSource(*poller);
-  ASSERT_NE(src, nullptr);
-  Waiter w(*poller, *src);
+TEST_F(SignalTest, WakesAPollerBlockedInPollForever) {
   ASSERT_TRUE(src->Notify({SIGUSR1}).ok());
   EXPECT_EQ(w.Now(), 0u);
   std::atomic<bool> out{false};
@@ -464,14 +430,10 @@ TEST(Signal, WakesAPollerBlockedInPollForever) {
   ASSERT_TRUE(ResetSignals({}).ok());
 }
 
-TEST(Signal, MaskedThreadsLeaveItToTheOthers) {
+TEST_F(SignalTest, MaskedThreadsLeaveItToTheOthers) {
   // The documented way to keep the handler off a thread: block the
   // signal there. The process-directed signal runs on a thread that does
   // not block it (here: this one, the only one left).
-  auto poller = NewPoller();
-  auto src = NewSource(*poller);
-  ASSERT_NE(src, nullptr);
-  Waiter w(*poller, *src);
   ASSERT_TRUE(src->Notify({SIGUSR1}).ok());
   std::atomic<bool> stop{false};
   std::vector<std::thread> masked;
@@ -558,11 +520,7 @@ TEST(Signal, RapidRaisesFromOtherThreadsLoseNoWakeUp) {
   ASSERT_TRUE(ResetSignals({}).ok());
 }
 
-TEST(Signal, ErrnoIsPreservedAcrossTheHandler) {
-  auto poller = NewPoller();
-  auto src = NewSource(*poller);
-  ASSERT_NE(src, nullptr);
-  Waiter w(*poller, *src);
+TEST_F(SignalTest, ErrnoIsPreservedAcrossTheHandler) {
   ASSERT_TRUE(src->Notify({SIGUSR1}).ok());
   EXPECT_EQ(w.Now(), 0u);
   errno = ERANGE;
@@ -571,11 +529,7 @@ TEST(Signal, ErrnoIsPreservedAcrossTheHandler) {
   ASSERT_TRUE(ResetSignals({}).ok());
 }
 
-TEST(Signal, BadArguments) {
-  auto poller = NewPoller();
-  auto src = NewSource(*poller);
-  ASSERT_NE(src, nullptr);
-  Waiter w(*poller, *src);
+TEST_F(SignalTest, BadArguments) {
   for (int sig : {0, -1, 65, 1000, SIGKILL, SIGSTOP}) {
     EXPECT_EQ(CodeOf(src->Notify({sig})), GORT_EINVAL) << sig;
   }
@@ -626,14 +580,11 @@ TEST(Signal, SixtyFourSourcesAtMost) {
 #ifdef _WIN32
 
 using internal::ConsoleCtrlHandlerForTest;
+class SignalWindows : public SourceFixture {};
 constexpr int kSigInt = 2;
 constexpr int kSigTerm = 15;
 
-TEST(SignalWindows, CtrlCAndCtrlBreakAreSigint) {
-  auto poller = NewPoller();
-  auto src = NewSource(*poller);
-  ASSERT_NE(src, nullptr);
-  Waiter w(*poller, *src);
+TEST_F(SignalWindows, CtrlCAndCtrlBreakAreSigint) {
   ASSERT_TRUE(src->Notify({kSigInt}).ok());
   EXPECT_EQ(w.Now(), 0u);  // parks: an overlapped pipe read
   EXPECT_EQ(ConsoleCtrlHandlerForTest(CTRL_C_EVENT), TRUE);
@@ -650,11 +601,7 @@ TEST(SignalWindows, CtrlCAndCtrlBreakAreSigint) {
   w.Close();  // the parked read is cancelled, then ECANCELED
 }
 
-TEST(SignalWindows, CloseLogoffShutdownAreSigtermAndTheHandlerWaits) {
-  auto poller = NewPoller();
-  auto src = NewSource(*poller);
-  ASSERT_NE(src, nullptr);
-  Waiter w(*poller, *src);
+TEST_F(SignalWindows, CloseLogoffShutdownAreSigtermAndTheHandlerWaits) {
   ASSERT_TRUE(src->Notify({kSigTerm}).ok());
   for (DWORD event :
        {CTRL_CLOSE_EVENT, CTRL_LOGOFF_EVENT, CTRL_SHUTDOWN_EVENT}) {
@@ -677,11 +624,7 @@ TEST(SignalWindows, CloseLogoffShutdownAreSigtermAndTheHandlerWaits) {
   ASSERT_TRUE(ResetSignals({}).ok());
 }
 
-TEST(SignalWindows, IgnoredCtrlCIsSwallowed) {
-  auto poller = NewPoller();
-  auto src = NewSource(*poller);
-  ASSERT_NE(src, nullptr);
-  Waiter w(*poller, *src);
+TEST_F(SignalWindows, IgnoredCtrlCIsSwallowed) {
   ASSERT_TRUE(src->Notify({kSigInt}).ok());
   ASSERT_TRUE(IgnoreSignals({kSigInt}).ok());
   EXPECT_TRUE(*SignalIgnored(kSigInt));
@@ -693,16 +636,12 @@ TEST(SignalWindows, IgnoredCtrlCIsSwallowed) {
   EXPECT_EQ(ConsoleCtrlHandlerForTest(CTRL_C_EVENT), FALSE);
 }
 
-TEST(SignalWindows, GenerateConsoleCtrlEventWhereAConsoleExists) {
+TEST_F(SignalWindows, GenerateConsoleCtrlEventWhereAConsoleExists) {
   // Real Windows: with a console, GenerateConsoleCtrlEvent(CTRL_C_EVENT, 0)
   // runs the handler on a new thread and SIGINT arrives. Under Wine with
   // stdin/stdout on pipes (as ctest runs it) there is no console: the call
   // fails (ERROR_INVALID_HANDLE 6 or ERROR_INVALID_ACCESS 12), and
   // CTRL_BREAK never works under Wine.
-  auto poller = NewPoller();
-  auto src = NewSource(*poller);
-  ASSERT_NE(src, nullptr);
-  Waiter w(*poller, *src);
   ASSERT_TRUE(src->Notify({kSigInt}).ok());
   if (GenerateConsoleCtrlEvent(CTRL_C_EVENT, 0)) {
     EXPECT_EQ(w.Within(), SignalBit(kSigInt));
@@ -724,11 +663,7 @@ TEST(SignalWindows, GenerateConsoleCtrlEventWhereAConsoleExists) {
 // (Wine turns it into CTRL_C_EVENT for the console's processes) once the
 // file GORT_CTRL_C_READY names exists. Without that variable the test has
 // nothing to wait for and only checks that the source opens.
-TEST(SignalWindows, CtrlCFromTheConsole) {
-  auto poller = NewPoller();
-  auto src = NewSource(*poller);
-  ASSERT_NE(src, nullptr);
-  Waiter w(*poller, *src);
+TEST_F(SignalWindows, CtrlCFromTheConsole) {
   ASSERT_TRUE(src->Notify({kSigInt}).ok());
   const char* ready = std::getenv("GORT_CTRL_C_READY");
   if (ready == nullptr || *ready == 0) {
@@ -745,11 +680,7 @@ TEST(SignalWindows, CtrlCFromTheConsole) {
   ASSERT_TRUE(ResetSignals({}).ok());
 }
 
-TEST(SignalWindows, BadArguments) {
-  auto poller = NewPoller();
-  auto src = NewSource(*poller);
-  ASSERT_NE(src, nullptr);
-  Waiter w(*poller, *src);
+TEST_F(SignalWindows, BadArguments) {
   EXPECT_EQ(CodeOf(src->Notify({0})), GORT_EINVAL);
   EXPECT_EQ(CodeOf(src->Notify({9})), GORT_EINVAL);  // SIGKILL
   EXPECT_EQ(CodeOf(src->Notify({65})), GORT_EINVAL);
