@@ -1,5 +1,6 @@
 // The echo example's program:
-//   gort_echo serve [port]          serves on 127.0.0.1 until killed
+//   gort_echo serve [port]          serves on 127.0.0.1 until SIGINT or
+//                                   SIGTERM, then stops gracefully
 //   gort_echo selftest [workers] [conns] [rounds]
 //                                   serves and, on the same runtime, runs
 //                                   `conns` clients that each send `rounds`
@@ -16,6 +17,8 @@
 #include <sys/socket.h>
 #endif
 
+#include <signal.h>
+
 #include <atomic>
 #include <cstdio>
 #include <cstdlib>
@@ -27,7 +30,9 @@
 #include "echo_server.h"
 #include "fd_ops.h"
 #include "gort/fd.h"
+#include "gort/signal.h"
 #include "scheduler.h"
+#include "signals.h"
 #include "task.h"
 
 namespace {
@@ -136,6 +141,22 @@ int SelfTest(int workers, int conns, int rounds) {
   return ok ? 0 : 1;
 }
 
+// Ends the server gracefully on SIGINT or SIGTERM (on Windows: Ctrl-C,
+// Ctrl-Break, or the console closing), as a pod's runtime must on SIGTERM.
+rt::Task StopOnSignal(gort::SignalSource* src, echo::EchoServer* srv) {
+  rt::SignalOutcome o = co_await rt::Signals(*src);
+  if (o.status.ok()) {
+    const char* name = (o.set & gort::SignalBit(SIGTERM)) != 0
+                           ? gort::SignalName(SIGTERM)
+                           : gort::SignalName(SIGINT);
+    std::printf("stopping on %s\n", name);
+    std::fflush(stdout);
+  }
+  (void)src->Close();
+  srv->Close();
+  gort::ConsoleCloseDone();  // Windows: clean-up is done
+}
+
 int Serve(uint16_t port) {
   absl::StatusOr<std::unique_ptr<rt::Scheduler>> s = rt::Scheduler::Create(1);
   if (!s.ok()) return 1;
@@ -147,9 +168,16 @@ int Serve(uint16_t port) {
     std::fprintf(stderr, "server: %s\n", srv.status().ToString().c_str());
     return 1;
   }
+  absl::StatusOr<std::unique_ptr<gort::SignalSource>> sig =
+      gort::SignalSource::Open((*s)->poller());
+  if (!sig.ok() || !(*sig)->Notify({SIGINT, SIGTERM}).ok()) {
+    std::fprintf(stderr, "signals: %s\n", sig.status().ToString().c_str());
+    return 1;
+  }
+  rt::Spawn(**s, StopOnSignal(sig->get(), srv->get()));
   std::printf("listening on 127.0.0.1:%u\n", (*srv)->port());
   std::fflush(stdout);
-  (*s)->Run();
+  (*s)->Run();  // returns once a signal closed the server
   return 0;
 }
 
