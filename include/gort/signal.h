@@ -113,6 +113,8 @@ struct SignalResult {
   SignalSet set = 0;               ///< when done: the signals that arrived
 };
 
+/// A signal source on a Poller: Notify() names the signals, Receive()
+/// takes them or parks a token (see the file comment).
 class SignalSource {
  public:
   /// A source registered with `poller`, wanting nothing yet. At most 64
@@ -199,9 +201,9 @@ enum class SignalDisposition : int32_t {
 
 /// One signal's disposition and mask state, for reports.
 struct SignalState {
-  int sig = 0;
+  int sig = 0;            ///< the signal number
   const char* name = "";  ///< "SIGHUP", ...; "SIGRT<n>" above the named ones
-  SignalDisposition disposition = SignalDisposition::kDefault;
+  SignalDisposition disposition = SignalDisposition::kDefault;  ///< who
   bool blocked = false;  ///< blocked in the calling thread
 };
 
