@@ -46,7 +46,7 @@ struct WinOp {
 // Trivial (no member initializers): Poll() keeps 128 of them on its stack
 // per call, and a default constructor initializing them cost ~390
 // instructions a Poll (callgrind, bench/echo_callgrind.sh). Backends write
-// whole aggregates; members an aggregate omits are zeroed.
+// whole aggregates, every member named.
 struct BackendEvent {
   uint64_t key;
   uint32_t modes;

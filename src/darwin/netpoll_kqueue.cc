@@ -148,7 +148,7 @@ class KqueueBackend final : public PollBackend {
       // EV_ERROR and nothing else mark an error.
       out[r.n++] = BackendEvent{
           static_cast<uint64_t>(reinterpret_cast<uintptr_t>(ev.udata)), modes,
-          ev.flags == EV_ERROR};
+          ev.flags == EV_ERROR, nullptr};
     }
     return r;
   }
