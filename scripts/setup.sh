@@ -168,9 +168,32 @@ build_deps() {
   touch "$stamp"
 }
 
+# Abseil as static position-independent archives for the host, linked
+# privately into the native libgort.so (GORT_SHARED_SELF_CONTAINED): Debian's
+# libabsl-dev ships shared libraries only. Same source and patches as the
+# headers in /usr/include, so the core compiled against those links with it.
+build_host_static_absl() {
+  local prefix=$GORT_CACHE/deps/linux-x86_64-static
+  local stamp=$prefix/.gort-deps-v1
+  [ -f "$stamp" ] && return 0
+  setup_abseil_source
+  local b=$GORT_CACHE/build/linux-x86_64-static
+  log "building static PIC Abseil for libgort.so (cached in $prefix)"
+  rm -rf "$b" "$prefix"; mkdir -p "$b"
+  cmake -S "$GORT_CACHE/src/abseil" -B "$b/absl" -G Ninja -DCMAKE_BUILD_TYPE=Release \
+    -DCMAKE_INSTALL_PREFIX="$prefix" -DCMAKE_CXX_STANDARD=17 -DBUILD_SHARED_LIBS=OFF \
+    -DABSL_PROPAGATE_CXX_STD=ON -DABSL_ENABLE_INSTALL=ON -DBUILD_TESTING=OFF \
+    -DCMAKE_POSITION_INDEPENDENT_CODE=ON >"$b.absl.log" 2>&1 || { tail -40 "$b.absl.log"; exit 1; }
+  cmake --build "$b/absl" -j "$jobs" >>"$b.absl.log" 2>&1 || { tail -40 "$b.absl.log"; exit 1; }
+  cmake --install "$b/absl" >>"$b.absl.log" 2>&1
+  rm -rf "$b"
+  touch "$stamp"
+}
+
 setup_preset() {
   case "$1" in
-    linux-x86_64|asan|tsan|native) setup_native ;;
+    linux-x86_64|native) setup_native; build_host_static_absl ;;
+    asan|tsan) setup_native ;;
     linux-aarch64) setup_native; setup_aarch64 ;;
     windows-x86_64) setup_native; setup_mingw; setup_abseil_source; build_deps "$1" ;;
     linux-riscv64) setup_native; apt_install qemu-user googletest llvm-14; setup_zig; setup_abseil_source; build_deps "$1" ;;
