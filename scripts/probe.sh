@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-3-Clause
 # Sets up, builds and runs gort-probe natively: the platform report.
 #   scripts/probe.sh [gort-probe args...]     e.g. --json, errnos windows
 set -euo pipefail

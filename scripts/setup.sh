@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-3-Clause
 # Installs what gort's builds need, from Debian's archive and npm only.
 #
 #   scripts/setup.sh native          host compiler, Abseil, GoogleTest, Benchmark

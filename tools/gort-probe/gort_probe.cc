@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // gort-probe: the platform report.
 //
 //   gort-probe            the report, as text
