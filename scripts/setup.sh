@@ -47,6 +47,8 @@ apt_install() {
 setup_native() {
   apt_install g++ cmake ninja-build pkg-config file libabsl-dev libgtest-dev libgmock-dev \
     googletest libbenchmark-dev doxygen ccache
+  # libabigail (abidw, abidiff): the C ABI guard, scripts/abi-check.sh.
+  apt_install abigail-tools
   # libuv: for benchmarks only (bench_echo's libuv server).
   apt_install libuv1-dev
 }
