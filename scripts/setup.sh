@@ -90,6 +90,30 @@ setup_zig() {
     rm -rf "$dir" "$tmp"
     mv "$dir.tmp" "$dir"
   fi
+  # Zig 0.11 compiles libunwind without _LIBUNWIND_HIDE_SYMBOLS, so on Windows
+  # its 25 functions (_Unwind_*, unw_*, _GCC_specific_handler) carry
+  # dllexport and every DLL linked with it exports them beside gort_*. Zig's
+  # own copy is patched to export nothing there (what that macro does), as
+  # zig cc takes no --exclude-symbols; Zig rebuilds libunwind on the change.
+  # (config.h for the C++ functions; assembly.h's -export: directive for
+  # unw_getcontext, in its _WIN32 section only.)
+  local unwind_src=$dir/lib/libunwind/src
+  if grep -q '#define _LIBUNWIND_EXPORT __declspec(dllexport)' "$unwind_src/config.h"; then
+    log "Zig: libunwind exports nothing from Windows DLLs"
+    sed -i 's|#define _LIBUNWIND_EXPORT __declspec(dllexport)|#define _LIBUNWIND_EXPORT /* gort: not exported from DLLs (scripts/setup.sh) */|' \
+      "$unwind_src/config.h"
+  fi
+  if sed -n '/^#elif defined(_WIN32)/,/^#define HIDDEN_SYMBOL/p' "$unwind_src/assembly.h" |
+      grep -q '^#define EXPORT_SYMBOL(name) EXPORT_SYMBOL2(name)'; then
+    sed -i '/^#elif defined(_WIN32)/,/^#define HIDDEN_SYMBOL/s|^#define EXPORT_SYMBOL(name) EXPORT_SYMBOL2(name)|#define EXPORT_SYMBOL(name) /* gort: not exported from DLLs (scripts/setup.sh) */|' \
+      "$unwind_src/assembly.h"
+    # Zig's cache does not see a header of an assembly file change: the
+    # files that include it change too, so an earlier object is not reused.
+    local s
+    for s in "$unwind_src"/UnwindRegisters*.S; do
+      printf '// gort: assembly.h exports nothing from Windows DLLs\n' >>"$s"
+    done
+  fi
   # CMake takes a compiler path, not "zig cc -target X": one wrapper per target.
   mkdir -p "$GORT_CACHE/bin"
   local t
