@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // The C ABI's own cost on its hot paths: a timer reset+stop pair and a
 // poller prepare, each through gort.h (handle lookup, argument checks,
 // status mapping) beside the same call on the C++ object, so the difference

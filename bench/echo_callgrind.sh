@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-3-Clause
 # Instructions and system calls per echo round trip, server process only,
 # for bench_echo's three servers (gort's example, raw epoll, libuv) at 1 and
 # 64 connections x 64 B messages. Deterministic counts, unlike wall time on a

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // Error translation: gort's table lookup (raw -> portable code, and the
 // message) beside the C library's strerror() as a baseline, in one run.
 #include <cerrno>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // Netpoller costs on Linux, each beside raw epoll doing the same work in the
 // same binary (Go: runtime/netpoll.go over netpoll_epoll.go):
 //   RegisterClose  Poller::Register + Close vs epoll_ctl ADD + DEL;

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // getpid(2) through gort's raw assembly shim beside the same instruction as
 // inline asm (the floor), the C++ and C API layers above the shim, glibc's
 // syscall(), and glibc's getpid() wrapper (no caching since glibc 2.25, so

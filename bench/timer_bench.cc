@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // Timer heap costs at 1e4 and 1e6 live timers: start (arm), stop, reset and
 // fire, beside a std::priority_queue baseline with lazy deletion (the usual
 // hand-rolled timer queue) in the same binary. Reports bytes per timer.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-3-Clause
 # gort's sources: the core's portable files once, then the OS folder's files
 # (the "backend files"; gort-probe lists the ones a build uses), then the C
 # ABI's. The core (src/) is compiled without bindings/c on its include path

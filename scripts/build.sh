@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-3-Clause
 # Sets up what a preset needs, then configures and builds it.
 #   scripts/build.sh [preset] [cmake --build args...]   (default: linux-x86_64)
 set -euo pipefail

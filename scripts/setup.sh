@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-3-Clause
 # Installs what gort's builds need, from Debian's archive and npm only.
 #
 #   scripts/setup.sh native          host compiler, Abseil, GoogleTest, Benchmark
@@ -46,6 +47,8 @@ apt_install() {
 setup_native() {
   apt_install g++ cmake ninja-build pkg-config file libabsl-dev libgtest-dev libgmock-dev \
     googletest libbenchmark-dev doxygen ccache
+  # libabigail (abidw, abidiff): the C ABI guard, scripts/abi-check.sh.
+  apt_install abigail-tools
   # libuv: for benchmarks only (bench_echo's libuv server).
   apt_install libuv1-dev
 }
@@ -86,6 +89,30 @@ setup_zig() {
     chmod +x "$dir.tmp/zig"
     rm -rf "$dir" "$tmp"
     mv "$dir.tmp" "$dir"
+  fi
+  # Zig 0.11 compiles libunwind without _LIBUNWIND_HIDE_SYMBOLS, so on Windows
+  # its 25 functions (_Unwind_*, unw_*, _GCC_specific_handler) carry
+  # dllexport and every DLL linked with it exports them beside gort_*. Zig's
+  # own copy is patched to export nothing there (what that macro does), as
+  # zig cc takes no --exclude-symbols; Zig rebuilds libunwind on the change.
+  # (config.h for the C++ functions; assembly.h's -export: directive for
+  # unw_getcontext, in its _WIN32 section only.)
+  local unwind_src=$dir/lib/libunwind/src
+  if grep -q '#define _LIBUNWIND_EXPORT __declspec(dllexport)' "$unwind_src/config.h"; then
+    log "Zig: libunwind exports nothing from Windows DLLs"
+    sed -i 's|#define _LIBUNWIND_EXPORT __declspec(dllexport)|#define _LIBUNWIND_EXPORT /* gort: not exported from DLLs (scripts/setup.sh) */|' \
+      "$unwind_src/config.h"
+  fi
+  if sed -n '/^#elif defined(_WIN32)/,/^#define HIDDEN_SYMBOL/p' "$unwind_src/assembly.h" |
+      grep -q '^#define EXPORT_SYMBOL(name) EXPORT_SYMBOL2(name)'; then
+    sed -i '/^#elif defined(_WIN32)/,/^#define HIDDEN_SYMBOL/s|^#define EXPORT_SYMBOL(name) EXPORT_SYMBOL2(name)|#define EXPORT_SYMBOL(name) /* gort: not exported from DLLs (scripts/setup.sh) */|' \
+      "$unwind_src/assembly.h"
+    # Zig's cache does not see a header of an assembly file change: the
+    # files that include it change too, so an earlier object is not reused.
+    local s
+    for s in "$unwind_src"/UnwindRegisters*.S; do
+      printf '// gort: assembly.h exports nothing from Windows DLLs\n' >>"$s"
+    done
   fi
   # CMake takes a compiler path, not "zig cc -target X": one wrapper per target.
   mkdir -p "$GORT_CACHE/bin"
@@ -168,9 +195,32 @@ build_deps() {
   touch "$stamp"
 }
 
+# Abseil as static position-independent archives for the host, linked
+# privately into the native libgort.so (GORT_SHARED_SELF_CONTAINED): Debian's
+# libabsl-dev ships shared libraries only. Same source and patches as the
+# headers in /usr/include, so the core compiled against those links with it.
+build_host_static_absl() {
+  local prefix=$GORT_CACHE/deps/linux-x86_64-static
+  local stamp=$prefix/.gort-deps-v1
+  [ -f "$stamp" ] && return 0
+  setup_abseil_source
+  local b=$GORT_CACHE/build/linux-x86_64-static
+  log "building static PIC Abseil for libgort.so (cached in $prefix)"
+  rm -rf "$b" "$prefix"; mkdir -p "$b"
+  cmake -S "$GORT_CACHE/src/abseil" -B "$b/absl" -G Ninja -DCMAKE_BUILD_TYPE=Release \
+    -DCMAKE_INSTALL_PREFIX="$prefix" -DCMAKE_CXX_STANDARD=17 -DBUILD_SHARED_LIBS=OFF \
+    -DABSL_PROPAGATE_CXX_STD=ON -DABSL_ENABLE_INSTALL=ON -DBUILD_TESTING=OFF \
+    -DCMAKE_POSITION_INDEPENDENT_CODE=ON >"$b.absl.log" 2>&1 || { tail -40 "$b.absl.log"; exit 1; }
+  cmake --build "$b/absl" -j "$jobs" >>"$b.absl.log" 2>&1 || { tail -40 "$b.absl.log"; exit 1; }
+  cmake --install "$b/absl" >>"$b.absl.log" 2>&1
+  rm -rf "$b"
+  touch "$stamp"
+}
+
 setup_preset() {
   case "$1" in
-    linux-x86_64|asan|tsan|native) setup_native ;;
+    linux-x86_64|native) setup_native; build_host_static_absl ;;
+    asan|tsan) setup_native ;;
     linux-aarch64) setup_native; setup_aarch64 ;;
     windows-x86_64) setup_native; setup_mingw; setup_abseil_source; build_deps "$1" ;;
     linux-riscv64) setup_native; apt_install qemu-user googletest llvm-14; setup_zig; setup_abseil_source; build_deps "$1" ;;

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-3-Clause
 # Sets up, builds and runs gort's test suite for one or more presets
 # (default: linux-x86_64, natively). Runnable presets: linux-x86_64, asan,
 # tsan, linux-aarch64 and linux-riscv64 (qemu-user), windows-x86_64 (Wine).

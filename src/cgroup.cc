@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // Cgroup CPU and memory limits, as pure logic over a filesystem root: the
 // real one on Linux, a fake tree in tests (on every target).
 //

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // Portable errors, written once for every OS (Go: syscall.Errno, Errno.Is).
 #include <algorithm>
 #include <cstdint>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // Lookups in the error tables, shared by the C++ API (src/error.cc) and the
 // C ABI (bindings/c). Pure functions of static data: safe from any thread.
 #ifndef GORT_SRC_ERROR_INTERNAL_H_

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // The portable part of the FD layer (Go: internal/poll/fd_poll_runtime.go):
 // argument checks and deadline conversion every OS's Fd uses, and the Fd
 // methods that are the same everywhere. See fd_internal.h.

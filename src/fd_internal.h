@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // What every OS's Fd (src/posix/fd_posix.cc, src/windows/fd_windows.cc)
 // shares: argument checks, the mapping of fdMutex results and poll modes,
 // and the Duration-to-deadline rule (Go: internal/poll/fd_poll_runtime.go's

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // Go: internal/poll/fd_mutex.go. See fd_mutex.h.
 #include "fd_mutex.h"
 

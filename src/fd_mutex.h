@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // Go's fdMutex (internal/poll/fd_mutex.go), for re-entrant operations.
 //
 // Go's fdMutex counts references (calls in flight), serialises readers and

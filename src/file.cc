@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // Close-on-exec file reading (file_internal.h).
 #include <fcntl.h>
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // Reading the small files gort reads (/proc, /sys, cgroup files,
 // /etc/os-release), every one opened close-on-exec: a child another thread
 // forks and execs while gort reads never inherits gort's descriptors (Go

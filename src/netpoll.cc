@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // The portable netpoller: deadlines, close, the queue of waiters found
 // outside Poll() and the wake-up, written once for every backend (Go:
 // runtime/netpoll.go). The pollDesc state machine and its table, with every

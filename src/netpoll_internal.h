@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // The contract between the portable netpoller (src/netpoll.cc) and each OS's
 // backend (src/linux/netpoll_epoll.cc, src/darwin/netpoll_kqueue.cc,
 // src/windows/netpoll_iocp.cc): Go's netpollinit / netpollopen /

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // The platform report, portable part: GOOS/GOARCH of this build and the
 // compiler; the OS folders fill in the rest.
 #include "gort/platform.h"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // What each OS folder provides for the platform report.
 #ifndef GORT_SRC_PLATFORM_INTERNAL_H_
 #define GORT_SRC_PLATFORM_INTERNAL_H_

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // The pollDesc state machine and table (Go: runtime/netpoll.go). See
 // polldesc.h for the two handshakes whose orderings this file keeps.
 #include "polldesc.h"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // The pollDesc and the table that owns them (Go: runtime/netpoll.go's
 // pollDesc, pollCache, netpollblock, netpollunblock, netpollcheckerr and
 // publishInfo). Every memory-ordering invariant of the netpoller lives in

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // System calls, the portable part: the embedder's hooks, the generated
 // tables of system call numbers, and what every OS shares.
 #include "gort/syscall.h"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // What the per-OS system call files share with the portable code: the hooks
 // of the embedding scheduler and the assembly entry points.
 #ifndef GORT_SRC_SYSCALL_INTERNAL_H_

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // Available parallelism and system facts, portable part: the OS folders
 // give the affinity, the limit and the facts; the rule is applied here.
 #include "gort/sysinfo.h"

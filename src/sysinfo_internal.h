@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // What each OS folder provides for available parallelism and system facts.
 #ifndef GORT_SRC_SYSINFO_INTERNAL_H_
 #define GORT_SRC_SYSINFO_INTERNAL_H_

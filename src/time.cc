@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // Clock conveniences written once for every OS.
 #include "absl/time/time.h"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // The timer heap, written once for every OS (Go: runtime/time.go, the
 // 4-ary heap of {timer, when} of Go 1.23; time/sleep.go for Stop's
 // semantics). See include/gort/timer.h.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* The C ABI seen from C99, compiled with -std=c99 -pedantic -Werror and
  * linked against the shared library. */
 #include <stdio.h>

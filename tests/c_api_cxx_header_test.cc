@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // gort.h compiles as C++ on its own (included first, nothing before it).
 // clang-format off
 #include "gort.h"

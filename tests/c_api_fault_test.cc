@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // No C++ exception crosses the C ABI: this binary replaces the global
 // operator new with one that throws std::bad_alloc at the k-th allocation of
 // the calling thread, and drives C ABI entry points through every k until

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // The FD layer's C ABI (gort_fd_*): every entry point with NULL, stale,
 // closed and out-of-range arguments returns a code and never crashes; the
 // handle's life around close; a poller is not closed under its fds; an

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // Poller and timer-heap handles of the C ABI: closing one while other
 // threads call through it (the close waits for them, later calls get
 // GORT_EBADF, nothing touches freed memory), closing a poller another thread

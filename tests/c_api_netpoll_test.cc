@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // The netpoller's C ABI: argument checks on every entry point, stale and
 // closed handles, and one park / wake round trip.
 #include <gtest/gtest.h>

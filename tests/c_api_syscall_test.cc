@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // Every C entry point for system calls checks its arguments: NULL pointers,
 // bad sizes and out-of-range values give an error code, never a crash, and
 // nothing is called.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // Every C entry point checks its arguments: NULL, bad sizes and out-of-range
 // values give an error code, never a crash.
 #include <cstring>

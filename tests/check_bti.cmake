@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-3-Clause
 # arm64 branch protection of the hand-written shim (issue 10, item 8), run
 # with cmake -P:
 #   OBJ      the built src/linux/syscall_linux_arm64.S object

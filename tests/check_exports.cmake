@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-3-Clause
 # Checks the shared library's exports: every one is a gort_ function (or, in
 # ELF, the GORT_0 version node); with SONAME, the ELF SONAME. ELF is read with
 # READELF, PE (Windows DLLs) with OBJDUMP -p.

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: BSD-3-Clause
 """Checks the machine code of the netpoller's store-then-load handshakes.
 
     check_fences.py --objdump llvm-objdump --arch riscv64|arm64 OBJ... \

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-3-Clause
 # Checks that every gort_* function defined in the C ABI's sources
 # (SRC_DIR/*.cc) is a function-try-block, so no C++ exception can leave it:
 # its definition line(s) end in ") try {". Run with cmake -P.

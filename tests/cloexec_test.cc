@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // Every descriptor gort opens is close-on-exec: while queries that read
 // /etc/os-release, /proc and /sys (and keep cgroup files open) run in one
 // thread, another forks and execs `ls -l /proc/self/fd/` over and over; no

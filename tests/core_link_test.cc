@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // Linked with the core's objects alone (target gort_core), without the C
 // ABI: the core's error names and messages are its own, and it needs
 // nothing from bindings/c (a reference to a gort_* function would fail to

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // Checks the generated error tables (tools/gen_errors.py): their invariants,
 // and the mappings everything else relies on.
 #include "tables/error_tables.h"

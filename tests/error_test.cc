@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // Real failing calls give the same portable code on every OS, with the raw
 // value each OS really produced kept beside it.
 #include <cstdint>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // How a TCP connection ends, per OS, through the FD layer. Each test says
 // what each OS does and asserts what ran here. Only the Fd API plus
 // fd_test_util.h's small per-OS helpers, so the same file runs on Linux,

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // The FD layer (include/gort/fd.h; Go: internal/poll.FD): read, write,
 // accept, connect, UDP, shutdown, deadlines, EBUSY, Close's reference
 // semantics, the flags of the descriptors it makes, and many connections

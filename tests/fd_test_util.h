@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // Helpers for the FD layer's tests (fd_test.cc, fd_conn_test.cc), the same
 // on every OS: loopback addresses, a driver that runs an operation to its
 // end through Poller::Poll(), connected pairs made with the Fd API, and the

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // The FD layer on Windows (src/windows/fd_windows.cc; Go's
 // internal/poll/fd_windows.go): overlapped operations completing on the
 // poller's port, re-entrant (done / parked / error), with Go's cancel

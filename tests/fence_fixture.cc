@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // A deliberately broken store-then-load handshake (an acq_rel CAS, then a
 // relaxed load, as a careless port of SetWait would have it): ctest
 // netpoll.handshake_fences_reject_a_missing_fence proves that

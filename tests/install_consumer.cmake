@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-3-Clause
 # Installs the build tree into a scratch prefix, then configures, builds and
 # runs tests/install_consumer against it: gortConfig.cmake, the version file,
 # the exported targets and gort.pc work from an install.

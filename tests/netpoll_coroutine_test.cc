@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // The embedding example: C++20 coroutines scheduled on two threads, parked
 // on the netpoller with the protocol of include/gort/netpoll.h. A waiter's
 // token is its coroutine handle, and it is published from await_suspend,

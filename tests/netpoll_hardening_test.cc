@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // The netpoller's defences, each against a defect found in review (issue
 // "core hardening"): wake-ups that cannot be lost or wedged, handles that
 // name one poller only, and tokens that are never dropped. A scripted

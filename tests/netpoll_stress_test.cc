@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // The netpoller under load: 4 threads, 1000 descriptor pairs, 1e6 readiness
 // events (completions on Windows), counting every wake-up. Each thread both
 // writes one byte at a time to random pairs and polls; the thread that gets

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // The netpoller's contract on every OS (Go: runtime/netpoll.go): readiness
 // (completion on Windows), park and wake, deadlines, close, coalesced
 // wake-ups, stale handles.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // Descriptor pairs for the netpoller tests, the same on every OS: a Unix
 // socketpair (or pipe), or on Windows a loopback TCP connection, where
 // "waiting for input" means an overlapped receive started with the

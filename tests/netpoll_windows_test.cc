@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // The IOCP backend (src/windows/netpoll_iocp.cc, Go's
 // runtime/netpoll_windows.go): completions, not readiness. Each test starts
 // an overlapped WSARecv / WSASend / ReadFile with the pollDesc's OVERLAPPED

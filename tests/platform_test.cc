@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // The platform report's basic facts, and how they differ per platform.
 #include "gort/platform.h"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // gort::Error <-> absl::Status: the code follows the portable error, the raw
 // value survives as payload.
 #include "absl/status/status.h"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // Kernel feature probes: whether the running kernel serves a newer system
 // call, and how that differs between a real kernel, qemu-user and a seccomp
 // filter. Linux only; other OSes answer GORT_ENOSYS (checked at the end).

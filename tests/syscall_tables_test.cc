@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // The generated system call tables: every arch on every machine, both
 // directions, and agreement with the C library's own <sys/syscall.h> of the
 // arch this test was built for (glibc for amd64 and arm64, musl for

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // System calls on every OS: Go's {r1, r2, err} result, and the embedder's
 // enter/exit hooks (Go's entersyscall/exitsyscall) around plain calls only.
 //

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // Windows: SyscallN through the Win64 trampoline and DLLs loaded from
 // System32 only. Runs under Wine for windows-x86_64; compiles and links for
 // windows-aarch64. The test DLL (tests/testdll/gort_testdll.c) is built by

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // Available parallelism over fake cgroup trees (v1, v2, hybrid, nested,
 // "max", below one CPU, malformed and missing files) on every target, the
 // real cgroup v1 cpu controller where it is writable, and system facts.

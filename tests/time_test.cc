@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // Clocks and sleep on each platform: monotonic, calendar time, and how
 // precisely each OS sleeps (measured and printed; asserted only loosely).
 #include "absl/time/time.h"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // The timer heap: Go 1.23 semantics, thread safety, and the C ABI's checks.
 #include "gort/timer.h"
 

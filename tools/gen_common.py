@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-3-Clause
 """What gort's table generators (gen_errors.py, gen_syscalls.py) share:
 formatting with the repository's clang-format style, and writing outputs
 or, with --check, reporting which are stale."""

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // bench_echo: the example echo server (gort's FD layer, netpoller and the
 // example runtime) beside a raw-epoll echo server (the floor) and a libuv
 // one, in one run, interleaved per scenario. Each server is a process of

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // The raw-epoll echo server: the floor the others are measured against.
 // Edge-triggered like gort's backend (and Go's): on readiness it reads until
 // EAGAIN, writing back each chunk at once; a write that cannot finish keeps

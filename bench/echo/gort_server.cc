@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // The example echo server (examples/echo) on the example runtime, one
 // worker, over an already listening socket handed to gort's FD layer.
 #include <memory>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // bench_echo's load generator: see loadgen.h.
 #include "loadgen.h"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // bench_echo's load generator: `conns` loopback connections, each with one
 // message of `size` bytes in flight (send it, wait for all of it to come
 // back, send again), on one thread with raw epoll. It measures round trips,

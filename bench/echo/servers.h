@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // The echo servers bench_echo compares, each serving a listening socket on
 // the calling thread until `close_after` connections have ended (0: until
 // the process is killed). Every server reads into a 16 KiB buffer per

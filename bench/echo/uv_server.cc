@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // The libuv echo server, written as libuv's users write one: uv_read_start
 // with a per-connection buffer, uv_try_write for the reply, and uv_write
 // (reading paused) only when the socket cannot take it all at once.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-3-Clause
 # Shared by the cross toolchain files: where scripts/setup.sh keeps toolchains
 # and per-target dependencies (outside any clone, so every clone reuses them).
 if(DEFINED ENV{GORT_CACHE})

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-3-Clause
 # Linux aarch64: Debian's cross g++ and multiarch arm64 Abseil/GoogleTest;
 # tests run under qemu-user.
 set(CMAKE_SYSTEM_NAME Linux)

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-3-Clause
 # Linux riscv64: Zig 0.11 targeting musl (Debian 12 has no riscv64 archive),
 # static; tests run under qemu-user.
 include("${CMAKE_CURRENT_LIST_DIR}/gort-cache.cmake")

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-3-Clause
 # Windows arm64: Zig 0.11 with its mingw-w64 arm64 CRT. Compiled and linked
 # only; nothing runs it here.
 include("${CMAKE_CURRENT_LIST_DIR}/gort-cache.cmake")

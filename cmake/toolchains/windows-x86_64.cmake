@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-3-Clause
 # Windows x86_64: mingw-w64 g++ with POSIX threads, linked statically;
 # tests run under Wine through scripts/wine-run.
 include("${CMAKE_CURRENT_LIST_DIR}/gort-cache.cmake")

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // The echo example's program:
 //   gort_echo serve [port]          serves on 127.0.0.1 until SIGINT or
 //                                   SIGTERM, then stops gracefully

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // The echo server: see echo_server.h.
 #include "echo_server.h"
 

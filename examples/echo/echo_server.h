@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // A TCP echo server on the example runtime: one task accepts, one task per
 // connection reads and writes back what it read (Go: the classic
 // `for { c, _ := l.Accept(); go io.Copy(c, c) }`).

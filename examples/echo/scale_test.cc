@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // Scale test: 10,000 concurrent loopback connections through the example
 // echo server, every byte checked, no descriptor leaked, memory per idle
 // connection reported.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // Awaitable Fd operations: `co_await rt::Read(fd, buf, n)` and Write,
 // Accept, Connect, on gort's re-entrant FD layer (include/gort/fd.h; Go:
 // internal/poll/fd_unix.go's FD.Read loop, with the goroutine parked by

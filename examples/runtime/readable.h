@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // `co_await rt::Readable(fd)`: waits until `fd` may have input, without
 // reading (Go: internal/poll's pd.waitRead, which RawConn.Read uses).
 //

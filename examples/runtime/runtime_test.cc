@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // The example runtime's behaviour: sleeps end in deadline order and not
 // early, an Fd deadline ends a parked read with ETIMEDOUT, closing an Fd
 // ends a parked read with ECANCELED, and tasks on two workers exchange data

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // The example runtime's scheduler: see scheduler.h. The loop mirrors Go's
 // findRunnable (runtime/proc.go): local work first, then due timers, then
 // the network poller bounded by the next timer.

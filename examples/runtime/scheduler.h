@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // The example runtime's scheduler: a run queue of waiters, N worker threads,
 // and the netpoller and a gort timer heap driven together (Go:
 // runtime/proc.go's findRunnable, which runs due timers, then polls the

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // `co_await rt::Sleep(sched, d)`: Go's time.Sleep on the example runtime
 // (runtime/time.go's timeSleep: a timer whose firing readies the goroutine).
 //

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // A task: a fire-and-forget C++20 coroutine the scheduler runs, Go's
 // goroutine in this example (`go f()` is `Spawn(sched, F(...))`).
 //

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // Portable errors: every OS error keeps its raw value and maps to one
 // portable code (Go: syscall.Errno and Errno.Is; zerrors_*.go).
 //

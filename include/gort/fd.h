@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // Portable descriptor operations over the netpoller: Go's internal/poll.FD
 // (fd_unix.go, fd_windows.go, fd_mutex.go, fd_poll_runtime.go).
 //

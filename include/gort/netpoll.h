@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // The netpoller: Go's pollDesc contract over epoll, kqueue and IOCP (Go:
 // runtime/netpoll.go, netpoll_epoll.go, netpoll_kqueue.go,
 // netpoll_windows.go).

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // The platform report's basic facts: what OS, version, architecture, page
 // size and CPU count this process sees, and which backend files this build
 // of gort uses. gort-probe prints them.

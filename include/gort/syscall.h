@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // Raw system calls with Go's result convention, on every OS gort supports
 // (Go: syscall.Syscall6 / RawSyscall6, runtime/internal/syscall,
 // syscall.SyscallN on Windows, the libSystem trampolines on Darwin).

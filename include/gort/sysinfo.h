@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // Container-aware available parallelism and system facts that never crash.
 //
 // Linux: the CPUs of the affinity mask, bounded by the cgroup v1/v2 CPU

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // Clocks and sleep (Go: nanotime1, walltime, usleep in os_<GOOS>.go,
 // sys_<GOOS>_<GOARCH>.s).
 //

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // Timers: a 4-ary min-heap of deadlines with Go 1.23's semantics (Go:
 // runtime/time.go, time/sleep.go).
 //

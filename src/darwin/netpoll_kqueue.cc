@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // The kqueue backend for macOS (Go: runtime/netpoll_kqueue.go, with the
 // EVFILT_USER wake-up of netpoll_kqueue_event.go, Go 1.23).
 //

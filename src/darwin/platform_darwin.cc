@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // macOS additions to the platform report: product version and active CPUs.
 #include <sys/sysctl.h>
 #include <sys/types.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // System calls on Darwin, through libSystem (Go: syscall_syscall6 and
 // syscall_syscall6X in runtime/sys_darwin.go, with the syscall6 / syscall6X
 // trampolines of sys_darwin_{amd64,arm64}.s). Raw traps are not a stable

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // macOS: hw.activecpu (Go: getncpu in os_darwin.go), hw.memsize,
 // hw.cpufrequency (absent on Apple silicon), no cgroups.
 #include <sys/sysctl.h>

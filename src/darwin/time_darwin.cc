@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // Clocks and sleep on macOS (Go: nanotime1 via mach_absolute_time scaled by
 // mach_timebase_info, walltime via clock_gettime, usleep; all through
 // libSystem). clock_gettime_nsec_np(CLOCK_UPTIME_RAW) is mach_absolute_time

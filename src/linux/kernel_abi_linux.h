@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // gort's own constants for newer Linux kernel interfaces, written from the
 // kernel's uapi headers rather than taken from the C library's, which may be
 // older than the kernel (Debian 12's glibc knows epoll_pwait2, musl 1.2.3

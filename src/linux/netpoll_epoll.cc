@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // The epoll backend (Go: runtime/netpoll_epoll.go).
 #include <errno.h>
 #include <sys/epoll.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // Linux additions to the platform report: the distribution's name, the
 // affinity CPU count (Go: getproccount in os_linux.go) and qemu-user.
 #include <sched.h>

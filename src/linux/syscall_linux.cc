@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // System calls on Linux (Go: syscall.Syscall6 / RawSyscall6 in
 // syscall_linux.go, over runtime/internal/syscall.Syscall6): the assembly
 // shim per arch, the hooks around the plain calls, and the kernel feature

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // The Linux system call shim for amd64 (Go: runtime/internal/syscall
 // asm_linux_amd64.s, Syscall6).
 //

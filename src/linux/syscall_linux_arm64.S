@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // The Linux system call shim for arm64 (Go: runtime/internal/syscall
 // asm_linux_arm64.s, Syscall6).
 //

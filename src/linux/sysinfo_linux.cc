@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // Linux: affinity CPUs bounded by the cgroup CPU quota, with the quota files
 // kept open between calls (Go 1.25: runtime/cgroup_linux.go keeps its
 // CgroupCPU open and re-reads it about every second), and system facts.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // Clocks and sleep on Linux (Go: nanotime1/walltime in sys_linux_*.s, which
 // call the vDSO's clock_gettime; usleep). glibc and musl route
 // clock_gettime to the vDSO themselves.

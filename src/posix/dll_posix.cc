@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // Windows DLLs on Linux and macOS: there are none. Every call says so with
 // GORT_ENOSYS (Unimplemented); the C ABI checks its arguments first, as on
 // Windows.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // The native error space on Linux and macOS: errno.
 #include <cerrno>
 #include <cstdint>

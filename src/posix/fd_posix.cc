@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // Go: internal/poll/fd_unix.go, fd_poll_runtime.go, sock_cloexec.go,
 // sys_cloexec.go and net/fd_unix.go (connect). The FD layer on Linux and
 // macOS: readiness + EAGAIN over the netpoller (include/gort/fd.h).

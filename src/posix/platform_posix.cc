@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // The platform report on Linux and macOS: uname and sysconf, plus what the
 // OS-specific file adds (FillOsPlatformInfo).
 #include "posix/platform_posix.h"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // The per-OS hook of src/posix/platform_posix.cc.
 #ifndef GORT_SRC_POSIX_PLATFORM_POSIX_H_
 #define GORT_SRC_POSIX_PLATFORM_POSIX_H_

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // Signal facts on Linux and macOS: the signal numbers, the real-time range
 // the C library leaves to programs, and the smallest alternate signal stack
 // (Go sizes its gsignal stacks from the same numbers: os_linux.go).

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // Tables of every OS error gort knows: Linux and Darwin errno values, Windows
 // Win32 (ERROR_*) and Winsock (WSA*) codes. Each raw value carries its name,
 // a message and the portable gort code it maps to.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // Tables of Linux system call numbers per architecture (Go: zsysnum_linux_*
 // in package syscall): name <-> number for linux-386, linux-amd64,
 // linux-arm, linux-arm64 and linux-riscv64.

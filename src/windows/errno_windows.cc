@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // The native error space on Windows: Win32 ERROR_* and Winsock WSA* codes,
 // which share one per-thread slot (WSAGetLastError() is GetLastError()).
 #include <windows.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // The FD layer on Windows: overlapped operations completing on the
 // poller's port (Go: internal/poll/fd_windows.go — execIO, operation,
 // cancelIO, FD.Close; net/fd_windows.go — connect; net/sock_windows.go —

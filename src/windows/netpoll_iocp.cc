@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // The IOCP backend (Go: runtime/netpoll_windows.go, with the per-thread
 // high-resolution timer Go 1.23 keeps per M in runtime/os_windows.go).
 //

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // gort-internal view of the IOCP backend (src/windows/netpoll_iocp.cc), for
 // gort's own tests and the probe: which timeout path it uses, and the
 // completion port behind a backend made by NewPollBackend(). Not part of

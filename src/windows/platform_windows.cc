@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // The platform report on Windows: RtlGetVersion (GetVersionEx lies to
 // unmanifested programs), processors across all groups, and Wine.
 #include <windows.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // Signal facts on Windows: no POSIX signals reach a process; console control
 // events stand in for them, mapped as Go maps them (signal_windows.go).
 #include <signal.h>

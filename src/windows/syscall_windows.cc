@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // System calls on Windows (Go: syscall.SyscallN in syscall_windows.go over
 // runtime.asmstdcall, and x/sys/windows NewLazySystemDLL for loading): DLL
 // procedures called through the Win64 trampoline, DLLs loaded from System32

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // The Windows trampoline for arm64 (Go: runtime.asmstdcall in
 // sys_windows_arm64.s).
 //

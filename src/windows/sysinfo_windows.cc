@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // Windows: processors of all groups or the process affinity, bounded by the
 // job object's hard CPU-rate cap; memory, its job limit, hostname and the
 // CPU's nominal frequency. Under Wine the cap cannot be read (error 87).

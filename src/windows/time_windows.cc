@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // Clocks and sleep on Windows (Go: nanotime1/walltime in sys_windows_*.s
 // read KUSER_SHARED_DATA; usleep2HighRes waits on a high-resolution
 // waitable timer). gort reads QueryPerformanceCounter instead of

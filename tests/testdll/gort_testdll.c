@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* A DLL the test suite builds (Windows targets only) to call through
  * gort's SyscallN trampoline: functions whose results prove where each
  * argument arrived, how the stack was aligned, that float registers were

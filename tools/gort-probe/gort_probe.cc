@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // gort-probe: the platform report.
 //
 //   gort-probe            the report, as text
@@ -360,13 +361,37 @@ int Syscalls(std::string_view target) {
   return 0;
 }
 
+constexpr char kUsage[] =
+    "usage: gort-probe [--json]\n"
+    "       gort-probe errnos linux|darwin|windows\n"
+    "       gort-probe syscalls linux-amd64|linux-arm64|"
+    "linux-riscv64|linux-386|linux-arm\n"
+    "       gort-probe --help\n";
+
+// A bad command line: the usage on stderr, status 2.
 int Usage() {
-  std::fprintf(stderr,
-               "usage: gort-probe [--json]\n"
-               "       gort-probe errnos linux|darwin|windows\n"
-               "       gort-probe syscalls linux-amd64|linux-arm64|"
-               "linux-riscv64|linux-386|linux-arm\n");
+  std::fputs(kUsage, stderr);
   return 2;
+}
+
+// --help / -h: what it prints, on stdout, status 0.
+int Help() {
+  std::fputs(kUsage, stdout);
+  std::fputs(
+      "\n"
+      "Prints what gort sees on this machine: the OS, arch, emulator, page\n"
+      "size, CPUs and available parallelism with the container limits and\n"
+      "their sources, memory, clocks, the backends built in, and which newer\n"
+      "system calls the running kernel serves.\n"
+      "\n"
+      "  --json            the same report as one JSON object\n"
+      "  errnos OS         an OS's error table: name, raw value, portable "
+      "code\n"
+      "  syscalls TARGET   a Linux arch's system call numbers (any arch, on\n"
+      "                    any machine)\n"
+      "  --help, -h        this text\n",
+      stdout);
+  return 0;
 }
 
 }  // namespace
@@ -375,6 +400,8 @@ int main(int argc, char** argv) {
   std::vector<std::string_view> args(argv + 1, argv + argc);
   if (args.empty()) return Report(false);
   if (args.size() == 1 && args[0] == "--json") return Report(true);
+  if (args.size() == 1 && (args[0] == "--help" || args[0] == "-h"))
+    return Help();
   if (args.size() == 2 && args[0] == "errnos") return Errnos(args[1]);
   if (args.size() == 2 && args[0] == "syscalls") return Syscalls(args[1]);
   return Usage();

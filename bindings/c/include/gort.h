@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* gort: Go's runtime portability layer, C ABI.
  *
  * This is the only interface the shared library exports. It compiles as C99

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /**
  * @file gort_errno.h
  * @brief gort's portable error codes, for C programs.

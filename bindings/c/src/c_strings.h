@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // Copying C++ strings into the C ABI's fixed-size char arrays.
 #ifndef GORT_BINDINGS_C_SRC_C_STRINGS_H_
 #define GORT_BINDINGS_C_SRC_C_STRINGS_H_

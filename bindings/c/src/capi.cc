@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // The C ABI's status mapper and exception guard (capi.h).
 #include "capi.h"
 

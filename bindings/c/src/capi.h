@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // What every C ABI entry point shares: the one mapping from the core's
 // absl::Status to a portable GORT_E* code, and the guard that keeps C++
 // exceptions from crossing the C ABI (docs/design.md, "The C ABI").

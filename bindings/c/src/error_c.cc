@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // The C ABI for versions and errors: argument checks, then the C++ core.
 #include <cstddef>
 #include <cstdint>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // The C ABI for the FD layer (include/gort/fd.h).
 //
 // An fd handle names an Fd and the poller handle it was made with. Every

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // The C ABI's table of objects named by handles (timer heaps, pollers).
 #ifndef GORT_BINDINGS_C_SRC_HANDLE_TABLE_H_
 #define GORT_BINDINGS_C_SRC_HANDLE_TABLE_H_

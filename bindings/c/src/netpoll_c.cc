@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // The C ABI for the netpoller (include/gort/netpoll.h).
 #include <atomic>
 #include <cstddef>

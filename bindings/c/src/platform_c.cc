@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // The C ABI for the platform report.
 #include <cstring>
 #include <string>

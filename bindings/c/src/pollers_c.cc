@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // The count of fd handles per poller (pollers_c.h). A mutex and a map:
 // only opening, accepting and releasing fd handles and closing pollers
 // take it, never an I/O call.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // The C ABI's pollers, shared by netpoll_c.cc (which opens and closes
 // them) and fd_c.cc (whose fd handles each use one): the handle table, and
 // per poller the number of fd handles that use it, so that

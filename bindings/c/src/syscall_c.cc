@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // The C ABI for system calls, their tables, kernel feature probes and
 // Windows DLLs: argument checks, then the C++ core.
 #include <cstddef>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // The C ABI for system facts and available parallelism.
 #include <cstring>
 #include <string>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // The C ABI for clocks, sleep and timer heaps.
 #include <atomic>
 #include <cstddef>

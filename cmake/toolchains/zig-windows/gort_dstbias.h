@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* Workaround W2 (shared/reference/cross-targets.md): Zig 0.11's arm64 msvcrt
  * import library exports only the __dstbias() accessor, not the _dstbias
  * variable that mingw's <time.h> declares. Force-included on that target. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* Stub of the few CoreFoundation declarations Abseil's cctz uses to read the
  * default time zone (workaround W3 in shared/reference/cross-targets.md).
  * Zig ships no macOS SDK frameworks; this lets gort compile and link for macOS
