@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // Signal delivery: raise -> token out of Poll() -> signals read, through
 // gort (SignalSource on a Poller) beside a plain self-pipe handler (the
 // classic: the handler writes a byte, epoll wakes, the loop reads it), in

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // The portable signal layer: sources, their pending bits, and who wants
 // which signal (Go: runtime/sigqueue.go, os/signal/signal.go). The OS's
 // part installs handlers and makes wake-up channels (signal_internal.h).

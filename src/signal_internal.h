@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // The contract between the portable signal layer (src/signal.cc: sources,
 // pending bits, who wants what) and each OS's (src/posix/signal_posix.cc:
 // sigaction; src/windows/signal_windows.cc: the console control handler).

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // The signal C ABI (gort_signal_*): a signal through the C ABI alone, and
 // every entry point with NULL, stale, closed and out-of-range arguments
 // returning a code, never crashing.

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-3-Clause
 # A real console Ctrl-C reaching gort's console handler under Wine:
 # SignalWindows.CtrlCFromTheConsole runs under a pty (Wine gives a process a
 # console only when it has a terminal; with pipes GenerateConsoleCtrlEvent

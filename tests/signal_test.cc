@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // Signals through the poller (include/gort/signal.h): os/signal's
 // semantics, and the care a library takes in someone else's process.
 //

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-3-Clause
 # `gort_echo serve` stops gracefully on SIGTERM, as a pod's process must:
 # it says so and exits 0 (the signal arrives through a gort::SignalSource
 # on the runtime's poller).

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // `co_await rt::Signals(src)`: waits for signals on a gort::SignalSource
 // (include/gort/signal.h) the way fd_ops.h waits on an Fd. A source is an
 // Fd underneath (its Receive() parks like a read), so the awaitable is

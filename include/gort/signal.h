@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // Signals with os/signal's semantics, delivered through the netpoller (Go:
 // os/signal/signal.go, runtime/sigqueue.go, runtime/signal_unix.go,
 // runtime/signal_windows.go).

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // Signals on Linux and macOS: gort's handler, installing it with care, and
 // handing what gort does not consume to the disposition found before it
 // (Go: runtime/signal_unix.go — setsig, sigfwdgo, sigenable, sigdisable,

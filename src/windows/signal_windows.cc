@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // Signals on Windows: console control events, mapped as Go maps them
 // (runtime/signal_windows.go, os_windows.go's ctrlHandler): CTRL_C and
 // CTRL_BREAK -> SIGINT, CTRL_CLOSE, CTRL_LOGOFF, CTRL_SHUTDOWN -> SIGTERM.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // The C ABI for signals (include/gort/signal.h).
 //
 // A signal handle names a SignalSource and the poller handle it was made
