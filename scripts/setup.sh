@@ -53,6 +53,28 @@ setup_native() {
   apt_install libuv1-dev
 }
 
+# Linux uapi headers newer than the system's, for tools/gen_syscalls.py (the
+# tables.syscalls_match_kernel_headers check): bookworm-backports'
+# linux-libc-dev, Architecture: all with every arch's asm/. Downloaded with a
+# private sources list and unpacked into the cache, never installed.
+setup_uapi() {
+  local dir=$GORT_CACHE/linux-libc-dev
+  [ -f "$dir/usr/include/linux/version.h" ] && return 0
+  local tmp
+  tmp=$(mktemp -d)
+  mkdir -p "$tmp/lists/partial"
+  echo "deb http://deb.debian.org/debian bookworm-backports main" >"$tmp/sources.list"
+  local o=(-o Dir::Etc::sourcelist="$tmp/sources.list" -o Dir::Etc::sourceparts=-
+           -o Dir::State::Lists="$tmp/lists" -o APT::Sandbox::User=root)
+  log "apt-get download linux-libc-dev/bookworm-backports"
+  apt-get "${o[@]}" update -qq
+  (cd "$tmp" && apt-get "${o[@]}" download -qq linux-libc-dev/bookworm-backports)
+  rm -rf "$dir.tmp"
+  dpkg-deb -x "$tmp"/linux-libc-dev_*.deb "$dir.tmp"
+  rm -rf "$dir" "$tmp"
+  mv "$dir.tmp" "$dir"
+}
+
 setup_aarch64() {
   if ! dpkg --print-foreign-architectures | grep -qx arm64; then
     log "dpkg --add-architecture arm64"
@@ -219,8 +241,8 @@ build_host_static_absl() {
 
 setup_preset() {
   case "$1" in
-    linux-x86_64|native) setup_native; build_host_static_absl ;;
-    asan|tsan) setup_native ;;
+    linux-x86_64|native) setup_native; setup_uapi; build_host_static_absl ;;
+    asan|tsan) setup_native; setup_uapi ;;
     linux-aarch64) setup_native; setup_aarch64 ;;
     windows-x86_64) setup_native; setup_mingw; setup_abseil_source; build_deps "$1" ;;
     linux-riscv64) setup_native; apt_install qemu-user googletest llvm-14; setup_zig; setup_abseil_source; build_deps "$1" ;;

@@ -6,8 +6,8 @@
 // Like the error tables they are data, compiled into every build whatever
 // the target, so a program on any machine can name another arch's calls
 // (gort-probe syscalls linux-riscv64). tools/gen_syscalls.py generates the
-// zsyscall_linux_*.cc files from the kernels' uapi headers; do not edit them
-// by hand.
+// zsyscall_linux_*.cc files from the kernels' uapi headers and the calls
+// newer than those headers that it lists itself; do not edit them by hand.
 #ifndef GORT_SRC_TABLES_SYSCALL_TABLES_H_
 #define GORT_SRC_TABLES_SYSCALL_TABLES_H_
 
@@ -25,7 +25,11 @@ struct SyscallEntry {
 // Entries sorted by number, then name (a few numbers have two names, e.g.
 // arm's arm_sync_file_range and sync_file_range2).
 struct SyscallTable {
-  const char* target;  // "linux-amd64": <GOOS>-<GOARCH>
+  const char* target;   // "linux-amd64": <GOOS>-<GOARCH>
+  const char* kernel;   // the Linux release it is current to: "7.0"
+  const char* headers;  // the release of the uapi headers it was generated
+                        // from ("6.12"); the calls after it were added by
+                        // hand (tools/gen_syscalls.py LATER_CALLS)
   const SyscallEntry* entries;
   size_t size;
 };
