@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cerrno>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -166,10 +167,124 @@ std::string_view SyscallSupportName(SyscallSupport support) {
 
 const std::vector<std::string_view>& ProbedSyscalls() {
   static const auto* names = new std::vector<std::string_view>{
-      "epoll_pwait2", "pidfd_open",     "close_range",
-      "clone3",       "io_uring_setup", "openat2",
-      "accept4",      "rseq",           "futex_waitv"};
+      "epoll_pwait2",   "pidfd_open", "close_range",      "clone3",
+      "io_uring_setup", "openat2",    "accept4",          "rseq",
+      "futex_waitv",    "cachestat",  "map_shadow_stack", "futex_wait",
+      "listmount",      "mseal"};
   return *names;
+}
+
+absl::StatusOr<SyscallTableInfo> DescribeSyscallTable(std::string_view target) {
+  const SyscallTable* t = FindSyscallTable(target);
+  if (t == nullptr) return UnknownTarget(target);
+  SyscallTableInfo info;
+  info.target = t->target;
+  info.kernel = t->kernel;
+  info.headers = t->headers;
+  info.headers_highest = t->headers_highest;
+  info.count = t->size;
+  info.highest = t->size > 0 ? t->entries[t->size - 1].number : -1;
+  return info;
+}
+
+absl::StatusOr<SyscallSkew> ProbeBeyondTable() {
+#if defined(__linux__)
+  absl::StatusOr<SyscallTableInfo> table =
+      DescribeSyscallTable(NativeSyscallTarget());
+  if (!table.ok()) return table.status();
+  SyscallSkew skew;
+  skew.table = *table;
+  skew.probed_to = table->highest;
+  // Above every Linux arch's numbers (and below x86-64's x32 block at 512,
+  // which a run of ENOSYS stops well short of).
+  constexpr int64_t kLimit = 1023;
+  constexpr uintptr_t kBad = ~uintptr_t{0};
+  for (int64_t n = table->headers_highest + 1; n <= table->highest; ++n) {
+    if (!SyscallName(table->target, n).ok()) continue;
+    SyscallResult r = RawSyscall6(static_cast<uintptr_t>(n), kBad, kBad, kBad,
+                                  kBad, kBad, kBad);
+    (r.err == ENOSYS ? skew.lacking : skew.later_served).push_back(n);
+  }
+  int run = 0;
+  for (int64_t n = table->highest + 1; n <= kLimit && run < kSkewEnosysRun;
+       ++n) {
+    // Raw: never blocks, and an embedder's hooks need not see it.
+    SyscallResult r = RawSyscall6(static_cast<uintptr_t>(n), kBad, kBad, kBad,
+                                  kBad, kBad, kBad);
+    skew.probed_to = n;
+    if (r.err == ENOSYS) {
+      ++run;
+    } else if (r.err == EPERM) {
+      ++run;
+      skew.blocked.push_back(n);
+    } else {
+      run = 0;
+      skew.served.push_back(n);
+    }
+  }
+  return skew;
+#else
+  return internal::CodeStatus(GORT_ENOSYS,
+                              "probing beyond the table: Linux only");
+#endif
+}
+
+namespace {
+
+// "463..469" or "470" for ascending numbers.
+std::string Span(const std::vector<int64_t>& numbers) {
+  std::string s = std::to_string(numbers.front());
+  if (numbers.size() > 1) {
+    s += "..";
+    s += std::to_string(numbers.back());
+  }
+  return s;
+}
+
+}  // namespace
+
+std::string SyscallLaterLine(const SyscallSkew& skew) {
+  size_t total = skew.lacking.size() + skew.later_served.size();
+  std::string line = "the kernel serves ";
+  line += std::to_string(skew.later_served.size());
+  line += " of the table's ";
+  line += std::to_string(total);
+  line += total == 1 ? " call" : " calls";
+  line += " after its ";
+  line += skew.table.headers;
+  line += " headers";
+  if (!skew.later_served.empty()) line += " (" + Span(skew.later_served) + ")";
+  line += " and lacks ";
+  line += std::to_string(skew.lacking.size());
+  if (!skew.lacking.empty()) line += " (" + Span(skew.lacking) + ")";
+  return line;
+}
+
+std::string SyscallSkewLine(const SyscallSkew& skew) {
+  std::string line = "kernel serves ";
+  line += std::to_string(skew.served.size());
+  line += skew.served.size() == 1 ? " call" : " calls";
+  line += " newer than gort's table (";
+  if (skew.served.empty()) {
+    line += skew.table.target;
+    line += ", current to Linux ";
+    line += skew.table.kernel;
+    line += ", highest ";
+    line += std::to_string(skew.table.highest);
+    line += "; probed ";
+    line += std::to_string(skew.table.highest + 1);
+    line += "..";
+    line += std::to_string(skew.probed_to);
+  } else {
+    line += Span(skew.served);
+  }
+  line += ")";
+  if (!skew.blocked.empty()) {
+    line += "; ";
+    line += std::to_string(skew.blocked.size());
+    line += " more answered EPERM (a seccomp filter?)";
+  }
+  return line;
 }
 
 absl::StatusOr<SyscallResult> SyscallN(uintptr_t trap,

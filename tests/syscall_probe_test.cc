@@ -43,7 +43,8 @@ TEST(SyscallProbe, KnowsTheNewerCalls) {
   const auto& names = gort::ProbedSyscalls();
   for (std::string_view want :
        {"epoll_pwait2", "pidfd_open", "close_range", "clone3", "io_uring_setup",
-        "openat2", "accept4"}) {
+        "openat2", "accept4", "futex_waitv", "futex_wait", "mseal", "listmount",
+        "cachestat", "map_shadow_stack"}) {
     EXPECT_NE(std::find(names.begin(), names.end(), want), names.end()) << want;
   }
   EXPECT_EQ(gort::SyscallSupportName(SyscallSupport::kAvailable), "available");
@@ -68,9 +69,22 @@ int KernelVersion() {
 // arm64 and riscv64 ports had it from their start).
 const std::map<std::string_view, int>& Introduced() {
   static const auto* m = new std::map<std::string_view, int>{
-      {"epoll_pwait2", 511}, {"pidfd_open", 503},     {"close_range", 509},
-      {"clone3", 503},       {"io_uring_setup", 501}, {"openat2", 506},
-      {"accept4", 206},      {"rseq", 418},           {"futex_waitv", 516}};
+      {"epoll_pwait2", 511},
+      {"pidfd_open", 503},
+      {"close_range", 509},
+      {"clone3", 503},
+      {"io_uring_setup", 501},
+      {"openat2", 506},
+      {"accept4", 206},
+      {"rseq", 418},
+      {"futex_waitv", 516},
+      {"cachestat", 605},
+      {"futex_wait", 607},
+      {"listmount", 608},
+      {"mseal", 610},
+      // Where the kernel has it at all (x86-64 6.6 with user shadow stacks,
+      // arm64 6.13 with GCS): a build option, so never required.
+      {"map_shadow_stack", 9999}};
   return *m;
 }
 
@@ -81,7 +95,9 @@ const std::map<std::string_view, int>& Introduced() {
 bool QemuLacks(std::string_view name) {
   return name == "epoll_pwait2" || name == "clone3" ||
          name == "io_uring_setup" || name == "rseq" || name == "openat2" ||
-         name == "futex_waitv";
+         name == "futex_waitv" || name == "cachestat" ||
+         name == "map_shadow_stack" || name == "futex_wait" ||
+         name == "listmount" || name == "mseal";
 }
 
 gort::SyscallProbe MustProbe(std::string_view name) {
@@ -108,6 +124,8 @@ TEST(SyscallProbe, AnswersMatchTheKernelOrTheEmulator) {
       // qemu-user: no such call, whatever the host kernel has.
       EXPECT_EQ(p.support, SyscallSupport::kNoSys) << name;
       EXPECT_EQ(p.err, ENOSYS) << name;
+    } else if (name == "map_shadow_stack") {
+      // A build option and a CPU feature: any answer will do.
     } else if (kernel >= Introduced().at(name)) {
       // A kernel that has it: available, unless a seccomp filter or a
       // sysctl forbids it (EPERM), as in some containers.
@@ -265,6 +283,59 @@ TEST(SyscallProbe, SeccompFilterMeansBlocked) {
   EXPECT_EQ(MustProbe("pidfd_open").support, pidfd_before);
 }
 
+// The release that added each call above the table's 6.12 headers, as
+// major * 100 + minor.
+int LaterSince(int64_t number) {
+  if (number <= 466) return 613;  // the *xattrat calls
+  if (number == 467) return 615;  // open_tree_attr
+  if (number <= 469) return 617;  // file_getattr, file_setattr
+  if (number == 470) return 619;  // listns
+  return 700;                     // rseq_slice_yield
+}
+
+// The numbers past the table: a kernel no newer than the table serves none,
+// and qemu-user 7.2 serves nothing past its own (6.1-era) table whatever the
+// host kernel is, so there the answer is 0 and so is every call the table
+// has after its headers.
+TEST(SyscallProbe, BeyondTheTable) {
+  bool qemu = UnderQemu();
+  int kernel = KernelVersion();
+  absl::StatusOr<gort::SyscallSkew> skew = gort::ProbeBeyondTable();
+  ASSERT_TRUE(skew.ok()) << skew.status();
+  std::string line = gort::SyscallSkewLine(*skew);
+  std::string later = gort::SyscallLaterLine(*skew);
+  std::printf("%s\n%s\n", line.c_str(), later.c_str());
+  EXPECT_EQ(skew->table.target, gort::NativeSyscallTarget());
+  EXPECT_GE(skew->probed_to, skew->table.highest + gort::kSkewEnosysRun);
+  EXPECT_EQ(line.rfind("kernel serves " + std::to_string(skew->served.size()) +
+                           (skew->served.size() == 1 ? " call" : " calls") +
+                           " newer than gort's table (",
+                       0),
+            0u)
+      << line;
+  for (int64_t n : skew->served) EXPECT_GT(n, skew->table.highest);
+  if (qemu || kernel <= 700) {
+    EXPECT_TRUE(skew->served.empty()) << line;
+    EXPECT_NE(line.find("(" + std::string(skew->table.target) +
+                        ", current to Linux 7.0, highest 471; probed 472.."),
+              std::string::npos)
+        << line;
+  }
+  // Every call after the headers is either served or lacking, by release.
+  EXPECT_EQ(skew->lacking.size() + skew->later_served.size(), 9u);
+  for (int64_t n : skew->lacking) {
+    EXPECT_TRUE(qemu || kernel < LaterSince(n)) << n << ": " << later;
+  }
+  for (int64_t n : skew->later_served) {
+    EXPECT_TRUE(!qemu && kernel >= LaterSince(n)) << n << ": " << later;
+  }
+  if (qemu) {
+    EXPECT_EQ(later,
+              "the kernel serves 0 of the table's 9 calls after its 6.12 "
+              "headers and lacks 9 (463..471)");
+  }
+}
+
 TEST(SyscallProbe, UnknownNameIsNotFound) {
   absl::StatusOr<gort::SyscallProbe> p = gort::ProbeSyscall("read");
   EXPECT_EQ(p.status().code(), absl::StatusCode::kNotFound) << p.status();
@@ -283,6 +354,11 @@ TEST(SyscallProbe, CApiAgrees) {
 }
 
 #else  // !__linux__
+
+TEST(SyscallProbe, OtherOsesSayEnosysBeyondTheTable) {
+  EXPECT_EQ(gort::ProbeBeyondTable().status().code(),
+            absl::StatusCode::kUnimplemented);
+}
 
 TEST(SyscallProbe, OtherOsesSayEnosys) {
   absl::StatusOr<gort::SyscallProbe> p = gort::ProbeSyscall("clone3");

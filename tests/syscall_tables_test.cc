@@ -63,6 +63,58 @@ TEST(SyscallTables, KnownNumbers) {
   EXPECT_EQ(*gort::SyscallName("linux-arm", 341), "arm_sync_file_range");
 }
 
+// Each table claims its headers' release (6.12) and the release it is
+// current to (7.0): it has the calls of both, at the numbers the kernel's
+// syscall.tbl files give them, and the ones above the headers' highest
+// number are exactly the calls added by hand.
+TEST(SyscallTables, CurrentToTheReleaseTheyClaim) {
+  struct Call {
+    const char* name;
+    int64_t number;
+  };
+  // Calls 6.5 .. 6.12 added: every arch has each at one number.
+  const Call kTo612[] = {{"cachestat", 451},         {"fchmodat2", 452},
+                         {"map_shadow_stack", 453},  {"futex_wake", 454},
+                         {"futex_wait", 455},        {"futex_requeue", 456},
+                         {"statmount", 457},         {"listmount", 458},
+                         {"lsm_get_self_attr", 459}, {"lsm_set_self_attr", 460},
+                         {"lsm_list_modules", 461},  {"mseal", 462}};
+  // After 6.12, by hand: 6.13, 6.15, 6.17, 6.19, 7.0.
+  const Call kLater[] = {{"setxattrat", 463},      {"getxattrat", 464},
+                         {"listxattrat", 465},     {"removexattrat", 466},
+                         {"open_tree_attr", 467},  {"file_getattr", 468},
+                         {"file_setattr", 469},    {"listns", 470},
+                         {"rseq_slice_yield", 471}};
+  for (std::string_view t : gort::SyscallTargets()) {
+    absl::StatusOr<gort::SyscallTableInfo> info = gort::DescribeSyscallTable(t);
+    ASSERT_TRUE(info.ok()) << info.status();
+    EXPECT_EQ(info->target, t);
+    EXPECT_EQ(info->headers, "6.12") << t;
+    EXPECT_EQ(info->kernel, "7.0") << t;
+    EXPECT_EQ(info->headers_highest, 462) << t;
+    EXPECT_EQ(info->highest, 471) << t;
+    absl::StatusOr<std::vector<gort::SyscallInfo>> all = gort::ListSyscalls(t);
+    ASSERT_TRUE(all.ok());
+    EXPECT_EQ(info->count, all->size()) << t;
+    for (const Call& c : kTo612) EXPECT_EQ(Number(t, c.name), c.number) << t;
+    std::vector<std::string_view> above;
+    for (const gort::SyscallInfo& s : *all) {
+      if (s.number > info->headers_highest) above.push_back(s.name);
+    }
+    ASSERT_EQ(above.size(), std::size(kLater)) << t;
+    for (size_t i = 0; i < above.size(); ++i) {
+      EXPECT_EQ(above[i], kLater[i].name) << t;
+      EXPECT_EQ(Number(t, kLater[i].name), kLater[i].number) << t;
+    }
+  }
+  // Arch-specific calls of the 6.12 headers that the old ones lacked.
+  EXPECT_EQ(Number("linux-riscv64", "riscv_hwprobe"), 258);
+  EXPECT_EQ(Number("linux-amd64", "uretprobe"), 335);
+  EXPECT_FALSE(gort::SyscallNumber("linux-arm64", "uretprobe").ok());
+  EXPECT_EQ(gort::DescribeSyscallTable("linux-vax").status().code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
 TEST(SyscallTables, CallsAnArchDoesNotHave) {
   // asm-generic arches never had open(2), fork(2) or epoll_wait(2).
   for (const char* t : {"linux-arm64", "linux-riscv64"}) {

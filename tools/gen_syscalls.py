@@ -140,6 +140,9 @@ class LaterCall:
 # purpose: x86-64's uprobe (336; its release could not be confirmed, and a
 # direct call outside a uprobe trampoline is answered with SIGILL, so no
 # probe may touch it), and calls proposed on the lists but not merged.
+# gort::ProbeBeyondTable() calls each of these with -1 in every argument to
+# see whether the running kernel has it: add only calls that such a call
+# cannot make act (flags of all ones, descriptors and pointers of -1).
 LATER_CALLS = [
     # 6.13: the *xattrat family (extended attributes relative to a dirfd).
     LaterCall("6.13", "setxattrat", 463),
@@ -173,6 +176,19 @@ def read_headers_version(uapi_dir: str) -> str:
     if set(fields) != {"MAJOR", "PATCHLEVEL"}:
         raise ValueError(f"{path}: no LINUX_VERSION_MAJOR/PATCHLEVEL")
     return f"{fields['MAJOR']}.{fields['PATCHLEVEL']}"
+
+
+def generic_call_count(uapi_dir: str) -> int:
+    """asm-generic/unistd.h's __NR_syscalls: one past the newest call of the
+    headers' release. Since 5.1 every arch gives a new call this same
+    number, so each table's highest number from the headers is this less
+    one: a table that stops short lost calls of the release it claims."""
+    path = os.path.join(uapi_dir, "asm-generic", "unistd.h")
+    m = re.findall(r"^#define __NR_syscalls (\d+)$",
+                   Path(path).read_text(encoding="utf-8"), re.M)
+    if not m:
+        raise ValueError(f"{path}: no __NR_syscalls")
+    return int(m[-1])
 
 
 def add_later_calls(arch: Arch, calls: list[Syscall],
@@ -331,6 +347,7 @@ def constant_name(name: str) -> str:
 
 def render_table(arch: Arch, calls: list[Syscall], inputs: list[str],
                  headers: str, current: str) -> str:
+    headers_highest = max(c.number for c in calls if not c.since)
     out = [generated_banner(inputs)]
     out.append(f"""
 // Linux {arch.goarch} system calls: every __NR_ of its <asm/unistd.h> (Linux
@@ -353,8 +370,11 @@ constexpr SyscallEntry kEntries[] = {{
 }}  // namespace
 
 const SyscallTable {arch.symbol} = {{
-    "linux-{arch.goarch}", "{current}", "{headers}", kEntries,
-    sizeof(kEntries) / sizeof(kEntries[0])}};
+    "linux-{arch.goarch}",
+    "{current}",  // current to this Linux release
+    "{headers}",  // generated from this release's uapi headers
+    {headers_highest},  // their highest number; the ones above by hand
+    kEntries, sizeof(kEntries) / sizeof(kEntries[0])}};
 
 }}  // namespace gort::internal
 """)
@@ -447,8 +467,12 @@ def main() -> int:
     tables = {}
     sysnum_inputs = []
     headers = read_headers_version(args.uapi_dir)
+    newest = generic_call_count(args.uapi_dir) - 1
     for arch in ARCHES:
         calls, files = read_arch(cpp, arch, args)
+        if calls[-1].number != newest:
+            raise ValueError(f"{arch.goarch}: the {headers} headers end at "
+                             f"{calls[-1].number}, asm-generic at {newest}")
         from_headers = len(calls)
         calls, current = add_later_calls(arch, calls, headers)
         tables[arch.goarch] = calls

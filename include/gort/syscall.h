@@ -32,6 +32,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -153,6 +154,23 @@ absl::StatusOr<std::string_view> SyscallName(std::string_view target,
 /// target.
 absl::StatusOr<std::vector<SyscallInfo>> ListSyscalls(std::string_view target);
 
+/// What a table is and how new it is.
+struct SyscallTableInfo {
+  std::string_view target;   ///< "linux-amd64"
+  std::string_view kernel;   ///< the Linux release it is current to: "7.0"
+  std::string_view headers;  ///< the release of the uapi headers it was
+                             ///< generated from ("6.12"); the calls after
+                             ///< them were added by hand, each with the
+                             ///< release that added it
+  int64_t headers_highest;   ///< the highest number of the headers' calls;
+                             ///< those above it were added by hand
+  size_t count;              ///< its system calls (names)
+  int64_t highest;           ///< its highest number
+};
+
+/// The facts of `target`'s table. InvalidArgument for an unknown target.
+absl::StatusOr<SyscallTableInfo> DescribeSyscallTable(std::string_view target);
+
 /// @}
 
 /// @name Kernel feature probes
@@ -161,7 +179,8 @@ absl::StatusOr<std::vector<SyscallInfo>> ListSyscalls(std::string_view target);
 /// (a bad size, a bad descriptor), so nothing happens either way. libc's
 /// headers say what libc was built against, not what the kernel has;
 /// emulators and seccomp filters differ again (qemu-user 7.2 answers ENOSYS
-/// to epoll_pwait2, clone3, io_uring_setup, openat2, rseq and futex_waitv).
+/// to epoll_pwait2, clone3, io_uring_setup, openat2, rseq, futex_waitv and
+/// every call newer than those).
 /// @{
 
 /// A probe's answer.
@@ -185,12 +204,59 @@ struct SyscallProbe {
 };
 
 /// The calls ProbeSyscall() knows: epoll_pwait2, pidfd_open, close_range,
-/// clone3, io_uring_setup, openat2, accept4, rseq, futex_waitv.
+/// clone3, io_uring_setup, openat2, accept4, rseq, futex_waitv, cachestat
+/// (6.5), map_shadow_stack (6.6 on x86-64 with user shadow stacks,
+/// 6.13 on arm64 with GCS; ENOSYS where the kernel is built without),
+/// futex_wait (6.7), listmount (6.8), mseal (6.10, 64-bit only).
 const std::vector<std::string_view>& ProbedSyscalls();
 
 /// Probes system call `name` on the running kernel. NotFound for a name not
 /// in ProbedSyscalls(); Unimplemented (GORT_ENOSYS) on other OSes than Linux.
 absl::StatusOr<SyscallProbe> ProbeSyscall(std::string_view name);
+
+/// The skew between gort's table and the running kernel: which numbers
+/// above the table's highest the kernel serves.
+struct SyscallSkew {
+  SyscallTableInfo table;        ///< the table of this build's arch
+  std::vector<int64_t> served;   ///< numbers above table.highest that the
+                                 ///< kernel answers with anything but ENOSYS
+                                 ///< or EPERM, ascending
+  std::vector<int64_t> blocked;  ///< numbers there answered EPERM (a
+                                 ///< seccomp filter: served or not, unknown)
+  int64_t probed_to;             ///< the last number probed
+  /// The table's calls newer than its headers (above table.headers_highest)
+  /// that the kernel answers ENOSYS: the table is newer than the kernel.
+  std::vector<int64_t> lacking;
+  /// Those the kernel serves (answers anything but ENOSYS).
+  std::vector<int64_t> later_served;
+};
+
+/// How many consecutive numbers answering ENOSYS (or EPERM) end
+/// ProbeBeyondTable().
+inline constexpr int kSkewEnosysRun = 8;
+
+/// Probes the numbers above this build's table, table.highest + 1 upwards,
+/// until kSkewEnosysRun of them in a row answer ENOSYS or EPERM (or number
+/// 1023, past every Linux arch's calls). Each is called raw with -1 in every
+/// argument, which no call can act on: a descriptor of -1 is EBADF, a
+/// pointer of -1 (the top of the address space) EFAULT, a size or count of
+/// -1 EINVAL or E2BIG, and flags of all ones have unknown bits set, which
+/// every call since 5.x rejects with EINVAL before doing anything. Calls
+/// without arguments (rseq_slice_yield) ignore them and change nothing
+/// visible. The table's own calls above its headers (added by hand, and
+/// chosen so that such a call is harmless) are probed the same way, for
+/// `lacking` and `later_served`. Unimplemented (GORT_ENOSYS) on other OSes
+/// than Linux.
+absl::StatusOr<SyscallSkew> ProbeBeyondTable();
+
+/// One line for a person: "kernel serves 0 calls newer than gort's table
+/// (linux-amd64, current to Linux 7.0, highest 471; probed 472..479)", or
+/// "kernel serves 2 calls newer than gort's table (472..473)" and so on.
+std::string SyscallSkewLine(const SyscallSkew& skew);
+
+/// The other way: "the kernel serves 7 of the table's 9 calls after its 6.12
+/// headers (463..469) and lacks 2 (470..471)".
+std::string SyscallLaterLine(const SyscallSkew& skew);
 
 /// @}
 

@@ -52,6 +52,21 @@ constexpr Probe kProbes[] = {
     {"rseq", sysnum::kRseq, {0, 0, 0, 0, 0, 0}},
     // futex_waitv(NULL, 0 waiters, 0, NULL, 0): EINVAL.
     {"futex_waitv", sysnum::kFutexWaitv, {0, 0, 0, 0, 0, 0}},
+    // cachestat(-1, NULL, NULL, flags ~0): EBADF (the descriptor is checked
+    // first) or EINVAL (flags).
+    {"cachestat", sysnum::kCachestat, {kMinusOne, 0, 0, kMinusOne, 0, 0}},
+    // map_shadow_stack(0, size 0, flags ~0): EOPNOTSUPP where the CPU or
+    // the process has no shadow stacks, else EINVAL (flags); ENOSYS where
+    // the kernel is built without them (riscv64 so far).
+    {"map_shadow_stack", sysnum::kMapShadowStack, {0, 0, kMinusOne, 0, 0, 0}},
+    // futex_wait(NULL, 0, 0, flags ~0, NULL, 0): unknown flags, EINVAL.
+    {"futex_wait", sysnum::kFutexWait, {0, 0, 0, kMinusOne, 0, 0}},
+    // listmount(NULL, NULL, 0, flags ~0): unknown flags, EINVAL (else
+    // EFAULT for the request).
+    {"listmount", sysnum::kListmount, {0, 0, 0, kMinusOne, 0, 0}},
+    // mseal(1, 0, flags ~0): flags, then the unaligned start, EINVAL; seals
+    // nothing.
+    {"mseal", sysnum::kMseal, {1, 0, kMinusOne, 0, 0, 0}},
 };
 
 }  // namespace

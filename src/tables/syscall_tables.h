@@ -25,11 +25,13 @@ struct SyscallEntry {
 // Entries sorted by number, then name (a few numbers have two names, e.g.
 // arm's arm_sync_file_range and sync_file_range2).
 struct SyscallTable {
-  const char* target;   // "linux-amd64": <GOOS>-<GOARCH>
-  const char* kernel;   // the Linux release it is current to: "7.0"
-  const char* headers;  // the release of the uapi headers it was generated
-                        // from ("6.12"); the calls after it were added by
-                        // hand (tools/gen_syscalls.py LATER_CALLS)
+  const char* target;       // "linux-amd64": <GOOS>-<GOARCH>
+  const char* kernel;       // the Linux release it is current to: "7.0"
+  const char* headers;      // the release of the uapi headers it was generated
+                            // from ("6.12"); the calls after it were added by
+                            // hand (tools/gen_syscalls.py LATER_CALLS)
+  int64_t headers_highest;  // the highest number the headers have; every
+                            // entry above it was added by hand
   const SyscallEntry* entries;
   size_t size;
 };

@@ -404,7 +404,10 @@ constexpr SyscallEntry kEntries[] = {
 }  // namespace
 
 const SyscallTable kLinuxAmd64Syscalls = {
-    "linux-amd64", "7.0", "6.12", kEntries,
-    sizeof(kEntries) / sizeof(kEntries[0])};
+    "linux-amd64",
+    "7.0",   // current to this Linux release
+    "6.12",  // generated from this release's uapi headers
+    462,     // their highest number; the ones above by hand
+    kEntries,      sizeof(kEntries) / sizeof(kEntries[0])};
 
 }  // namespace gort::internal

@@ -444,7 +444,11 @@ constexpr SyscallEntry kEntries[] = {
 
 }  // namespace
 
-const SyscallTable kLinuxArmSyscalls = {"linux-arm", "7.0", "6.12", kEntries,
-                                        sizeof(kEntries) / sizeof(kEntries[0])};
+const SyscallTable kLinuxArmSyscalls = {
+    "linux-arm",
+    "7.0",   // current to this Linux release
+    "6.12",  // generated from this release's uapi headers
+    462,     // their highest number; the ones above by hand
+    kEntries,    sizeof(kEntries) / sizeof(kEntries[0])};
 
 }  // namespace gort::internal

@@ -287,9 +287,30 @@ std::vector<std::pair<std::string, std::string>> KernelFeatures() {
   return out;
 }
 
+// The native system call table's version, and the calls the running kernel
+// serves beyond it ("n/a" off Linux).
+std::vector<std::pair<std::string, std::string>> TableSkew() {
+  std::vector<std::pair<std::string, std::string>> out;
+  absl::StatusOr<gort::SyscallTableInfo> t =
+      gort::DescribeSyscallTable(gort::NativeSyscallTarget());
+  out.emplace_back("syscall_table",
+                   t.ok() ? absl::StrFormat("%d calls, current to Linux %s "
+                                            "(%s headers), highest %d",
+                                            t->count, std::string(t->kernel),
+                                            std::string(t->headers), t->highest)
+                          : std::string("n/a"));
+  absl::StatusOr<gort::SyscallSkew> skew = gort::ProbeBeyondTable();
+  out.emplace_back("beyond_table",
+                   skew.ok() ? gort::SyscallSkewLine(*skew) : "n/a");
+  out.emplace_back("after_headers",
+                   skew.ok() ? gort::SyscallLaterLine(*skew) : "n/a");
+  return out;
+}
+
 int Report(bool json) {
   std::vector<Fact> facts = CollectFacts();
   std::vector<std::pair<std::string, std::string>> features = KernelFeatures();
+  for (auto& f : TableSkew()) features.push_back(std::move(f));
   if (json) {
     std::string out = "{";
     for (size_t i = 0; i < facts.size(); ++i) {
@@ -353,6 +374,15 @@ int Syscalls(std::string_view target) {
     std::fprintf(stderr, "gort-probe: no system call table for %.*s (%s)\n",
                  static_cast<int>(target.size()), target.data(), known.c_str());
     return 2;
+  }
+  absl::StatusOr<gort::SyscallTableInfo> t = gort::DescribeSyscallTable(target);
+  if (t.ok()) {  // stderr: stdout stays name<TAB>number lines
+    std::fprintf(stderr,
+                 "gort-probe: %s: %zu calls, current to Linux %s "
+                 "(%s headers)\n",
+                 std::string(t->target).c_str(), t->count,
+                 std::string(t->kernel).c_str(),
+                 std::string(t->headers).c_str());
   }
   for (const gort::SyscallInfo& s : *all) {
     std::printf("%.*s\t%lld\n", static_cast<int>(s.name.size()), s.name.data(),

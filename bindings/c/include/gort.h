@@ -405,7 +405,8 @@ typedef struct gort_syscall_probe {
 /** Asks the running Linux kernel whether it serves system call `name`, with
  *  a harmless invocation the kernel rejects while checking its arguments.
  *  Known names: epoll_pwait2, pidfd_open, close_range, clone3,
- *  io_uring_setup, openat2, accept4, rseq, futex_waitv.
+ *  io_uring_setup, openat2, accept4, rseq, futex_waitv, cachestat,
+ *  map_shadow_stack, futex_wait, listmount, mseal.
  *  @return 0; GORT_EINVAL for a NULL argument or a size too small;
  *  GORT_ENOENT for another name; GORT_ENOSYS on Darwin and Windows. */
 GORT_EXTERN int gort_probe_syscall(const char* name, gort_syscall_probe_t* out);
