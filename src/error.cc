@@ -41,6 +41,14 @@ const ErrorEntry* FindName(const ErrorTable& table, std::string_view name) {
   for (size_t i = 0; i < table.size; ++i) {
     if (name == table.entries[i].name) return &table.entries[i];
   }
+  const ErrorAlias* alias = FindAlias(table, name);
+  return alias != nullptr ? FindRaw(table, alias->raw) : nullptr;
+}
+
+const ErrorAlias* FindAlias(const ErrorTable& table, std::string_view name) {
+  for (size_t i = 0; i < table.alias_count; ++i) {
+    if (name == table.aliases[i].name) return &table.aliases[i];
+  }
   return nullptr;
 }
 

@@ -18,8 +18,12 @@ const ErrorTable* TableFor(ErrorSpace space);
 // The entry for `raw` (binary search), or nullptr.
 const ErrorEntry* FindRaw(const ErrorTable& table, int64_t raw);
 
-// The entry named `name` (exact, case-sensitive), or nullptr.
+// The entry named `name` (exact, case-sensitive), or nullptr. An alias
+// (EWOULDBLOCK) finds the entry of its value (EAGAIN's).
 const ErrorEntry* FindName(const ErrorTable& table, std::string_view name);
+
+// The alias named `name`, or nullptr (also for the entries' own names).
+const ErrorAlias* FindAlias(const ErrorTable& table, std::string_view name);
 
 // The portable code for `raw` in `space`: 0 for 0, GORT_EUNKNOWN when the
 // space has no such value or it has no portable equivalent.

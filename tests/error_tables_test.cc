@@ -9,6 +9,7 @@
 #include <set>
 #include <string>
 
+#include "gort.h"
 #include "gort/error_codes.h"
 
 namespace gort::internal {
@@ -223,6 +224,117 @@ TEST(ErrorTablesTest, Windows) {
   ExpectEntry(w, 11001, "WSAHOST_NOT_FOUND", GORT_EUNKNOWN);
   EXPECT_STREQ(Find(w, 2)->message, "file not found");
   EXPECT_STREQ(Find(w, 10054)->message, "connection reset by peer");
+}
+
+// Aliases: each names a value of its table, is no entry's own name, and
+// appears once; the list is sorted by value, then name.
+TEST(ErrorTablesTest, AliasesNameValuesOfTheirTable) {
+  for (const NamedTable& t : kAllTables) {
+    std::set<std::string> names;
+    for (size_t i = 0; i < t.table->size; ++i) {
+      names.insert(t.table->entries[i].name);
+    }
+    EXPECT_GT(t.table->alias_count, 0u) << t.name;
+    for (size_t i = 0; i < t.table->alias_count; ++i) {
+      const ErrorAlias& a = t.table->aliases[i];
+      SCOPED_TRACE(std::string(t.name) + " " + a.name);
+      EXPECT_NE(Find(*t.table, a.raw), nullptr);
+      EXPECT_TRUE(names.insert(a.name).second) << "a second " << a.name;
+      if (i > 0) {
+        const ErrorAlias& b = t.table->aliases[i - 1];
+        EXPECT_TRUE(b.raw < a.raw ||
+                    (b.raw == a.raw && std::strcmp(b.name, a.name) < 0));
+      }
+    }
+  }
+}
+
+// Every alias round-trips through the C ABI: found by name with its own
+// name, its value's raw value, message and portable code; listed by
+// gort_syserr_alias_at in table order.
+TEST(ErrorTablesTest, AliasesRoundTrip) {
+  const int kSpaces[] = {GORT_ERRSPACE_PORTABLE, GORT_ERRSPACE_LINUX,
+                         GORT_ERRSPACE_DARWIN, GORT_ERRSPACE_WINDOWS};
+  for (size_t s = 0; s < 4; ++s) {
+    const ErrorTable& table = *kAllTables[s].table;
+    size_t i = 0;
+    gort_syserr_t listed = {};
+    listed.size = sizeof(listed);
+    for (; gort_syserr_alias_at(kSpaces[s], i, &listed) == 0; ++i) {
+      ASSERT_LT(i, table.alias_count);
+      SCOPED_TRACE(std::string(kAllTables[s].name) + " " + listed.name);
+      EXPECT_STREQ(listed.name, table.aliases[i].name);
+      gort_syserr_t by_name = {}, by_raw = {};
+      by_name.size = by_raw.size = sizeof(gort_syserr_t);
+      ASSERT_EQ(gort_syserr_by_name(kSpaces[s], listed.name, &by_name), 0);
+      ASSERT_EQ(gort_syserr_lookup(kSpaces[s], listed.raw, &by_raw), 0);
+      EXPECT_STREQ(by_name.name, listed.name);
+      EXPECT_EQ(by_name.raw, table.aliases[i].raw);
+      EXPECT_EQ(by_name.raw, by_raw.raw);
+      EXPECT_EQ(by_name.code, by_raw.code);
+      EXPECT_EQ(listed.code, by_raw.code);
+      EXPECT_STREQ(by_name.message, by_raw.message);
+      EXPECT_STRNE(by_raw.name, listed.name);  // the value's first name
+    }
+    EXPECT_EQ(i, table.alias_count) << kAllTables[s].name;
+    EXPECT_EQ(gort_syserr_alias_at(kSpaces[s], i, &listed), GORT_ERANGE);
+  }
+  EXPECT_EQ(gort_syserr_alias_at(42, 0, nullptr), GORT_EINVAL);
+}
+
+// The aliases users look up by name.
+TEST(ErrorTablesTest, KnownAliases) {
+  struct Want {
+    int space;
+    const char* alias;
+    int64_t raw;
+    const char* canonical;
+    int code;
+  };
+  const Want kWant[] = {
+      {GORT_ERRSPACE_LINUX, "EWOULDBLOCK", 11, "EAGAIN", GORT_EAGAIN},
+      {GORT_ERRSPACE_LINUX, "EDEADLOCK", 35, "EDEADLK", GORT_EDEADLK},
+      {GORT_ERRSPACE_LINUX, "ENOTSUP", 95, "EOPNOTSUPP", GORT_EOPNOTSUPP},
+      {GORT_ERRSPACE_DARWIN, "EWOULDBLOCK", 35, "EAGAIN", GORT_EAGAIN},
+      {GORT_ERRSPACE_DARWIN, "ELAST", 106, "EQFULL", GORT_EQFULL},
+      {GORT_ERRSPACE_WINDOWS, "WSA_IO_PENDING", 997, "ERROR_IO_PENDING",
+       GORT_EINPROGRESS},
+      {GORT_ERRSPACE_WINDOWS, "WSA_OPERATION_ABORTED", 995,
+       "ERROR_OPERATION_ABORTED", GORT_ECANCELED},
+      {GORT_ERRSPACE_WINDOWS, "WSA_INVALID_HANDLE", 6, "ERROR_INVALID_HANDLE",
+       GORT_EBADF},
+      {GORT_ERRSPACE_WINDOWS, "WSA_WAIT_TIMEOUT", 258, "WAIT_TIMEOUT",
+       GORT_ETIMEDOUT},
+      {GORT_ERRSPACE_WINDOWS, "WSANO_ADDRESS", 11004, "WSANO_DATA",
+       GORT_EUNKNOWN},
+      {GORT_ERRSPACE_WINDOWS, "NO_ERROR", 0, "ERROR_SUCCESS", GORT_OK},
+      {GORT_ERRSPACE_PORTABLE, "EWOULDBLOCK", GORT_EAGAIN, "EAGAIN",
+       GORT_EAGAIN},
+      {GORT_ERRSPACE_PORTABLE, "ENOTSUP", GORT_EOPNOTSUPP, "EOPNOTSUPP",
+       GORT_EOPNOTSUPP},
+      {GORT_ERRSPACE_PORTABLE, "EDEADLOCK", GORT_EDEADLK, "EDEADLK",
+       GORT_EDEADLK},
+  };
+  for (const Want& w : kWant) {
+    SCOPED_TRACE(w.alias);
+    gort_syserr_t e = {}, c = {};
+    e.size = c.size = sizeof(gort_syserr_t);
+    ASSERT_EQ(gort_syserr_by_name(w.space, w.alias, &e), 0);
+    EXPECT_STREQ(e.name, w.alias);
+    EXPECT_EQ(e.raw, w.raw);
+    EXPECT_EQ(e.code, w.code);
+    ASSERT_EQ(gort_syserr_by_name(w.space, w.canonical, &c), 0);
+    EXPECT_STREQ(c.name, w.canonical);
+    EXPECT_EQ(c.raw, w.raw);
+    EXPECT_EQ(c.code, w.code);
+  }
+  // Darwin's ENOTSUP and EOPNOTSUPP are two values, not aliases.
+  gort_syserr_t e = {};
+  e.size = sizeof(e);
+  ASSERT_EQ(gort_syserr_by_name(GORT_ERRSPACE_DARWIN, "ENOTSUP", &e), 0);
+  EXPECT_EQ(e.raw, 45);
+  ASSERT_EQ(gort_syserr_by_name(GORT_ERRSPACE_DARWIN, "EOPNOTSUPP", &e), 0);
+  EXPECT_EQ(e.raw, 102);
 }
 
 }  // namespace

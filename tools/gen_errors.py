@@ -18,7 +18,17 @@ It reads these inputs (each path is an option; see --help):
              there, $GORT_CACHE defaulting to ~/.cache/gort). Every E* define
              with a numeric value counts, whatever #if guards it.
     Windows  /usr/share/mingw-w64/include/winerror.h: ERROR_* below 16000,
-             NO_ERROR, WAIT_TIMEOUT and the Winsock WSA* codes (10000-11999).
+             NO_ERROR, WAIT_TIMEOUT and the Winsock WSA* codes (10000-11999);
+             winsock2.h and psdk_inc/_wsa_errnos.h beside it for the WSA*
+             names of other codes (WSA_IO_PENDING is ERROR_IO_PENDING,
+             WSANO_ADDRESS is WSANO_DATA).
+
+Every table also lists the aliases the headers define, each a second name
+of one of its values: Linux EWOULDBLOCK and EDEADLOCK (and ENOTSUP, which
+glibc's and musl's <errno.h> define as EOPNOTSUPP), Darwin EWOULDBLOCK and
+ELAST (the largest errno), Windows the winsock2.h WSA_* names and the later
+names winerror.h gives a value it already named (NO_ERROR); the portable
+table has the alias macros of error_codes.h.
 
 and writes, relative to the repository root (or --out-dir):
 
@@ -60,6 +70,8 @@ DEFAULT_DARWIN = os.path.join(
     GORT_CACHE,
     "zig-0.11.0/lib/libc/include/any-macos-any/sys/errno.h")
 DEFAULT_WINDOWS = "/usr/share/mingw-w64/include/winerror.h"
+DEFAULT_WINSOCK = "/usr/share/mingw-w64/include/winsock2.h"
+DEFAULT_WSA_ERRNOS = "/usr/share/mingw-w64/include/psdk_inc/_wsa_errnos.h"
 
 OUT_HEADER = "include/gort/error_codes.h"
 OUT_PORTABLE = "src/tables/zerrors_portable.cc"
@@ -83,7 +95,13 @@ WSA_FIRST, WSA_LAST = 10000, 11999
 # values all the same.
 WINDOWS_EXTRA_NAMES = ("NO_ERROR", "WAIT_TIMEOUT")
 # Defines that look like errors but are not.
-NOT_ERRORS = {"ELAST", "WSABASEERR"}
+NOT_ERRORS = {"WSABASEERR"}
+# A define whose value is that of another errno, not an errno of its own:
+# Darwin's ELAST, "must be equal largest errno".
+VALUE_ALIASES = {"ELAST"}
+# Aliases Linux's C libraries add to the kernel's: glibc's bits/errno.h and
+# musl's bits/errno.h define ENOTSUP as EOPNOTSUPP.
+LINUX_LIBC_ALIASES = {"ENOTSUP": "EOPNOTSUPP"}
 
 # Messages are sentence case; these capitalised words are names, not the
 # start of a sentence ("Malformed Macho file" is about Mach-O).
@@ -405,6 +423,7 @@ def parse_errno_headers(paths: list[str]) -> ErrnoHeader:
     errnos: dict[str, Errno] = {}
     aliases: dict[str, str] = {}
     alias_messages: dict[str, str] = {}
+    value_aliases: dict[str, int] = {}
     for path in paths:
         with open(path, encoding="utf-8") as f:
             for line in f:
@@ -413,6 +432,9 @@ def parse_errno_headers(paths: list[str]) -> ErrnoHeader:
                     continue
                 name, value, comment = m.group(1), m.group(2), m.group(3)
                 if name in NOT_ERRORS:
+                    continue
+                if name in VALUE_ALIASES and value.isdigit():
+                    value_aliases[name] = int(value)
                     continue
                 if value.isdigit():
                     old = errnos.get(name)
@@ -430,6 +452,11 @@ def parse_errno_headers(paths: list[str]) -> ErrnoHeader:
     for name in errnos:
         aliases.pop(name, None)
         alias_messages.pop(name, None)
+    for name, value in value_aliases.items():
+        target = [e.name for e in errnos.values() if e.value == value]
+        if not target:
+            raise ValueError(f"{name} = {value}, which no errno has")
+        aliases[name] = target[0]
     header = ErrnoHeader(list(errnos.values()), aliases, alias_messages)
     for alias in aliases:
         if header.resolve(alias) not in errnos:
@@ -519,19 +546,19 @@ def _win_message(name: str, linux: ErrnoHeader, darwin: ErrnoHeader) -> str:
     return name.lower().replace("_", " ")
 
 
-def parse_windows(path: str, linux: ErrnoHeader,
-                  darwin: ErrnoHeader) -> tuple[list[WinError], list[str]]:
+def parse_windows(path: str, linux: ErrnoHeader, darwin: ErrnoHeader
+                  ) -> tuple[list[WinError], dict[str, str]]:
     """mingw-w64 winerror.h: ERROR_* below WINDOWS_ERROR_LIMIT, NO_ERROR,
     WAIT_TIMEOUT and WSA* (resolving `(WSABASEERR + n)`).
 
     Skips HRESULTs (_HRESULT_TYPEDEF_(0x...)), values it cannot resolve and
     later names of a value already seen. Returns the errors in file order and
-    the names dropped as duplicates.
+    the names dropped as duplicates, each with the name of its value.
     """
     define = re.compile(r"^\s*#\s*define\s+(\w+)\s+(.*?)\s*$")
     known: dict[str, int] = {}  # every resolvable define, for WSABASEERR & co
     by_value: dict[int, WinError] = {}
-    duplicates: list[str] = []
+    duplicates: dict[str, str] = {}
     with open(path, encoding="utf-8") as f:
         for line in f:
             line = re.sub(r"/\*.*?\*/|//.*", "", line)
@@ -557,11 +584,33 @@ def parse_windows(path: str, linux: ErrnoHeader,
             else:
                 continue
             if value in by_value:
-                duplicates.append(name)
+                duplicates[name] = by_value[value].name
                 continue
             by_value[value] = WinError(name, value,
                                        _win_message(name, linux, darwin))
     return list(by_value.values()), duplicates
+
+
+def parse_winsock_aliases(paths: list[str],
+                          names: set[str]) -> dict[str, str]:
+    """`#define WSA<X> (<NAME>)` of winsock2.h and _wsa_errnos.h: alias ->
+    target, for the targets that are Windows errors (`names`);
+    WSA_WAIT_FAILED, WSA_INFINITE and the like name other constants."""
+    define = re.compile(r"^\s*#\s*define\s+(WSA\w+)\s+\(?(\w+)\)?\s*$")
+    out: dict[str, str] = {}
+    for path in paths:
+        with open(path, encoding="utf-8") as f:
+            for line in f:
+                m = define.match(re.sub(r"/\*.*?\*/|//.*", "", line))
+                if m and m.group(2) in names and m.group(1) not in names:
+                    out[m.group(1)] = m.group(2)
+    return out
+
+
+def alias_rows(aliases: dict[str, str],
+               raw_of: dict[str, int]) -> list[tuple[int, str]]:
+    """(raw, alias) for each alias, by the raw value of its target."""
+    return sorted((raw_of[target], alias) for alias, target in aliases.items())
 
 
 # --------------------------------------------------------------------------
@@ -709,12 +758,18 @@ typedef enum gort_errno {{
 
 
 def render_table(symbol: str, rows: list[tuple[int, str, str, str]],
-                 inputs: list[str], what: str) -> str:
-    """A zerrors_*.cc: rows are (raw, name, message, portable name)."""
+                 inputs: list[str], what: str,
+                 aliases: list[tuple[int, str]]) -> str:
+    """A zerrors_*.cc: rows are (raw, name, message, portable name), aliases
+    (raw, alias name)."""
     rows = sorted(rows)
     raws = [r[0] for r in rows]
     if len(set(raws)) != len(raws):
         raise ValueError(f"{symbol}: duplicate raw values")
+    names = {r[1] for r in rows}
+    for raw, alias in aliases:
+        if raw not in raws or alias in names:
+            raise ValueError(f"{symbol}: alias {alias} = {raw}?")
     out = [generated_banner(inputs)]
     out.append(f"""
 // {what}
@@ -730,12 +785,17 @@ constexpr ErrorEntry kEntries[] = {{
     for raw, name, message, port in rows:
         out.append(f"    {{{raw}, {c_string(name)}, {c_string(message)}, "
                    f"{gort(port)}}},\n")
+    out.append("};\n\n// Second names of the values above, by value.\n"
+               "constexpr ErrorAlias kAliases[] = {\n")
+    for raw, alias in aliases:
+        out.append(f"    {{{c_string(alias)}, {raw}}},\n")
     out.append(f"""}};
 
 }}  // namespace
 
-const ErrorTable {symbol} = {{kEntries,
-                              sizeof(kEntries) / sizeof(kEntries[0])}};
+const ErrorTable {symbol} = {{kEntries, sizeof(kEntries) / sizeof(kEntries[0]),
+                              kAliases,
+                              sizeof(kAliases) / sizeof(kAliases[0])}};
 
 }}  // namespace gort::internal
 """)
@@ -755,6 +815,10 @@ def main() -> int:
                         help="macOS sys/errno.h")
     parser.add_argument("--windows", default=DEFAULT_WINDOWS,
                         help="mingw-w64 winerror.h")
+    parser.add_argument("--winsock", default=DEFAULT_WINSOCK,
+                        help="mingw-w64 winsock2.h (the WSA_* aliases)")
+    parser.add_argument("--wsa-errnos", default=DEFAULT_WSA_ERRNOS,
+                        help="mingw-w64 psdk_inc/_wsa_errnos.h (WSANO_ADDRESS)")
     parser.add_argument("--out-dir", default=str(REPO_ROOT),
                         help="where the output paths are rooted")
     parser.add_argument("--clang-format", default="clang-format",
@@ -778,6 +842,17 @@ def main() -> int:
         if portable.canonical(target) not in portable.names():
             raise ValueError(f"WINDOWS_MAPPING[{name}]: no portable {target}")
     win_names = {w.name for w in windows} | set(win_duplicates)
+    win_raw = {w.name: w.value for w in windows}
+    win_aliases = dict(win_duplicates)
+    win_aliases.update(parse_winsock_aliases([args.winsock, args.wsa_errnos],
+                                             set(win_raw)))
+    linux_raw = {e.name: e.value for e in linux.errnos}
+    linux_aliases = {a: linux.resolve(a) for a in linux.aliases}
+    for alias, target in LINUX_LIBC_ALIASES.items():
+        linux_aliases.setdefault(alias, target)
+    darwin_raw = {e.name: e.value for e in darwin.errnos}
+    darwin_aliases = {a: darwin.resolve(a) for a in darwin.aliases}
+    portable_raw = {c.name: c.value for c in portable.codes}
     missing = sorted(set(WINDOWS_MAPPING) - win_names)
     if missing:
         print("gen_errors: note: mapped but not in " + args.windows + ": " +
@@ -791,29 +866,32 @@ def main() -> int:
             [(c.value, c.name, c.message, c.name)
              for c in portable.codes if c.name != "OK"],
             unix_inputs,
-            "The portable codes of gort/error_codes.h: raw == portable."),
+            "The portable codes of gort/error_codes.h: raw == portable.",
+            alias_rows(portable.aliases, portable_raw)),
         OUT_LINUX: render_table(
             "kLinuxErrors",
             [(e.value, e.name, e.message,
               errno_to_portable(e.name, linux, portable))
              for e in linux.errnos],
             linux_inputs,
-            "Linux errno values (asm-generic), aliases folded into the first "
-            "name."),
+            "Linux errno values (asm-generic); aliases in kAliases.",
+            alias_rows(linux_aliases, linux_raw)),
         OUT_DARWIN: render_table(
             "kDarwinErrors",
             [(e.value, e.name, e.message,
               errno_to_portable(e.name, darwin, portable))
              for e in darwin.errnos],
             [args.darwin],
-            "Darwin (macOS) errno values, aliases folded into the first name."),
+            "Darwin (macOS) errno values; aliases in kAliases.",
+            alias_rows(darwin_aliases, darwin_raw)),
         OUT_WINDOWS: render_table(
             "kWindowsErrors",
             [(w.value, w.name, w.message, windows_to_portable(w, portable))
              for w in windows],
-            [args.windows, *unix_inputs],
+            [args.windows, args.winsock, args.wsa_errnos, *unix_inputs],
             "Windows Win32 (ERROR_*) and Winsock (WSA*) codes; messages are "
-            "derived from the names."),
+            "derived from the names; aliases in kAliases.",
+            alias_rows(win_aliases, win_raw)),
     }
 
     stale = gen_common.write_outputs(outputs, args.out_dir, fmt, args.check)
@@ -822,7 +900,10 @@ def main() -> int:
         print(f"portable {len(portable.codes) - 1} (+ GORT_OK), "
               f"linux {len(linux.errnos)}, darwin {len(darwin.errnos)}, "
               f"windows {len(windows)} "
-              f"(dropped duplicates: {', '.join(win_duplicates) or 'none'})")
+              f"(duplicates, kept as aliases: "
+              f"{', '.join(win_duplicates) or 'none'}); aliases: linux "
+              f"{len(linux_aliases)}, darwin {len(darwin_aliases)}, windows "
+              f"{len(win_aliases)}, portable {len(portable.aliases)}")
     if args.check and stale:
         print("gen_errors: stale: " + ", ".join(stale), file=sys.stderr)
         return 1

@@ -24,11 +24,21 @@ struct ErrorEntry {
                         // such as ERROR_SUCCESS); GORT_EUNKNOWN if none fits
 };
 
-// Entries sorted by raw value, each raw value once (aliases such as
-// EWOULDBLOCK are folded into the first name).
+// A second name of a raw value (EWOULDBLOCK for EAGAIN's 11 on Linux): the
+// value, and so the message and portable code, are those of the entry.
+struct ErrorAlias {
+  const char* name;  // "EWOULDBLOCK", "ELAST", "WSA_IO_PENDING"
+  int64_t raw;       // a raw value of the table's entries
+};
+
+// Entries sorted by raw value, each raw value once under its first name;
+// every other name the OS headers define for a value is in `aliases`
+// (sorted by raw value, then name).
 struct ErrorTable {
   const ErrorEntry* entries;
   size_t size;
+  const ErrorAlias* aliases;
+  size_t alias_count;
 };
 
 // The portable codes themselves (raw == portable == GORT_E*), sorted by

@@ -3,7 +3,7 @@
 // $GORT_CACHE/zig-0.11.0/lib/libc/include/any-macos-any/sys/errno.h;
 // DO NOT EDIT.
 
-// Darwin (macOS) errno values, aliases folded into the first name.
+// Darwin (macOS) errno values; aliases in kAliases.
 
 #include "gort/error_codes.h"
 #include "tables/error_tables.h"
@@ -123,9 +123,16 @@ constexpr ErrorEntry kEntries[] = {
     {106, "EQFULL", "interface output queue is full", GORT_EQFULL},
 };
 
+// Second names of the values above, by value.
+constexpr ErrorAlias kAliases[] = {
+    {"EWOULDBLOCK", 35},
+    {"ELAST", 106},
+};
+
 }  // namespace
 
-const ErrorTable kDarwinErrors = {kEntries,
-                                  sizeof(kEntries) / sizeof(kEntries[0])};
+const ErrorTable kDarwinErrors = {
+    kEntries, sizeof(kEntries) / sizeof(kEntries[0]), kAliases,
+    sizeof(kAliases) / sizeof(kAliases[0])};
 
 }  // namespace gort::internal

@@ -4,7 +4,7 @@
 // /usr/include/asm-generic/errno.h;
 // DO NOT EDIT.
 
-// Linux errno values (asm-generic), aliases folded into the first name.
+// Linux errno values (asm-generic); aliases in kAliases.
 
 #include "gort/error_codes.h"
 #include "tables/error_tables.h"
@@ -155,9 +155,17 @@ constexpr ErrorEntry kEntries[] = {
     {133, "EHWPOISON", "memory page has hardware error", GORT_EHWPOISON},
 };
 
+// Second names of the values above, by value.
+constexpr ErrorAlias kAliases[] = {
+    {"EWOULDBLOCK", 11},
+    {"EDEADLOCK", 35},
+    {"ENOTSUP", 95},
+};
+
 }  // namespace
 
-const ErrorTable kLinuxErrors = {kEntries,
-                                 sizeof(kEntries) / sizeof(kEntries[0])};
+const ErrorTable kLinuxErrors = {
+    kEntries, sizeof(kEntries) / sizeof(kEntries[0]), kAliases,
+    sizeof(kAliases) / sizeof(kAliases[0])};
 
 }  // namespace gort::internal

@@ -176,9 +176,17 @@ constexpr ErrorEntry kEntries[] = {
     {-1, "EPERM", "operation not permitted", GORT_EPERM},
 };
 
+// Second names of the values above, by value.
+constexpr ErrorAlias kAliases[] = {
+    {"ENOTSUP", -95},
+    {"EDEADLOCK", -35},
+    {"EWOULDBLOCK", -11},
+};
+
 }  // namespace
 
-const ErrorTable kPortableErrors = {kEntries,
-                                    sizeof(kEntries) / sizeof(kEntries[0])};
+const ErrorTable kPortableErrors = {
+    kEntries, sizeof(kEntries) / sizeof(kEntries[0]), kAliases,
+    sizeof(kAliases) / sizeof(kAliases[0])};
 
 }  // namespace gort::internal

@@ -4,7 +4,8 @@
 //   gort-probe            the report, as text
 //   gort-probe --json     the same, as one JSON object
 //   gort-probe errnos OS  the error table of OS (linux, darwin, windows) as
-//                         NAME<TAB>value lines, whatever machine this runs on
+//                         NAME<TAB>value lines, whatever machine this runs on,
+//                         then its aliases as NAME<TAB>value<TAB>alias of X
 //   gort-probe syscalls T the system call table of target T (linux-amd64,
 //                         linux-arm64, linux-riscv64, linux-386, linux-arm) as
 //                         name<TAB>number lines, whatever machine this runs on
@@ -358,6 +359,14 @@ int Errnos(std::string_view os) {
   e.size = sizeof(e);
   for (size_t i = 0; gort_syserr_at(space, i, &e) == 0; ++i) {
     std::printf("%s\t%lld\n", e.name, static_cast<long long>(e.raw));
+  }
+  // Then the aliases, with the name they stand for in a third column.
+  gort_syserr_t canonical = {};
+  canonical.size = sizeof(canonical);
+  for (size_t i = 0; gort_syserr_alias_at(space, i, &e) == 0; ++i) {
+    gort_syserr_lookup(space, e.raw, &canonical);
+    std::printf("%s\t%lld\talias of %s\n", e.name,
+                static_cast<long long>(e.raw), canonical.name);
   }
   return 0;
 }

@@ -118,8 +118,10 @@ typedef struct gort_syserr {
 GORT_EXTERN int gort_syserr_lookup(int space, int64_t raw, gort_syserr_t* out);
 
 /** Finds a raw error by name ("WSAECONNRESET", "EAGAIN") in error space
- *  `space`. @return 0, GORT_EINVAL for bad arguments, GORT_ENOENT if the
- *  space has no error of that name. */
+ *  `space`. An alias the OS headers define ("EWOULDBLOCK", "ENOTSUP" on
+ *  Linux, "ELAST" on Darwin, "WSA_IO_PENDING") is found too: `out->name` is
+ *  the alias, the rest that of its value. @return 0, GORT_EINVAL for bad
+ *  arguments, GORT_ENOENT if the space has no error of that name. */
 GORT_EXTERN int gort_syserr_by_name(int space, const char* name,
                                     gort_syserr_t* out);
 
@@ -127,6 +129,13 @@ GORT_EXTERN int gort_syserr_by_name(int space, const char* name,
  *  a whole table. @return 0, GORT_EINVAL for bad arguments, GORT_ERANGE when
  *  `index` is past the end. */
 GORT_EXTERN int gort_syserr_at(int space, size_t index, gort_syserr_t* out);
+
+/** The `index`-th alias of space `space` (a second name of a value, such as
+ *  Linux's EWOULDBLOCK for EAGAIN's 11), by value: `out->name` is the alias,
+ *  the rest that of its value, as gort_syserr_lookup() gives it.
+ *  @return 0, GORT_EINVAL for bad arguments, GORT_ERANGE past the end. */
+GORT_EXTERN int gort_syserr_alias_at(int space, size_t index,
+                                     gort_syserr_t* out);
 
 /** What gort knows of the platform it runs on. */
 typedef struct gort_platform_info {

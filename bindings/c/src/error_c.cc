@@ -107,6 +107,10 @@ int gort_syserr_by_name(int space, const char* name, gort_syserr_t* out) try {
   const ErrorEntry* e = gort::internal::FindName(*table, name);
   if (e == nullptr) return GORT_ENOENT;
   Fill(space, *e, out);
+  // An alias answers with its own name, and its value's code and message.
+  const gort::internal::ErrorAlias* alias =
+      gort::internal::FindAlias(*table, name);
+  if (alias != nullptr) out->name = alias->name;
   return 0;
 } catch (...) {
   return ExceptionToCode();
@@ -117,6 +121,20 @@ int gort_syserr_at(int space, size_t index, gort_syserr_t* out) try {
   if (table == nullptr || !SizeOk(out)) return GORT_EINVAL;
   if (index >= table->size) return GORT_ERANGE;
   Fill(space, table->entries[index], out);
+  return 0;
+} catch (...) {
+  return ExceptionToCode();
+}
+
+int gort_syserr_alias_at(int space, size_t index, gort_syserr_t* out) try {
+  const ErrorTable* table = CheckedTable(space);
+  if (table == nullptr || !SizeOk(out)) return GORT_EINVAL;
+  if (index >= table->alias_count) return GORT_ERANGE;
+  const gort::internal::ErrorAlias& alias = table->aliases[index];
+  const ErrorEntry* e = gort::internal::FindRaw(*table, alias.raw);
+  if (e == nullptr) return GORT_ENOENT;  // never: the generator checks
+  Fill(space, *e, out);
+  out->name = alias.name;
   return 0;
 } catch (...) {
   return ExceptionToCode();
