@@ -387,9 +387,10 @@ int Syscalls(std::string_view target) {
   absl::StatusOr<gort::SyscallTableInfo> t = gort::DescribeSyscallTable(target);
   if (t.ok()) {  // stderr: stdout stays name<TAB>number lines
     std::fprintf(stderr,
-                 "gort-probe: %s: %zu calls, current to Linux %s "
+                 "gort-probe: %s: %llu calls, current to Linux %s "
                  "(%s headers)\n",
-                 std::string(t->target).c_str(), t->count,
+                 std::string(t->target).c_str(),
+                 static_cast<unsigned long long>(t->count),
                  std::string(t->kernel).c_str(),
                  std::string(t->headers).c_str());
   }
