@@ -4,7 +4,9 @@
 #include <gtest/gtest.h>
 
 #include <cstdint>
+#include <initializer_list>
 #include <string>
+#include <vector>
 
 #include "gort.h"
 
@@ -23,8 +25,25 @@ std::string ChildPath() {
   std::string s(buf, n);
   return s.substr(0, s.find_last_of("\\/") + 1) + "gort_process_child.exe";
 #else
+#ifdef GORT_PROCESS_CHILD_EMULATOR
+  // qemu-user without binfmt_misc: the child runs under the emulator.
+  return GORT_PROCESS_CHILD_EMULATOR;
+#else
   return GORT_PROCESS_CHILD;
 #endif
+#endif
+}
+
+// argv for the child: the emulator first where there is one.
+std::vector<const char*> ChildArgv(const std::string& path,
+                                   std::initializer_list<const char*> args) {
+  std::vector<const char*> v = {path.c_str()};
+#ifdef GORT_PROCESS_CHILD_EMULATOR
+  v.push_back(GORT_PROCESS_CHILD);
+#endif
+  for (const char* a : args) v.push_back(a);
+  v.push_back(nullptr);
+  return v;
 }
 
 // Runs a wait (or terminate) to its end through gort_poller_poll().
@@ -61,8 +80,8 @@ TEST(CApiProcess, SpawnWaitTerminate) {
   gort_poller_t p = 0;
   ASSERT_EQ(gort_poller_open(&p), 0);
   std::string path = ChildPath();
-  const char* argv[] = {path.c_str(), "exit", "5", nullptr};
-  gort_spawn_attr a = Attr(path, argv);
+  std::vector<const char*> argv = ChildArgv(path, {"exit", "5"});
+  gort_spawn_attr a = Attr(path, argv.data());
   gort_process_t proc = 0;
   ASSERT_EQ(gort_process_spawn(p, &a, &proc), 0);
   int64_t pid = 0;
@@ -78,8 +97,8 @@ TEST(CApiProcess, SpawnWaitTerminate) {
   EXPECT_EQ(gort_poller_close(p), GORT_EBUSY);
   EXPECT_EQ(gort_process_close(proc), 0);
 
-  const char* sleeper[] = {path.c_str(), "sleep", "30000", nullptr};
-  a = Attr(path, sleeper);
+  std::vector<const char*> sleeper = ChildArgv(path, {"sleep", "30000"});
+  a = Attr(path, sleeper.data());
   ASSERT_EQ(gort_process_spawn(p, &a, &proc), 0);
   // Closing while a wait is parked: EBUSY, not a dangling token.
   EXPECT_EQ(gort_process_wait(proc, kToken, &st), GORT_POLL_PARKED);
@@ -159,8 +178,8 @@ TEST(CApiProcess, ArgumentChecks) {
     EXPECT_EQ(gort_process_close(h), GORT_EBADF);
   }
 
-  const char* argv[] = {path.c_str(), "exit", "0", nullptr};
-  a = Attr(path, argv);
+  std::vector<const char*> argv = ChildArgv(path, {"exit", "0"});
+  a = Attr(path, argv.data());
   ASSERT_EQ(gort_process_spawn(p, &a, &proc), 0);
   EXPECT_EQ(gort_process_wait(proc, kToken, nullptr), GORT_EINVAL);
   EXPECT_EQ(gort_process_wait(proc, 0, &st), GORT_EINVAL);

@@ -160,8 +160,15 @@ std::string ReadLine(intptr_t r) {
 
 SpawnOptions Child(std::vector<std::string> args) {
   SpawnOptions o;
+#ifdef GORT_PROCESS_CHILD_EMULATOR
+  // qemu-user without binfmt_misc: the child runs under the emulator.
+  o.path = GORT_PROCESS_CHILD_EMULATOR;
+  o.argv.push_back(o.path);
+  o.argv.push_back(ChildPath());
+#else
   o.path = ChildPath();
   o.argv.push_back(o.path);
+#endif
   for (std::string& a : args) o.argv.push_back(std::move(a));
   return o;
 }
