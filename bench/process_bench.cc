@@ -59,8 +59,14 @@ void GortSpawnWait(benchmark::State& state, bool sigchld) {
         break;
       }
       if (r.state == gort::IoState::kDone) break;
-      gort::PollEvent ev[4];
-      (void)(*poller)->Poll(-1, ev, 4);
+      // Call again only once the token came out (a Poll() may return
+      // none: a SIGCHLD for another child readies nobody).
+      bool out = false;
+      while (!out) {
+        gort::PollEvent ev[4];
+        absl::StatusOr<size_t> n = (*poller)->Poll(-1, ev, 4);
+        for (size_t i = 0; n.ok() && i < *n; i++) out |= ev[i].token == kToken;
+      }
     }
     benchmark::DoNotOptimize(r.status.code);
   }
