@@ -28,6 +28,7 @@
 #include <cstdint>
 #include <cstring>
 #include <memory>
+#include <mutex>
 #include <new>
 #include <string>
 #include <string_view>
@@ -134,7 +135,7 @@ class PosixProcess final : public ProcessOs {
 
   absl::Status Signal(int sig) override {
     if (sig < 0 || sig > 64) return Code(GORT_EINVAL, "process signal");
-    absl::MutexLock lock(&mu_);
+    std::lock_guard<std::mutex> lock(mu_);
     if (reaped_) return Code(GORT_ESRCH, "process signal: finished");
     if (pidfd_ >= 0) return PidfdSendSignal(pidfd_, sig);
     // Not reaped, so the pid is still this child's (a zombie at worst).
@@ -156,7 +157,7 @@ class PosixProcess final : public ProcessOs {
   // waitid on this pid only, never wait(-1), under mu_ so that Signal()
   // never sends to a pid reaped (and perhaps reused) meanwhile.
   absl::StatusOr<bool> TryReap(ExitStatus* st) {
-    absl::MutexLock lock(&mu_);
+    std::lock_guard<std::mutex> lock(mu_);
     if (reaped_) return Code(GORT_ECHILD, "waitid: reaped already");
     siginfo_t si;
     std::memset(&si, 0, sizeof(si));
@@ -185,8 +186,11 @@ class PosixProcess final : public ProcessOs {
   const int watch_;  // what the poller watches: the pidfd or a duplicate
   const PollDescId pd_;
   std::atomic<bool> continuing_{false};
-  absl::Mutex mu_;
-  bool reaped_ ABSL_GUARDED_BY(mu_) = false;
+  // std::mutex, not absl::Mutex: Debian's Abseil is not built with TSan,
+  // and a per-object absl::Mutex's destructor (deadlock-graph removal)
+  // then shows as a race (src/timer.cc says the same).
+  std::mutex mu_;
+  bool reaped_ = false;  // guarded by mu_
 };
 
 // Descriptors this spawn opened in the parent, closed on every return.

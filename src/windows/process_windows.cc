@@ -20,15 +20,14 @@
 #include <cstdint>
 #include <cwchar>
 #include <memory>
+#include <mutex>
 #include <new>
 #include <string>
 #include <string_view>
 #include <vector>
 
-#include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
-#include "absl/synchronization/mutex.h"
 #include "gort/errno.h"
 #include "gort/error_codes.h"
 #include "gort/fd.h"
@@ -237,7 +236,7 @@ class WindowsProcess final : public ProcessOs {
 
   absl::Status Signal(int sig) override {
     if (sig < 1 || sig > 64) return Code(GORT_EINVAL, "process signal");
-    absl::MutexLock lock(&mu_);
+    std::lock_guard<std::mutex> lock(mu_);
     if (reaped_) return Code(GORT_ESRCH, "process signal: finished");
     if (sig == 9) {
       // Go's os.Process.Kill: TerminateProcess(h, 1). Windows refuses a
@@ -278,7 +277,7 @@ class WindowsProcess final : public ProcessOs {
   }
 
   absl::StatusOr<bool> TryReap(ExitStatus* st) {
-    absl::MutexLock lock(&mu_);
+    std::lock_guard<std::mutex> lock(mu_);
     DWORD w = WaitForSingleObject(process_, 0);
     if (w == WAIT_TIMEOUT) return false;
     if (w != WAIT_OBJECT_0) return Win(GetLastError(), "WaitForSingleObject");
@@ -301,8 +300,11 @@ class WindowsProcess final : public ProcessOs {
   HANDLE wait_ = nullptr;
   std::atomic<bool> reading_{false};
   unsigned char buf_[16] = {};
-  absl::Mutex mu_;
-  bool reaped_ ABSL_GUARDED_BY(mu_) = false;
+  // std::mutex, not absl::Mutex: Debian's Abseil is not built with TSan,
+  // and a per-object absl::Mutex's destructor (deadlock-graph removal)
+  // then shows as a race (src/timer.cc says the same).
+  std::mutex mu_;
+  bool reaped_ = false;  // guarded by mu_
 };
 
 // Handles this spawn made inheritable, closed on every return.
