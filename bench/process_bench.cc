@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // Spawn + wait of a trivial child (/bin/true): gort (posix_spawn, a pidfd
 // through the poller, waitid), gort with the SIGCHLD fallback, and plain
 // posix_spawn + blocking waitpid, in the same run. Most of the cost is the

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // The portable process layer: one Wait/Terminate at a time, the status kept
 // once reaped, and Terminate's steps (Go: os/exec.go's Wait and the
 // SIGTERM-then-SIGKILL shape of exec.Cmd.Cancel with WaitDelay; the OS

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // The contract between the portable process layer (src/process.cc: one
 // operation at a time, Terminate's SIGTERM-grace-SIGKILL steps, cached
 // status) and each OS's (src/posix/process_posix.cc: posix_spawn, pidfd or

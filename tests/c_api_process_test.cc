@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // The C ABI for child processes (gort_process_*): a round trip, and every
 // entry point's argument checks (NULL, stale handles, out-of-range values
 // give an error code, never a crash).

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // The child the process tests start (tests/process_test.cc): a tiny program
 // without gort, told what to do by argv[1]. Output goes to stdout.
 //   exit N          exits with N

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // Child processes through the poller (include/gort/process.h): spawn,
 // wait, signal, terminate, on every runnable target. The children are
 // tests/process_child.cc, built with the suite.

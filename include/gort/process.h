@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // Child processes: Go's os/exec core, with the child's exit arriving as a
 // poller event instead of a blocking wait (Go: syscall/exec_unix.go,
 // exec_linux.go, exec_windows.go, os/exec_posix.go, os/pidfd_linux.go).
@@ -151,6 +152,8 @@ class Process {
   static absl::StatusOr<std::unique_ptr<Process>> Spawn(
       Poller& poller, const SpawnOptions& opts);
 
+  /// Unregisters the exit source and frees the process; the child is
+  /// neither signalled nor reaped (see the file comment).
   ~Process();
   Process(const Process&) = delete;
   Process& operator=(const Process&) = delete;

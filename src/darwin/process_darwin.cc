@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // macOS has no pidfd (Go: os/pidfd_other.go): the process layer waits
 // through its SIGCHLD fallback and signals with kill(2) before the reap.
 #include <cstdint>

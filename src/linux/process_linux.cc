@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // pidfds for the process layer (Go: os/pidfd_linux.go): pidfd_open after
 // the spawn, and pidfd_send_signal, which can never hit a reused pid.
 #include <errno.h>

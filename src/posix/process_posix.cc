@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // Processes on Linux and macOS: posix_spawn, the exit source (a pidfd, or
 // SIGCHLD through the signal layer), waitid on the one pid, and signals
 // (Go: syscall/exec_unix.go, exec_linux.go, os/exec_posix.go,

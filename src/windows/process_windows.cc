@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // Processes on Windows: CreateProcessW with Go's command-line quoting and a
 // sorted Unicode environment block, only the named handles inherited, and
 // the exit arriving on the poller's port (Go: syscall/exec_windows.go —

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // The C ABI for child processes (include/gort/process.h).
 //
 // A process handle names a Process and the poller handle it was made with;
