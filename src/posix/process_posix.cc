@@ -35,10 +35,8 @@
 #include <string_view>
 #include <vector>
 
-#include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
-#include "absl/synchronization/mutex.h"
 #include "gort/errno.h"
 #include "gort/error_codes.h"
 #include "gort/netpoll.h"
@@ -70,11 +68,12 @@ char** Environ() {
 // a duplicate of its read end with its poller: every registration gets
 // its own edge on each write, so one waiter draining it takes nothing
 // from another.
-ABSL_CONST_INIT absl::Mutex g_chld_mu(absl::kConstInit);
-intptr_t g_chld_read ABSL_GUARDED_BY(g_chld_mu) = -1;
+// std::mutex: TSan cannot see Debian's uninstrumented absl::Mutex.
+std::mutex g_chld_mu;
+intptr_t g_chld_read = -1;  // guarded by g_chld_mu
 
 absl::StatusOr<int> SigchldChannel() {
-  absl::MutexLock lock(&g_chld_mu);
+  std::lock_guard<std::mutex> lock(g_chld_mu);
   if (g_chld_read < 0) {
     absl::StatusOr<SigWake> w = SigWakeOpen();
     if (!w.ok()) return w.status();
