@@ -92,6 +92,20 @@ list(APPEND GORT_CAPI_SOURCES bindings/c/src/fd_c.cc)
 list(APPEND GORT_PORTABLE_SOURCES src/signal.cc)
 list(APPEND GORT_CAPI_SOURCES bindings/c/src/signal_c.cc)
 
+# Processes (include/gort/process.h): the portable part once
+# (src/process.cc); spawning and the exit source per OS
+# (src/posix/process_posix.cc with src/linux/process_linux.cc or
+# src/darwin/process_darwin.cc; src/windows/process_windows.cc).
+list(APPEND GORT_PORTABLE_SOURCES src/process.cc)
+list(APPEND GORT_CAPI_SOURCES bindings/c/src/process_c.cc)
+if(GORT_OS STREQUAL "linux")
+  list(APPEND GORT_BACKEND_SOURCES src/posix/process_posix.cc src/linux/process_linux.cc)
+elseif(GORT_OS STREQUAL "darwin")
+  list(APPEND GORT_BACKEND_SOURCES src/posix/process_posix.cc src/darwin/process_darwin.cc)
+elseif(GORT_OS STREQUAL "windows")
+  list(APPEND GORT_BACKEND_SOURCES src/windows/process_windows.cc)
+endif()
+
 # Per OS and arch (GORT_OS_GORT_ARCH): the assembly entry points. Darwin
 # has none: its calls go through libSystem (src/darwin/syscall_darwin.cc).
 set(GORT_ARCH_SOURCES_linux_amd64 src/linux/syscall_linux_amd64.S)

@@ -54,6 +54,11 @@ ABSL_CONST_INIT absl::Mutex g_mu(absl::kConstInit);
 // Per signal, how many sources want it.
 int g_want[kMaxSignal + 1] ABSL_GUARDED_BY(g_mu) = {};
 
+// A signal gort itself watches (SIGCHLD for the process layer's fallback)
+// and the descriptor to wake on each delivery: see AddSignalWake().
+std::atomic<int> g_wake_sig{0};
+std::atomic<intptr_t> g_wake_fd{-1};
+
 absl::Status Err(int code, const char* context) {
   return Error::FromCode(code).ToStatus(context);
 }
@@ -121,6 +126,12 @@ namespace internal {
 bool DeliverSignal(int sig) {
   SignalSet bit = SignalBit(sig);
   if (bit == 0) return false;
+  // gort's own watcher: woken on every delivery, consuming nothing (the
+  // disposition found before gort still gets the signal).
+  if (sig == g_wake_sig.load(std::memory_order_acquire)) {
+    intptr_t w = g_wake_fd.load(std::memory_order_acquire);
+    if (w >= 0) SigWakeSend(w);
+  }
   bool any = false;
   for (Slot& slot : g_slots) {
     if ((slot.wanted.load(std::memory_order_relaxed) & bit) == 0) continue;
@@ -391,6 +402,31 @@ absl::StatusOr<bool> SignalIgnored(int sig) {
   return internal::SigIsIgnored(sig);
 }
 
+namespace internal {
+
+absl::Status AddSignalWake(int sig, intptr_t wake) {
+  if (SignalBit(sig) == 0 || !SigCatchable(sig)) {
+    return Err(GORT_EINVAL, "signal wake: cannot catch it");
+  }
+  absl::MutexLock lock(&g_mu);
+  int had = g_wake_sig.load(std::memory_order_relaxed);
+  if (had == sig) return absl::OkStatus();
+  if (had != 0) return Err(GORT_EBUSY, "signal wake: one signal only");
+  g_wake_fd.store(wake, std::memory_order_release);
+  g_wake_sig.store(sig, std::memory_order_release);
+  if (g_want[sig]++ == 0) {
+    absl::Status s = SigHandle(sig);
+    if (!s.ok()) {
+      g_want[sig]--;
+      g_wake_sig.store(0, std::memory_order_release);
+      return s;
+    }
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace internal
+
 absl::Status ResetSignals(absl::Span<const int> sigs) {
   SignalSet set = 0;
   absl::Status s = ToSet(sigs, &set, "signal reset");
@@ -398,7 +434,9 @@ absl::Status ResetSignals(absl::Span<const int> sigs) {
   if (sigs.empty()) set = ~SignalSet{0};
   absl::MutexLock lock(&g_mu);
   UnwantEverywhere(set);
+  int kept = g_wake_sig.load(std::memory_order_relaxed);
   for (int sig = 1; sig <= kMaxSignal; sig++) {
+    if (sig == kept) continue;  // gort's own watcher keeps its handler
     if ((set & SignalBit(sig)) != 0) internal::SigRestore(sig);
   }
   return absl::OkStatus();

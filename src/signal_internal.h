@@ -64,6 +64,14 @@ void SigWakeSend(intptr_t write);
 // too if `with_read` (when no Fd took it).
 void SigWakeClose(const SigWake& w, bool with_read);
 
+// Makes every delivery of `sig` also wake `wake` (a SigWakeOpen() write
+// end), installing gort's handler for it if nobody wanted it yet; the
+// signal is not consumed, so the disposition found before gort still gets
+// it. One signal for the whole process, kept for its life (ResetSignals()
+// leaves its handler in place): the process layer's SIGCHLD fallback
+// (src/posix/process_posix.cc). EBUSY for a second, other signal.
+absl::Status AddSignalWake(int sig, intptr_t wake);
+
 #if defined(_WIN32)
 // For tests: runs the console control handler as the system would for
 // `event` (CTRL_C_EVENT, ...); returns what the handler returned.

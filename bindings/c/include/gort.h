@@ -926,6 +926,95 @@ GORT_EXTERN int gort_signal_console_close_done(void);
 
 /** @} */
 
+/** @defgroup process Child processes (include/gort/process.h)
+ *  Go's os/exec core: spawn with nothing inherited but the three named
+ *  descriptors; the child's exit readies a poller source (a pidfd on
+ *  Linux, SIGCHLD as the fallback; the process handle's wait on Windows).
+ *  gort_process_wait() returns 0 (done: `*st` holds the exit status, the
+ *  child was reaped), GORT_POLL_PARKED (the token comes out of
+ *  gort_poller_poll(): call again with the same token), or an error.
+ *  A process handle counts as one of its poller's fd handles.
+ *  @{ */
+
+/** A process handle; 0 is never valid. */
+typedef uint64_t gort_process_t;
+
+/** gort_spawn_attr.stdio: the null device. */
+#define GORT_STDIO_NULL ((intptr_t)-1)
+/** gort_spawn_attr.flags: a new process group (Windows:
+ *  CREATE_NEW_PROCESS_GROUP). */
+#define GORT_SPAWN_NEW_PROCESS_GROUP 1u
+/** gort_spawn_attr.flags: a new session (setsid; GORT_EINVAL on Windows). */
+#define GORT_SPAWN_NEW_SESSION 2u
+
+/** What to start. Set `size` to sizeof(gort_spawn_attr). */
+typedef struct gort_spawn_attr {
+  size_t size;             /**< sizeof(gort_spawn_attr) */
+  const char* path;        /**< the program (UTF-8; no PATH search) */
+  const char* const* argv; /**< NULL-terminated, argv[0] included; NULL:
+                                just `path` */
+  const char* const* env;  /**< NULL-terminated "KEY=value"; may be NULL */
+  int inherit_env;         /**< nonzero: `env` adds to the caller's */
+  const char* dir;         /**< working directory; NULL or "": the caller's */
+  intptr_t stdio[3];       /**< stdin/out/err: a descriptor (HANDLE) of the
+                                caller's, or GORT_STDIO_NULL */
+  uint32_t flags;          /**< GORT_SPAWN_* */
+} gort_spawn_attr;
+
+/** How a child ended. */
+typedef struct gort_exit_status {
+  int32_t exited;   /**< 1: it exited by itself and `code` is valid */
+  int32_t signal;   /**< Unix: the signal that killed it, else 0 */
+  int64_t code;     /**< exit code; -1 when killed by a signal */
+  int32_t ended_by; /**< gort_process_terminate(): 1 SIGTERM, 2 SIGKILL;
+                         0 for gort_process_wait() */
+  int32_t reserved; /**< 0 */
+} gort_exit_status;
+
+/** Starts a child watched through poller `p`. @return 0, GORT_EBADF
+ *  (poller), GORT_EINVAL (NULL `attr`, `out` or path, a bad `size` or
+ *  flag, a NUL inside a string), GORT_EMFILE (out of handles), or the
+ *  spawn's error (GORT_ENOENT, GORT_EACCES: the exec's, never an exit
+ *  status). */
+GORT_EXTERN int gort_process_spawn(gort_poller_t p, const gort_spawn_attr* attr,
+                                   gort_process_t* out);
+
+/** Reaps the child or parks `token` (not 0, 1 or 2). Once done, later
+ *  calls give the same status. @return 0, GORT_POLL_PARKED, GORT_ETIMEDOUT
+ *  (its deadline passed), GORT_ECHILD (someone else reaped it),
+ *  GORT_EBUSY (another token's wait is in progress), GORT_EINVAL,
+ *  GORT_EBADF. */
+GORT_EXTERN int gort_process_wait(gort_process_t proc, uintptr_t token,
+                                  gort_exit_status* st);
+
+/** SIGTERM (Windows: CTRL_BREAK to the child's group, where possible),
+ *  up to `grace_ns` (<= 0: none), then SIGKILL (TerminateProcess);
+ *  re-entrant like gort_process_wait(); `st->ended_by` says which ended
+ *  it. */
+GORT_EXTERN int gort_process_terminate(gort_process_t proc, int64_t grace_ns,
+                                       uintptr_t token, gort_exit_status* st);
+
+/** Sends `sig` (1..64): by pidfd on Linux, so a reused pid is never hit.
+ *  Windows: 9 -> TerminateProcess, 2 and 15 -> CTRL_BREAK to the child's
+ *  group (needs GORT_SPAWN_NEW_PROCESS_GROUP and a shared console), others
+ *  GORT_ENOTSUP. @return 0, GORT_ESRCH (reaped), GORT_EINVAL, GORT_EBADF,
+ *  or the OS's error. */
+GORT_EXTERN int gort_process_signal(gort_process_t proc, int sig);
+
+/** A deadline for the wait, relative as gort_fd_set_deadline(). */
+GORT_EXTERN int gort_process_set_deadline(gort_process_t proc, int64_t d);
+
+/** The child's process id. @return 0, GORT_EINVAL (NULL), GORT_EBADF. */
+GORT_EXTERN int gort_process_pid(gort_process_t proc, int64_t* pid);
+
+/** Frees the handle (the child is not signalled; unreaped, it stays a
+ *  zombie on Unix until this process ends, as in Go without Wait).
+ *  @return 0, GORT_EBUSY (a wait is parked: finish it first),
+ *  GORT_EBADF. */
+GORT_EXTERN int gort_process_close(gort_process_t proc);
+
+/** @} */
+
 #ifdef __cplusplus
 } /* extern "C" */
 #endif
