@@ -107,8 +107,8 @@ struct SpawnOptions {
   /// "KEY=value" entries; with inherit_env false these are the whole
   /// environment, else they are added to (override) the caller's.
   std::vector<std::string> env;
-  bool inherit_env = true;
-  std::string dir;  ///< working directory; empty: the caller's
+  bool inherit_env = true;  ///< start from the caller's environment
+  std::string dir;          ///< working directory; empty: the caller's
   /// The child's stdin, stdout and stderr: a descriptor (Windows: a
   /// HANDLE) of the caller's, or kStdioNull. It stays the caller's.
   intptr_t stdio[3] = {kStdioNull, kStdioNull, kStdioNull};
@@ -133,9 +133,9 @@ enum class EndedBy : int32_t {
 
 /// What Wait() / Terminate() returned.
 struct ProcessResult {
-  IoState state = IoState::kDone;  ///< done, or parked (call again)
-  ExitStatus status;               ///< when done
-  EndedBy ended_by = EndedBy::kNone;
+  IoState state = IoState::kDone;     ///< done, or parked (call again)
+  ExitStatus status;                  ///< when done
+  EndedBy ended_by = EndedBy::kNone;  ///< Terminate(): which signal ended it
 };
 
 /// Which exit source a process waits on.
@@ -145,6 +145,8 @@ enum class ExitSource : int32_t {
   kHandle = 3,   ///< Windows: the process handle's wait
 };
 
+/// A child process whose exit a waiter parks on through a Poller (see the
+/// file comment).
 class Process {
  public:
   /// Starts a child (see the file comment); its exit is watched through
