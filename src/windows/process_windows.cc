@@ -36,6 +36,7 @@
 #include "gort/process.h"
 #include "process_internal.h"
 #include "signal_internal.h"
+#include "windows/utf16_windows.h"
 
 namespace gort::internal {
 namespace {
@@ -48,17 +49,9 @@ absl::Status Code(int code, const char* context) {
   return Error::FromCode(code).ToStatus(context);
 }
 
-// UTF-8 -> UTF-16; false for invalid UTF-8 or an embedded NUL.
+// UTF-8 -> UTF-16 (utf16_windows.h).
 bool Utf16(std::string_view s, std::wstring* out) {
-  out->clear();
-  if (s.empty()) return true;
-  if (s.find('\0') != std::string_view::npos) return false;
-  int n = MultiByteToWideChar(CP_UTF8, MB_ERR_INVALID_CHARS, s.data(),
-                              static_cast<int>(s.size()), nullptr, 0);
-  if (n <= 0) return false;
-  out->resize(static_cast<size_t>(n));
-  return MultiByteToWideChar(CP_UTF8, MB_ERR_INVALID_CHARS, s.data(),
-                             static_cast<int>(s.size()), out->data(), n) == n;
+  return internal::Utf16FromUtf8(s, out);
 }
 
 // Go's appendEscapeArg: quotes an argument so that the C runtime's (and

@@ -15,6 +15,7 @@
 #include "gort/errno.h"
 #include "gort/syscall.h"
 #include "syscall_internal.h"
+#include "windows/utf16_windows.h"
 
 namespace gort {
 namespace {
@@ -25,18 +26,12 @@ SyscallResult Call(uintptr_t fn, size_t n, const uintptr_t* args) {
   return SyscallResult{c.r1, c.r2, static_cast<int64_t>(c.err)};
 }
 
-// UTF-8 -> UTF-16; false for invalid UTF-8 or an embedded NUL.
+// UTF-8 -> UTF-16 (utf16_windows.h), at most 32767 bytes
+// (the longest path the API takes).
 bool ToUtf16(std::string_view s, std::wstring* out) {
   out->clear();
-  if (s.empty()) return true;
-  if (s.find('\0') != std::string_view::npos) return false;
   if (s.size() > 32767) return false;
-  int n = MultiByteToWideChar(CP_UTF8, MB_ERR_INVALID_CHARS, s.data(),
-                              static_cast<int>(s.size()), nullptr, 0);
-  if (n <= 0) return false;
-  out->resize(static_cast<size_t>(n));
-  return MultiByteToWideChar(CP_UTF8, MB_ERR_INVALID_CHARS, s.data(),
-                             static_cast<int>(s.size()), out->data(), n) == n;
+  return internal::Utf16FromUtf8(s, out);
 }
 
 bool IsBareName(std::wstring_view name) {
