@@ -85,6 +85,12 @@ endif()
 # src/windows/fd_windows.cc).
 list(APPEND GORT_PORTABLE_SOURCES src/fd.cc)
 list(APPEND GORT_CAPI_SOURCES bindings/c/src/fd_c.cc)
+# Pipes for children's stdio (OpenPipe): per OS only.
+if(GORT_OS STREQUAL "windows")
+  list(APPEND GORT_BACKEND_SOURCES src/windows/pipe_windows.cc)
+else()
+  list(APPEND GORT_BACKEND_SOURCES src/posix/pipe_posix.cc)
+endif()
 
 # Signals (include/gort/signal.h): sources and pending bits once
 # (src/signal.cc); installing handlers per OS (src/posix/signal_posix.cc,

@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: BSD-3-Clause
 // The contract between the portable process layer (src/process.cc: one
 // operation at a time, Terminate's SIGTERM-grace-SIGKILL steps, cached
-// status) and each OS's (src/posix/process_posix.cc: posix_spawn, pidfd or
-// SIGCHLD, waitid; src/windows/process_windows.cc: CreateProcessW and the
-// handle's wait). Go splits it alike: os/exec.go and exec_posix.go are
+// status) and each OS's (src/posix/process_posix.cc: posix_spawn, an exit
+// descriptor or SIGCHLD, waitid; src/windows/process_windows.cc: CreateProcessW
+// and the handle's wait). Go splits it alike: os/exec.go and exec_posix.go are
 // portable, syscall/exec_*.go are not.
 #ifndef GORT_SRC_PROCESS_INTERNAL_H_
 #define GORT_SRC_PROCESS_INTERNAL_H_
@@ -41,13 +41,19 @@ class ProcessOs {
 absl::StatusOr<std::unique_ptr<ProcessOs>> SpawnOs(Poller& poller,
                                                    const SpawnOptions& opts);
 
-// Linux (src/linux/process_linux.cc, Go's os/pidfd_linux.go): whether
-// pidfd_open works here (gort::ProbeSyscall, once), a close-on-exec pidfd
-// for `pid`, and pidfd_send_signal. Elsewhere (src/darwin/process_darwin.cc)
-// false and ENOSYS.
-bool PidfdAvailable();
-absl::StatusOr<int> PidfdOpen(int64_t pid);
-absl::Status PidfdSendSignal(int pidfd, int sig);
+// The exit descriptor: one per child, readable once it has exited, which
+// the poller watches. Linux (src/linux/process_linux.cc, Go's
+// os/pidfd_linux.go): a pidfd, where pidfd_open works here
+// (gort::ProbeSyscall, once). macOS (src/darwin/process_darwin.cc): a
+// kqueue of the child's own with EVFILT_PROC/NOTE_EXIT. Where
+// ExitFdAvailable() is false (or ExitFdOpen fails: a seccomp filter), the
+// SIGCHLD fallback. ExitFdSignal sends `sig` to the child: through the
+// pidfd on Linux (never a reused pid), kill(pid) on macOS (the caller has
+// not reaped it yet, so the pid is still the child's).
+bool ExitFdAvailable();
+ExitSource ExitFdSource();
+absl::StatusOr<int> ExitFdOpen(int64_t pid);
+absl::Status ExitFdSignal(int fd, int64_t pid, int sig);
 
 // The test switch behind ForceSigchldFallbackForTest().
 bool SigchldFallbackForced();

@@ -10,6 +10,8 @@
 //   term-clean      on SIGTERM (Windows: CTRL_BREAK/CTRL_C) exits with 42
 //   term-ignore     ignores SIGTERM (Windows: console events) and sleeps
 //   sleep MS        sleeps MS ms, then exits with 0
+//   cat             copies stdin to stdout until end of stream, then exits
+//                   with the byte count modulo 256
 // "term-*" print "ready\n" once their handler is in.
 #include <atomic>
 #include <chrono>
@@ -137,6 +139,36 @@ int main(int argc, char** argv) {
   if (mode == "sleep" && argc > 2) {
     SleepMs(std::atol(argv[2]));
     return 0;
+  }
+  if (mode == "cat") {
+    // Raw reads and writes: no stdio buffering or text-mode translation.
+    char buf[4096];
+    unsigned long total = 0;
+    for (;;) {
+#if defined(_WIN32)
+      DWORD n = 0;
+      if (!ReadFile(GetStdHandle(STD_INPUT_HANDLE), buf, sizeof(buf), &n,
+                    nullptr) ||
+          n == 0) {
+        break;
+      }
+      DWORD put = 0;
+      if (!WriteFile(GetStdHandle(STD_OUTPUT_HANDLE), buf, n, &put, nullptr) ||
+          put != n) {
+        return 101;
+      }
+#else
+      ssize_t n = read(0, buf, sizeof(buf));
+      if (n <= 0) break;
+      for (ssize_t off = 0; off < n;) {
+        ssize_t put = write(1, buf + off, static_cast<size_t>(n - off));
+        if (put <= 0) return 101;
+        off += put;
+      }
+#endif
+      total += static_cast<unsigned long>(n);
+    }
+    return static_cast<int>(total % 256);
   }
   return 100;
 }

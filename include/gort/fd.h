@@ -105,6 +105,33 @@ struct SockAddr {
   uint32_t len = 0;                          ///< bytes used
 };
 
+/// The two ends of a pipe made by OpenPipe().
+struct PipeEnds {
+  intptr_t read = -1;   ///< the read end (a descriptor; Windows: a HANDLE)
+  intptr_t write = -1;  ///< the write end
+};
+
+/// OpenPipe() flag: the read end is for Fd::Open() (FdKind::kPipe).
+inline constexpr uint32_t kPipeReadPollable = 1;
+/// OpenPipe() flag: the write end is for Fd::Open() (FdKind::kPipe).
+inline constexpr uint32_t kPipeWritePollable = 2;
+
+/// A new pipe (Go: os.Pipe; libuv: uv_pipe), made for a child's standard
+/// descriptors: both ends are close-on-exec / not inheritable
+/// (Process::Spawn() hands the child its copy of the end named in
+/// SpawnOptions::stdio), an end flagged pollable is ready for
+/// Fd::Open(poller, end, FdKind::kPipe) (Unix: non-blocking; Windows: a
+/// named pipe opened for overlapped I/O, as Fd needs), and an end not
+/// flagged is blocking, as a child expects its stdio to be. Close the
+/// child's end once the child has been spawned (ClosePipeEnd()), so that
+/// the parent reads end of stream when the child exits.
+/// EINVAL for flags other than the two above.
+absl::StatusOr<PipeEnds> OpenPipe(uint32_t pollable);
+
+/// Closes a pipe end the caller owns (close(2); Windows: CloseHandle), one
+/// that was not given to Fd::Open(). EBADF for -1 or a closed descriptor.
+absl::Status ClosePipeEnd(intptr_t end);
+
 /// A descriptor registered with a Poller, with Go's fdMutex.
 class Fd {
  public:

@@ -46,8 +46,10 @@
 // becomes readable when the child exits; where the kernel (or qemu) lacks
 // pidfd_open, found by gort::ProbeSyscall, a SIGCHLD handler installed
 // through the signal layer wakes every fallback waiter, and each looks at
-// its own child with waitid(WNOHANG). macOS: the SIGCHLD fallback (kqueue
-// EVFILT_PROC is not wired into the kqueue backend yet). Windows: a
+// its own child with waitid(WNOHANG). macOS: a kqueue of the child's own
+// watching its pid with EVFILT_PROC/NOTE_EXIT, which the poller's kqueue
+// watches as a descriptor (readable once the child exited, as a pidfd);
+// the SIGCHLD fallback only when forced. Windows: a
 // thread-pool wait (RegisterWaitForSingleObject) on the process handle
 // writes a byte to a pipe registered with the poller's port
 // (NtAssociateWaitCompletionPacket would post to the port directly, but
@@ -143,6 +145,7 @@ enum class ExitSource : int32_t {
   kPidfd = 1,    ///< Linux pidfd
   kSigchld = 2,  ///< SIGCHLD through the signal layer (the fallback)
   kHandle = 3,   ///< Windows: the process handle's wait
+  kKqueue = 4,   ///< macOS: a kqueue of its own with EVFILT_PROC/NOTE_EXIT
 };
 
 /// A child process whose exit a waiter parks on through a Poller (see the
@@ -173,7 +176,8 @@ class Process {
 
   /// A deadline for Wait(), relative as Poller::SetDeadline(): Wait()
   /// then fails with ETIMEDOUT (the child keeps running; Wait() again
-  /// after clearing it). Terminate() uses it for the grace period.
+  /// after clearing it). Terminate() uses it for the grace period: it
+  /// replaces a deadline set before and clears it when it ends.
   absl::Status SetDeadline(int64_t d);
 
   /// Whether a Wait()/Terminate() is in progress (parked).

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: BSD-3-Clause
-// pidfds for the process layer (Go: os/pidfd_linux.go): pidfd_open after
-// the spawn, and pidfd_send_signal, which can never hit a reused pid.
+// Linux's exit descriptor: a pidfd (Go: os/pidfd_linux.go), opened with
+// pidfd_open after the spawn, and pidfd_send_signal, which can never hit a
+// reused pid.
 #include <errno.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -10,6 +11,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "gort/errno.h"
+#include "gort/process.h"
 #include "gort/syscall.h"
 #include "process_internal.h"
 
@@ -23,7 +25,7 @@
 
 namespace gort::internal {
 
-bool PidfdAvailable() {
+bool ExitFdAvailable() {
   static const bool available = [] {
     absl::StatusOr<SyscallProbe> p = ProbeSyscall("pidfd_open");
     return p.ok() && p->support == SyscallSupport::kAvailable;
@@ -31,14 +33,16 @@ bool PidfdAvailable() {
   return available;
 }
 
-absl::StatusOr<int> PidfdOpen(int64_t pid) {
+ExitSource ExitFdSource() { return ExitSource::kPidfd; }
+
+absl::StatusOr<int> ExitFdOpen(int64_t pid) {
   // A pidfd is always close-on-exec.
   long fd = syscall(SYS_pidfd_open, static_cast<pid_t>(pid), 0);
   if (fd < 0) return Error::FromSys(errno).ToStatus("pidfd_open");
   return static_cast<int>(fd);
 }
 
-absl::Status PidfdSendSignal(int pidfd, int sig) {
+absl::Status ExitFdSignal(int pidfd, int64_t /*pid*/, int sig) {
   if (syscall(SYS_pidfd_send_signal, pidfd, sig, nullptr, 0) != 0) {
     return Error::FromSys(errno).ToStatus("pidfd_send_signal");
   }

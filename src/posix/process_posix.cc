@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: BSD-3-Clause
-// Processes on Linux and macOS: posix_spawn, the exit source (a pidfd, or
+// Processes on Linux and macOS: posix_spawn, the exit source (an exit
+// descriptor: a pidfd on Linux, a kqueue with EVFILT_PROC on macOS; or
 // SIGCHLD through the signal layer), waitid on the one pid, and signals
 // (Go: syscall/exec_unix.go, exec_linux.go, os/exec_posix.go,
 // os/exec_unix.go, os/pidfd_linux.go).
@@ -101,7 +102,8 @@ absl::StatusOr<int> SigchldChannel() {
 // SigchldFallback.ManyChildrenFromFourThreads hung for 120 s). Left
 // undrained, the count only grows (2^64 - 2 SIGCHLDs to fill it) and
 // every harvest finds it readable. macOS's pipe must be drained, so there
-// the same race remains until it waits with kqueue's EVFILT_PROC.
+// the same race remains; macOS uses the fallback only when forced (its
+// exit descriptor, a kqueue, is always there).
 void Drain(int fd) {
 #if defined(__linux__)
   (void)fd;
@@ -114,12 +116,12 @@ void Drain(int fd) {
 
 class PosixProcess final : public ProcessOs {
  public:
-  PosixProcess(Poller& poller, pid_t pid, int pidfd, int watch, PollDescId pd)
-      : poller_(poller), pid_(pid), pidfd_(pidfd), watch_(watch), pd_(pd) {}
+  PosixProcess(Poller& poller, pid_t pid, int exitfd, int watch, PollDescId pd)
+      : poller_(poller), pid_(pid), exitfd_(exitfd), watch_(watch), pd_(pd) {}
 
   ~PosixProcess() override {
     (void)poller_.Unregister(pd_);
-    (void)close(watch_);  // the pidfd itself, or the SIGCHLD duplicate
+    (void)close(watch_);  // the exit descriptor, or the SIGCHLD duplicate
   }
 
   absl::Status Wait(uintptr_t token, ExitStatus* st, bool* parked) override {
@@ -130,7 +132,7 @@ class PosixProcess final : public ProcessOs {
                          : poller_.Prepare(pd_, PollMode::kRead);
     if (!s.ok()) return s;
     for (;;) {
-      if (pidfd_ < 0) Drain(watch_);
+      if (exitfd_ < 0) Drain(watch_);
       absl::StatusOr<bool> reaped = TryReap(st);
       if (!reaped.ok()) return reaped.status();
       if (*reaped) {
@@ -152,7 +154,7 @@ class PosixProcess final : public ProcessOs {
     if (sig < 0 || sig > 64) return Code(GORT_EINVAL, "process signal");
     std::lock_guard<std::mutex> lock(mu_);
     if (reaped_) return Code(GORT_ESRCH, "process signal: finished");
-    if (pidfd_ >= 0) return PidfdSendSignal(pidfd_, sig);
+    if (exitfd_ >= 0) return ExitFdSignal(exitfd_, pid_, sig);
     // Not reaped, so the pid is still this child's (a zombie at worst).
     if (kill(pid_, sig) != 0) return Sys(errno, "kill");
     return absl::OkStatus();
@@ -165,7 +167,7 @@ class PosixProcess final : public ProcessOs {
   int64_t Pid() const override { return pid_; }
 
   ExitSource source() const override {
-    return pidfd_ >= 0 ? ExitSource::kPidfd : ExitSource::kSigchld;
+    return exitfd_ >= 0 ? ExitFdSource() : ExitSource::kSigchld;
   }
 
  private:
@@ -197,8 +199,8 @@ class PosixProcess final : public ProcessOs {
 
   Poller& poller_;
   const pid_t pid_;
-  const int pidfd_;  // -1 with the SIGCHLD fallback
-  const int watch_;  // what the poller watches: the pidfd or a duplicate
+  const int exitfd_;  // -1 with the SIGCHLD fallback
+  const int watch_;   // what the poller watches: exitfd_ or a duplicate
   const PollDescId pd_;
   std::atomic<bool> continuing_{false};
   // std::mutex, not absl::Mutex: Debian's Abseil is not built with TSan,
@@ -382,11 +384,11 @@ absl::StatusOr<std::unique_ptr<ProcessOs>> SpawnOs(Poller& poller,
   if (rc != 0) return Sys(rc, "posix_spawnattr");
 
   // The exit source. The SIGCHLD channel exists (and the handler is in)
-  // before the child does; a pidfd is opened after the spawn, when the pid
-  // cannot have been reused: only this process can reap it.
-  bool use_pidfd = PidfdAvailable() && !SigchldFallbackForced();
+  // before the child does; an exit descriptor is opened after the spawn,
+  // when the pid cannot have been reused: only this process can reap it.
+  bool use_exitfd = ExitFdAvailable() && !SigchldFallbackForced();
   int watch = -1;
-  if (!use_pidfd) {
+  if (!use_exitfd) {
     absl::StatusOr<int> ch = SigchldChannel();
     if (!ch.ok()) return ch.status();
     watch = *ch;
@@ -399,12 +401,12 @@ absl::StatusOr<std::unique_ptr<ProcessOs>> SpawnOs(Poller& poller,
     if (watch >= 0) (void)close(watch);
     return Sys(rc, "posix_spawn");
   }
-  int pidfd = -1;
-  if (use_pidfd) {
-    absl::StatusOr<int> fd = PidfdOpen(pid);
+  int exitfd = -1;
+  if (use_exitfd) {
+    absl::StatusOr<int> fd = ExitFdOpen(pid);
     if (fd.ok()) {
-      pidfd = *fd;
-      watch = pidfd;
+      exitfd = *fd;
+      watch = exitfd;
     } else {
       // A seccomp filter, say: the fallback (its handler goes in now; a
       // SIGCHLD before that is caught by the first waitid).
@@ -425,7 +427,7 @@ absl::StatusOr<std::unique_ptr<ProcessOs>> SpawnOs(Poller& poller,
     return pd.status();
   }
   std::unique_ptr<ProcessOs> p(
-      new (std::nothrow) PosixProcess(poller, pid, pidfd, watch, *pd));
+      new (std::nothrow) PosixProcess(poller, pid, exitfd, watch, *pd));
   if (p == nullptr) {
     (void)poller.Unregister(*pd);
     (void)close(watch);

@@ -828,6 +828,27 @@ GORT_EXTERN int gort_fd_close(gort_fd_t fd);
  *  @return 0 or GORT_EBADF, GORT_EINVAL. */
 GORT_EXTERN int gort_fd_sysfd(gort_fd_t fd, intptr_t* out);
 
+/** gort_pipe_open() flag: the read end is for gort_fd_open() (GORT_FD_PIPE). */
+#define GORT_PIPE_READ_POLLABLE 1u
+/** gort_pipe_open() flag: the write end is for gort_fd_open() (GORT_FD_PIPE). */
+#define GORT_PIPE_WRITE_POLLABLE 2u
+
+/** A new pipe for a child's standard descriptors (Go's os.Pipe, libuv's
+ *  uv_pipe): `fds[0]` the read end, `fds[1]` the write end, both
+ *  close-on-exec / not inheritable (gort_process_spawn() gives the child
+ *  its copy of the end named in gort_spawn_attr.stdio). An end flagged
+ *  pollable is ready for gort_fd_open() (non-blocking; on Windows a named
+ *  pipe opened for overlapped I/O); the other is blocking, as a child
+ *  expects its stdio. Close the child's end after spawning
+ *  (gort_pipe_close_end()) so the parent sees end of stream when the child
+ *  exits. @return 0, GORT_EINVAL (NULL `fds`, unknown flags), or the OS's
+ *  error (GORT_EMFILE, ...). */
+GORT_EXTERN int gort_pipe_open(uint32_t flags, intptr_t fds[2]);
+
+/** Closes a pipe end the caller owns and did not give to gort_fd_open().
+ *  @return 0, GORT_EBADF (-1, or a descriptor not open). */
+GORT_EXTERN int gort_pipe_close_end(intptr_t end);
+
 /** @} */
 
 /** @name Signals

@@ -327,4 +327,21 @@ int gort_fd_sysfd(gort_fd_t fd, intptr_t* out) try {
   return ExceptionToCode();
 }
 
+int gort_pipe_open(uint32_t flags, intptr_t fds[2]) try {
+  if (fds == nullptr) return GORT_EINVAL;
+  absl::StatusOr<gort::PipeEnds> p = gort::OpenPipe(flags);
+  if (!p.ok()) return Code(p.status());
+  fds[0] = p->read;
+  fds[1] = p->write;
+  return 0;
+} catch (...) {
+  return ExceptionToCode();
+}
+
+int gort_pipe_close_end(intptr_t end) try {
+  return Code(gort::ClosePipeEnd(end));
+} catch (...) {
+  return ExceptionToCode();
+}
+
 }  // extern "C"
