@@ -24,14 +24,6 @@ absl::Status FdMutexError(int rc, const char* context) {
   return FdError(rc > 0 ? -rc : rc, context);
 }
 
-absl::Status CheckIoArgs(const void* buf, size_t n, uintptr_t token,
-                         const IoResult* r, const char* context) {
-  if (r == nullptr || token <= 2 || (buf == nullptr && n != 0)) {
-    return FdError(GORT_EINVAL, context);
-  }
-  return absl::OkStatus();
-}
-
 absl::Status CheckSockAddr(const SockAddr& addr, const char* context) {
   if (addr.len == 0 || addr.len > sizeof(addr.bytes)) {
     return FdError(GORT_EINVAL, context);

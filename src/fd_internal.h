@@ -12,6 +12,7 @@
 #include "absl/status/status.h"
 #include "absl/time/time.h"
 #include "fd_mutex.h"
+#include "gort/error_codes.h"
 #include "gort/fd.h"
 #include "gort/netpoll.h"
 
@@ -27,8 +28,15 @@ absl::Status FdMutexError(int rc, const char* context);
 // EINVAL unless the call's common arguments are usable: `r` not null, a
 // token Poller::Wait() accepts (not 0, 1 or 2), and a buffer unless `n` is
 // 0.
-absl::Status CheckIoArgs(const void* buf, size_t n, uintptr_t token,
-                         const IoResult* r, const char* context);
+// Inline: every Read and Write runs it, and its success path is a compare
+// and an empty status.
+inline absl::Status CheckIoArgs(const void* buf, size_t n, uintptr_t token,
+                                const IoResult* r, const char* context) {
+  if (r == nullptr || token <= 2 || (buf == nullptr && n != 0)) [[unlikely]] {
+    return FdError(GORT_EINVAL, context);
+  }
+  return absl::OkStatus();
+}
 
 // EINVAL unless `addr` holds an address (1 .. sizeof(bytes) bytes).
 absl::Status CheckSockAddr(const SockAddr& addr, const char* context);

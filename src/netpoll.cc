@@ -102,6 +102,10 @@ class Poller::Impl {
   PollerStats stats() const;
   ~Impl();
   void ParkRawForTest(PollDescId id, PollMode mode, uintptr_t token);
+  internal::PollDesc* DescOf(PollDescId id) const {
+    Pin pd = table_.Acquire(id);
+    return pd.get();  // unpinned: see PollerAccess::DescOf
+  }
 
  private:
   using Pin = PollDescTable::Pin;
@@ -757,6 +761,10 @@ absl::StatusOr<std::unique_ptr<Poller>> internal::PollerAccess::Open(
 
 uint64_t internal::PollersLeakedWithOpsInFlight() {
   return g_leaked_pollers.load(std::memory_order_relaxed);
+}
+
+internal::PollDesc* internal::PollerAccess::DescOf(Poller& p, PollDescId pd) {
+  return p.impl_->DescOf(pd);
 }
 
 void internal::PollerAccess::ParkRaw(Poller& p, PollDescId pd, PollMode mode,

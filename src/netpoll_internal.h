@@ -89,10 +89,20 @@ class PollBackend {
 
 // Tests reach into a poller through this: a poller over a backend of their
 // own (to fail or script it), and a token parked without the checks.
+struct PollDesc;
+
 struct PollerAccess {
   static absl::StatusOr<std::unique_ptr<Poller>> Open(
       std::unique_ptr<PollBackend> backend);
   static void ParkRaw(Poller& p, PollDescId pd, PollMode mode, uintptr_t token);
+  // The pollDesc a live handle names, for the FD layer's fast path (Go's
+  // internal/poll.pollDesc keeps the runtime's *pollDesc in runtimeCtx and
+  // passes it to every poll_runtime_* call, never a handle to look up).
+  // An Fd registers its descriptor for its whole life and unregisters it
+  // only when its last call has left (its fdMutex), and pollDescs are
+  // never freed before their Poller, so between the two the pointer needs
+  // no pin and no sequence check. nullptr for a stale handle.
+  static PollDesc* DescOf(Poller& p, PollDescId pd);
 };
 
 // Pollers destroyed with an operation record in flight, whose pollDescs

@@ -45,6 +45,8 @@
 #include "gort/error_codes.h"
 #include "gort/fd.h"
 #include "gort/netpoll.h"
+#include "netpoll_internal.h"
+#include "polldesc.h"
 
 namespace gort {
 namespace {
@@ -138,8 +140,9 @@ ssize_t WritePipe(int fd, const void* p, size_t n) {
 
 class Fd::Impl {
  public:
-  Impl(Poller& poller, int sysfd, FdKind kind, PollDescId pd)
-      : poller_(poller), sysfd_(sysfd), kind_(kind), pd_(pd) {}
+  Impl(Poller& poller, int sysfd, FdKind kind, PollDescId pd,
+       internal::PollDesc* desc)
+      : poller_(poller), sysfd_(sysfd), kind_(kind), pd_(pd), desc_(desc) {}
 
   // Registers `sysfd` (already non-blocking and close-on-exec) and wraps
   // it. On failure `sysfd` is left open.
@@ -233,6 +236,10 @@ class Fd::Impl {
   std::atomic<int> sysfd_;
   std::atomic<FdKind> kind_;
   const PollDescId pd_;
+  // pd_'s pollDesc, valid while a call holds the fdMutex (Destroy
+  // unregisters it only after the last one): the read/write paths check,
+  // reset and block on it directly (PollerAccess::DescOf).
+  internal::PollDesc* const desc_;
   FdMutex fdmu_;
   std::atomic<bool> destroyed_{false};
 
@@ -244,7 +251,11 @@ absl::StatusOr<std::unique_ptr<Fd>> Fd::Impl::Wrap(Poller& poller, int sysfd,
                                                    FdKind kind) {
   absl::StatusOr<PollDescId> pd = poller.Register(sysfd);
   if (!pd.ok()) return pd.status();
-  std::unique_ptr<Impl> impl(new (std::nothrow) Impl(poller, sysfd, kind, *pd));
+  internal::PollDesc* desc = internal::PollerAccess::DescOf(poller, *pd);
+  std::unique_ptr<Impl> impl;
+  if (desc != nullptr) {
+    impl.reset(new (std::nothrow) Impl(poller, sysfd, kind, *pd, desc));
+  }
   std::unique_ptr<Fd> fd;
   if (impl != nullptr) fd.reset(new (std::nothrow) Fd(std::move(impl)));
   if (fd == nullptr) {
@@ -263,21 +274,28 @@ absl::Status Fd::Impl::Begin(PollMode mode, uintptr_t token, bool* started,
   return absl::OkStatus();
 }
 
+// Poller::Prepare() for a new operation, Poller::Check() for a continued
+// one, on the pinned pollDesc (no handle lookup: see desc_).
 absl::Status Fd::Impl::Ready(PollMode mode, bool started) {
-  return started ? poller_.Prepare(pd_, mode) : poller_.Check(pd_, mode);
+  int code = desc_->CheckErr(mode);
+  if (code == 0 && started) code = desc_->Reset(mode);
+  if (code != 0) return internal::FdError(code, "netpoll prepare");
+  return absl::OkStatus();
 }
 
+// Poller::Wait() on the pinned pollDesc; the token was checked on entry.
 absl::StatusOr<bool> Fd::Impl::Park(PollMode mode, uintptr_t token, IoResult* r,
                                     Call* call) {
   r->state = IoState::kParked;
-  absl::StatusOr<WaitResult> w = poller_.Wait(pd_, mode, token);
-  if (w.ok() && *w == WaitResult::kParked) {
+  int code = desc_->CheckErr(mode);
+  if (code == 0) code = desc_->Block(mode, token);
+  if (code == internal::kBlockParked) {
     call->Park();
     return true;
   }
   r->state = IoState::kDone;
-  if (!w.ok()) return w.status();
-  return false;
+  if (code == internal::kBlockReady) return false;
+  return internal::FdError(code, "netpoll wait");
 }
 
 int Fd::Impl::Destroy() {
