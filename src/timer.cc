@@ -194,8 +194,8 @@ class TimerHeap::Impl {
   int sync_waiters_ = 0;    // threads waiting in StopSync()
   const uint32_t salt_;     // mixed into every handle's generation
   std::atomic<int64_t> next_when_{-1};
-  void (*earlier_fn_)(void*) = nullptr;
-  void* earlier_arg_ = nullptr;
+  void (*earlier_fn_)(void*) = nullptr;  // guarded by mu_
+  void* earlier_arg_ = nullptr;          // guarded by mu_
 };
 
 TimerHeap::Impl::Meta* TimerHeap::Impl::Lookup(TimerId id) {
@@ -413,8 +413,12 @@ GORT_TIMER_HOT absl::StatusOr<bool> TimerHeap::Impl::Reset(TimerId id,
   const uint32_t index = static_cast<uint32_t>((id & 0xffffffffu) - 1);
   bool was;
   bool earlier;
+  void (*earlier_fn)(void*);
+  void* earlier_arg;
   {
     std::lock_guard<std::mutex> lock(mu_);
+    earlier_fn = earlier_fn_;  // read under the lock: SetEarlierHook may run
+    earlier_arg = earlier_arg_;
     Meta* m = Lookup(id);
     if (m == nullptr) return NotFound();
     if (order_ >= kRenumberAt) Renumber();
@@ -431,7 +435,7 @@ GORT_TIMER_HOT absl::StatusOr<bool> TimerHeap::Impl::Reset(TimerId id,
     Publish();
     earlier = before < 0 || when < before;
   }
-  if (earlier && earlier_fn_ != nullptr) earlier_fn_(earlier_arg_);
+  if (earlier && earlier_fn != nullptr) earlier_fn(earlier_arg);
   return was;
 }
 
@@ -681,6 +685,7 @@ size_t TimerHeap::MemoryUsage() const {
 
 void TimerHeap::SetEarlierHook(void (*fn)(void* arg), void* arg) {
   if (impl_ == nullptr) return;
+  std::lock_guard<std::mutex> lock(impl_->mu_);
   impl_->earlier_fn_ = fn;
   impl_->earlier_arg_ = arg;
 }

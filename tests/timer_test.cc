@@ -861,6 +861,8 @@ TEST(TimerCApi, ChecksEveryArgument) {
     EXPECT_EQ(gort_timer_remove(bad, 1), GORT_EBADF);
     EXPECT_EQ(gort_timers_next_when(bad, &when), GORT_EBADF);
     EXPECT_EQ(gort_timers_run(bad, 0, tok, 1, &n, nullptr), GORT_EBADF);
+    EXPECT_EQ(gort_timers_reserve(bad, 10), GORT_EBADF);
+    EXPECT_EQ(gort_timers_set_earlier(bad, nullptr, nullptr), GORT_EBADF);
   }
   EXPECT_EQ(gort_timer_add(heap, nullptr, nullptr, &t), GORT_EINVAL);
   EXPECT_EQ(gort_timer_add(
@@ -883,6 +885,69 @@ TEST(TimerCApi, ChecksEveryArgument) {
   EXPECT_EQ(gort_timers_run(heap, 0, tok, 1, nullptr, nullptr), GORT_EINVAL);
   EXPECT_EQ(gort_timers_run(heap, 0, nullptr, 1, &n, nullptr), GORT_EINVAL);
   EXPECT_EQ(gort_timers_run(heap, 0, nullptr, 0, &n, nullptr), 0);
+  EXPECT_EQ(gort_timers_free(heap), 0);
+}
+
+// The C ABI's Reserve and earlier-deadline notification (a C embedder
+// sleeping until gort_timers_next_when() learns of an earlier timer).
+TEST(TimerCApi, ReserveAndEarlierNotification) {
+  gort_timers_t heap;
+  ASSERT_EQ(gort_timers_new(&heap), 0);
+  ASSERT_EQ(gort_timers_reserve(heap, 1000), 0);
+  ASSERT_EQ(gort_timers_reserve(heap, 0), 0);
+  static std::atomic<int> calls;
+  calls = 0;
+  ASSERT_EQ(
+      gort_timers_set_earlier(
+          heap,
+          [](void* a) { static_cast<std::atomic<int>*>(a)->fetch_add(1); },
+          &calls),
+      0);
+  gort_timer_t a, b, c;
+  ASSERT_EQ(gort_timer_add_token(heap, 10, &a), 0);
+  ASSERT_EQ(gort_timer_add_token(heap, 11, &b), 0);
+  ASSERT_EQ(gort_timer_add_token(heap, 12, &c), 0);
+  ASSERT_EQ(gort_timer_reset(heap, a, 100, 0, nullptr), 0);
+  EXPECT_EQ(calls.load(), 1);  // the first deadline is the nearest
+  ASSERT_EQ(gort_timer_reset(heap, b, 200, 0, nullptr), 0);
+  EXPECT_EQ(calls.load(), 1);  // later: nobody needs waking
+  ASSERT_EQ(gort_timer_reset(heap, c, 50, 0, nullptr), 0);
+  EXPECT_EQ(calls.load(), 2);  // earlier than 100
+  ASSERT_EQ(gort_timers_set_earlier(heap, nullptr, nullptr), 0);
+  ASSERT_EQ(gort_timer_reset(heap, a, 10, 0, nullptr), 0);
+  EXPECT_EQ(calls.load(), 2);  // cleared
+  EXPECT_EQ(gort_timers_free(heap), 0);
+}
+
+// Setting the hook while other threads reset timers: each reset calls the
+// old hook or the new one, never a torn pair (TSan checks the rest).
+TEST(TimerCApi, EarlierHookSetWhileResetting) {
+  gort_timers_t heap;
+  ASSERT_EQ(gort_timers_new(&heap), 0);
+  static std::atomic<int> one, two;
+  one = 0;
+  two = 0;
+  auto bump = [](void* a) { static_cast<std::atomic<int>*>(a)->fetch_add(1); };
+  std::atomic<bool> stop{false};
+  std::vector<std::thread> threads;
+  for (int i = 0; i < 2; i++) {
+    threads.emplace_back([&, i] {
+      gort_timer_t t;
+      ASSERT_EQ(gort_timer_add_token(heap, 100 + i, &t), 0);
+      for (int64_t k = 1000000; !stop.load(); k--) {
+        ASSERT_EQ(gort_timer_reset(heap, t, k, 0, nullptr), 0);
+      }
+    });
+  }
+  for (int i = 0; i < 2000; i++) {
+    ASSERT_EQ(gort_timers_set_earlier(heap, bump, i % 2 ? &one : &two), 0);
+  }
+  for (int i = 0; i < 5000 && one.load() + two.load() == 0; i++) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  stop = true;
+  for (std::thread& th : threads) th.join();
+  EXPECT_GT(one.load() + two.load(), 0);
   EXPECT_EQ(gort_timers_free(heap), 0);
 }
 

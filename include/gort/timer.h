@@ -167,7 +167,9 @@ class TimerHeap {
 
   /// Called (without the heap's lock) when Reset or Start make the nearest
   /// deadline earlier, so a thread blocked until the old one can be woken:
-  /// Go's netpollBreak on an earlier timer. Set it before using the heap.
+  /// Go's netpollBreak on an earlier timer. May be set (or cleared with
+  /// nullptr) at any time from any thread; a Reset running meanwhile calls
+  /// the old hook or the new one.
   void SetEarlierHook(void (*fn)(void* arg), void* arg);
 
   /// Tests only: sets the next arming number, so the renumbering before the

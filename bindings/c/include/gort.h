@@ -260,6 +260,21 @@ GORT_EXTERN int gort_timer_remove(gort_timers_t heap, gort_timer_t t);
  *  @return 0, GORT_EBADF, GORT_EINVAL if `when` is NULL. */
 GORT_EXTERN int gort_timers_next_when(gort_timers_t heap, int64_t* when);
 
+/** Grows the heap to hold `n` timers without allocating again, so that
+ *  gort_timer_add() and gort_timer_reset() stay allocation-free up to
+ *  `n` timers. @return 0, GORT_EBADF, GORT_ENOMEM (what was grown stays). */
+GORT_EXTERN int gort_timers_reserve(gort_timers_t heap, size_t n);
+
+/** The earlier-deadline notification (Go's netpollBreak when a timer is
+ *  armed earlier than the one the poller sleeps for): `fn(arg)` is called,
+ *  without the heap's lock, on the thread of a gort_timer_reset() that
+ *  made the nearest deadline earlier, so an embedder sleeping until
+ *  gort_timers_next_when() can wake (e.g. gort_poller_wake()). NULL `fn`
+ *  clears it. May be called at any time; a reset running meanwhile calls
+ *  the old or the new one. @return 0 or GORT_EBADF. */
+GORT_EXTERN int gort_timers_set_earlier(gort_timers_t heap,
+                                        void (*fn)(void* arg), void* arg);
+
 /** Fires the timers due at `now` that were armed before the call: runs
  *  callbacks, stores tokens in `tokens[0..capacity)` and their count in
  *  `*n`; `*next_when` (if not NULL) receives the next deadline, -1 if none,
@@ -830,7 +845,8 @@ GORT_EXTERN int gort_fd_sysfd(gort_fd_t fd, intptr_t* out);
 
 /** gort_pipe_open() flag: the read end is for gort_fd_open() (GORT_FD_PIPE). */
 #define GORT_PIPE_READ_POLLABLE 1u
-/** gort_pipe_open() flag: the write end is for gort_fd_open() (GORT_FD_PIPE). */
+/** gort_pipe_open() flag: the write end is for gort_fd_open() (GORT_FD_PIPE).
+ */
 #define GORT_PIPE_WRITE_POLLABLE 2u
 
 /** A new pipe for a child's standard descriptors (Go's os.Pipe, libuv's

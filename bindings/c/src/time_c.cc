@@ -153,6 +153,26 @@ int gort_timers_next_when(gort_timers_t h, int64_t* when) try {
   return ExceptionToCode();
 }
 
+int gort_timers_reserve(gort_timers_t h, size_t n) try {
+  auto heap = g_heaps.Acquire(h);
+  if (!heap) return GORT_EBADF;
+  absl::Status s = heap->Reserve(n);
+  if (!s.ok()) return GORT_ENOMEM;
+  return 0;
+} catch (...) {
+  return ExceptionToCode();
+}
+
+int gort_timers_set_earlier(gort_timers_t h, void (*fn)(void* arg),
+                            void* arg) try {
+  auto heap = g_heaps.Acquire(h);
+  if (!heap) return GORT_EBADF;
+  heap->SetEarlierHook(fn, arg);
+  return 0;
+} catch (...) {
+  return ExceptionToCode();
+}
+
 int gort_timers_run(gort_timers_t h, int64_t now, uintptr_t* tokens,
                     size_t capacity, size_t* n, int64_t* next_when) try {
   auto heap = g_heaps.Acquire(h);
