@@ -82,6 +82,22 @@ func TestPollerOpenClose(t *testing.T) {
 	if _, err := p.AfterFunc(time.Millisecond, func() {}); !errors.Is(err, gort.ErrClosed) {
 		t.Errorf("AfterFunc after Close: %v", err)
 	}
+	// Timers of a closed poller: Stop reports nothing pending, Reset fails.
+	p2, err := gort.NewPoller()
+	if err != nil {
+		t.Fatal(err)
+	}
+	tm, err := p2.AfterFunc(time.Hour, func() { t.Error("fired after Close") })
+	if err != nil {
+		t.Fatal(err)
+	}
+	p2.Close()
+	if tm.Stop() {
+		t.Error("Stop after the poller's Close returned true")
+	}
+	if _, err := tm.Reset(time.Millisecond); !errors.Is(err, gort.ErrClosed) {
+		t.Errorf("Reset after the poller's Close: %v", err)
+	}
 	if gort.Version() == "" {
 		t.Error("empty Version")
 	}
