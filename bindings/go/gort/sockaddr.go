@@ -3,6 +3,7 @@
 package gort
 
 /*
+#cgo windows LDFLAGS: -lws2_32
 #include <stdint.h>
 #include <string.h>
 #ifdef _WIN32
