@@ -51,7 +51,7 @@ type Fd struct {
 	h      C.gort_fd_t
 	r, w   direction
 	closed atomic.Bool
-	remote net.Addr
+	remote atomic.Value // net.Addr, once Accept or Connect knows it
 }
 
 // NewFd takes sysfd (a Unix descriptor; a SOCKET or HANDLE on Windows) of
@@ -307,7 +307,7 @@ func (fd *Fd) Accept() (*Fd, error) {
 		return nil, err
 	}
 	if remote != nil {
-		nfd.remote = remote
+		nfd.remote.Store(net.Addr(remote))
 	}
 	return nfd, nil
 }
@@ -334,7 +334,7 @@ func (fd *Fd) Connect(a *net.TCPAddr) error {
 		if rc != 0 {
 			return fd.opErr("connect", rc, &fd.w)
 		}
-		fd.remote = a
+		fd.remote.Store(net.Addr(a))
 		return nil
 	}
 }
@@ -368,7 +368,10 @@ func (fd *Fd) LocalAddr() net.Addr {
 }
 
 // RemoteAddr is the peer's address as Accept or Connect knew it.
-func (fd *Fd) RemoteAddr() net.Addr { return fd.remote }
+func (fd *Fd) RemoteAddr() net.Addr {
+	a, _ := fd.remote.Load().(net.Addr)
+	return a
+}
 
 // SetsockoptInt is setsockopt(2) with an int value (the OS's level and
 // option numbers).

@@ -98,6 +98,9 @@ func TestPollerOpenClose(t *testing.T) {
 	if _, err := tm.Reset(time.Millisecond); !errors.Is(err, gort.ErrClosed) {
 		t.Errorf("Reset after the poller's Close: %v", err)
 	}
+	if _, err := p.AfterFunc(time.Second, nil); !errors.Is(err, syscall.EINVAL) {
+		t.Errorf("AfterFunc(nil): %v; want EINVAL", err)
+	}
 	if gort.Version() == "" {
 		t.Error("empty Version")
 	}
@@ -126,6 +129,9 @@ func TestEcho(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c.Close()
+	if c.RemoteAddr().String() != ln.LocalAddr().String() {
+		t.Errorf("RemoteAddr %v, want %v", c.RemoteAddr(), ln.LocalAddr())
+	}
 	// More than one C buffer's worth, so both sides park.
 	msg := bytes.Repeat([]byte("gort echo "), 100000)
 	go func() {

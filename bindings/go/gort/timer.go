@@ -26,6 +26,9 @@ type Timer struct {
 // AfterFunc arms a timer that calls f in its own goroutine after d (at
 // once if d <= 0). The error matches ErrClosed once the poller is closed.
 func (p *Poller) AfterFunc(d time.Duration, f func()) (*Timer, error) {
+	if f == nil {
+		return nil, newError("timer add", C.GORT_EINVAL)
+	}
 	t := &Timer{p: p, f: f}
 	t.mu.Lock()
 	defer t.mu.Unlock()
