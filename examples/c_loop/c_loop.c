@@ -50,7 +50,8 @@ typedef struct waiter {
 typedef struct app {
   gort_poller_t poller;
   gort_timers_t heap;
-  int64_t poll_until; /* the deadline bounding the current wait, -1: none */
+  int64_t poll_until; /* what bounds the wait under way; -1: none, or not
+                         waiting (arm() then wakes, to be safe) */
   int parked;         /* operations whose token is still to come out */
   int finished;
   int failed;
