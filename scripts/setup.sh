@@ -16,6 +16,7 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(dirname "$here")
 GORT_CACHE=${GORT_CACHE:-$HOME/.cache/gort}
 export GORT_CACHE
+mkdir -p "$GORT_CACHE"
 jobs=$(nproc)
 
 # Zig 0.11.0 for linux-riscv64 (musl), macOS and windows-aarch64: the official
@@ -51,6 +52,9 @@ setup_native() {
   apt_install abigail-tools
   # libuv: for benchmarks only (bench_echo's libuv server).
   apt_install libuv1-dev
+  # Go (Debian's, 1.19): the cgo package bindings/go/gort and its tests
+  # (scripts/go-check.sh); no module is ever downloaded.
+  apt_install golang-go
 }
 
 # Linux uapi headers newer than the system's, for tools/gen_syscalls.py (the

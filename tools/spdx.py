@@ -14,7 +14,7 @@ TAG = "SPDX-License-Identifier: BSD-3-Clause"
 def style(path: str) -> str | None:
     base = path.rsplit("/", 1)[-1]
     ext = base.rsplit(".", 1)[-1] if "." in base else ""
-    if path.endswith(".cc.in") or ext in ("cc", "h", "c", "S"):
+    if path.endswith(".cc.in") or ext in ("cc", "h", "c", "S", "go") or base == "go.mod":
         return "c"
     if (ext in ("cmake", "txt", "sh", "py") or path.endswith((".cmake.in", ".pc.in"))
             or base in ("Doxyfile.in", "run", "wine-run")):
