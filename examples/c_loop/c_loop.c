@@ -50,9 +50,7 @@ typedef struct waiter {
 typedef struct app {
   gort_poller_t poller;
   gort_timers_t heap;
-  int64_t poll_until; /* what bounds the wait under way; -1: none, or not
-                         waiting (arm() then wakes, to be safe) */
-  int parked;         /* operations whose token is still to come out */
+  int parked; /* operations whose token is still to come out */
   int finished;
   int failed;
 
@@ -94,14 +92,20 @@ static int settle(app* a, const char* what, int rc) {
   return 1;
 }
 
-/* Arms timer `t` for `when`, then every `period` ns. A poller blocked with a
- * later bound must see the new deadline: wake it (coalesced). On this one
- * thread the wake only makes the next poll return at once; a loop whose
- * timers other threads arm needs it, as Go's wakeNetPoller. */
+/* Arms timer `t` for `when`, then every `period` ns. */
 static void arm(app* a, gort_timer_t t, int64_t when, int64_t period) {
   int rc = gort_timer_reset(a->heap, t, when, period, NULL);
   if (rc != 0) fail(a, "timer reset", rc);
-  if (a->poll_until < 0 || when < a->poll_until) gort_poller_wake(a->poller);
+}
+
+/* The heap calls this when a reset makes its nearest deadline earlier: a
+ * poll blocked with a later bound must see the new one, so wake it
+ * (coalesced). On this one thread the wake only makes the next poll return
+ * at once; a loop whose timers other threads arm needs it, as Go's
+ * wakeNetPoller. */
+static void on_earlier(void* arg) {
+  app* a = (app*)arg;
+  gort_poller_wake(a->poller);
 }
 
 /* --- the echo server --------------------------------------------------- */
@@ -219,7 +223,8 @@ static int setup(app* a) {
   uint32_t len = sizeof a->addr;
   int rc;
   if ((rc = gort_poller_open(&a->poller)) != 0 ||
-      (rc = gort_timers_new(&a->heap)) != 0) {
+      (rc = gort_timers_new(&a->heap)) != 0 ||
+      (rc = gort_timers_set_earlier(a->heap, on_earlier, a)) != 0) {
     fail(a, "open", rc);
     return rc;
   }
@@ -271,7 +276,6 @@ int main(void) {
   a.cli_write_w.step = cli_write;
   a.cli_read_w.step = cli_read;
   a.watchdog_w.step = watchdog_step;
-  a.poll_until = -1;
   if (setup(&a) != 0) return 1;
 
   start = gort_nanotime();
@@ -289,9 +293,7 @@ int main(void) {
       int64_t now = gort_nanotime();
       delay = next > now ? next - now : 0;
     }
-    a.poll_until = next;
     rc = gort_poller_poll(a.poller, delay, ev, 16, &got);
-    a.poll_until = -1;
     if (rc != 0) {
       fail(&a, "poll", rc);
       break;
