@@ -151,6 +151,28 @@ class Poller::Impl {
   std::atomic<size_t> queued_{0};
 
   std::atomic<uint32_t> wake_sig_{0};  // Go's netpollWakeSig
+  // The big harvest buffer (Poll() with room for more than kStackEvents)
+  // and its owner flag: the Poll() that sets it uses the buffer and calls
+  // the backend with more than kStackEvents, so at most one does at once.
+  std::atomic<bool> harvest_busy_{false};
+  internal::HarvestBuffer<BackendEvent> harvest_;
+  class BigHarvest {
+   public:
+    explicit BigHarvest(Impl* p) : p_(p) {}
+    ~BigHarvest() {
+      if (held_) p_->harvest_busy_.store(false, std::memory_order_release);
+    }
+    BigHarvest(const BigHarvest&) = delete;
+    BigHarvest& operator=(const BigHarvest&) = delete;
+    bool Claim() {
+      held_ = !p_->harvest_busy_.exchange(true, std::memory_order_acquire);
+      return held_;
+    }
+
+   private:
+    Impl* const p_;
+    bool held_ = false;
+  };
   std::atomic<uint64_t> wakes_{0};
   std::atomic<uint64_t> wakes_sent_{0};
   std::atomic<uint64_t> wake_errors_{0};
@@ -485,8 +507,16 @@ absl::StatusOr<size_t> Poller::Impl::Poll(int64_t delay, PollEvent* out,
       int64_t until = next > now ? next - now : 0;
       if (wait < 0 || until < wait) wait = until;
     }
-    BackendEvent evs[128];
-    size_t cap = std::min<size_t>(128, n - count);
+    // One kernel wait harvests up to the room left (at most kMaxHarvest):
+    // on the stack up to kStackEvents, else in the poller's buffer, which
+    // one Poll() at a time may use (another meanwhile takes the stack).
+    BackendEvent stack[internal::kStackEvents];
+    BackendEvent* evs = stack;
+    size_t cap = std::min(internal::kStackEvents, n - count);
+    BigHarvest big(this);
+    if (n - count > internal::kStackEvents && big.Claim()) {
+      evs = harvest_.Get(stack, n - count, &cap);
+    }
     absl::StatusOr<internal::BackendWaitResult> r =
         backend_->Wait(wait, evs, cap);
     if (!r.ok()) return r.status();

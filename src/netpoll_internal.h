@@ -10,6 +10,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <new>
 #include <type_traits>
 
 #include "absl/status/status.h"
@@ -79,12 +80,56 @@ class PollBackend {
   // Sends the wake-up signal (the portable layer coalesces calls).
   virtual absl::Status Break() = 0;
   // Waits up to `delay` ns (< 0 forever, 0 not at all) and writes up to `n`
-  // events. The wake-up signal is consumed only when `delay` != 0 where the
-  // backend can leave it pending (epoll), as Go does. EINTR (Go's rule):
-  // a timed wait (delay > 0) returns 0 events, others wait again.
+  // events, harvested by one kernel wait. The wake-up signal is consumed
+  // only when `delay` != 0 where the backend can leave it pending (epoll),
+  // as Go does. EINTR (Go's rule): a timed wait (delay > 0) returns 0
+  // events, others wait again. Waits may run on several threads at once,
+  // but only one at a time with `n` > kStackEvents (the portable layer's
+  // rule), so a backend's HarvestBuffer needs no lock.
   virtual absl::StatusOr<BackendWaitResult> Wait(int64_t delay,
                                                  BackendEvent* ev,
                                                  size_t n) = 0;
+};
+
+// Events harvested per kernel wait with arrays on the stack; a Poll() with
+// room for more uses a buffer grown once, up to kMaxHarvest.
+inline constexpr size_t kStackEvents = 128;
+inline constexpr size_t kMaxHarvest = 4096;
+
+// A backend's array of native events (epoll_event, kevent,
+// OVERLAPPED_ENTRY) for one Wait(): the caller's stack array for up to
+// kStackEvents, else a member array grown to `n` (an allocation only when
+// a caller first asks for more than before). Not thread-safe: see
+// PollBackend::Wait() for why it need not be.
+template <typename T>
+class HarvestBuffer {
+ public:
+  // The array to use for `n` events and its length in *cap (never 0 for
+  // n > 0; the stack array if growing fails).
+  T* Get(T* stack, size_t n, size_t* cap) {
+    if (n <= kStackEvents) {
+      *cap = n;
+      return stack;
+    }
+    if (n > kMaxHarvest) n = kMaxHarvest;
+    if (cap_ < n) {
+      T* grown = new (std::nothrow) T[n];
+      if (grown != nullptr) {
+        big_.reset(grown);
+        cap_ = n;
+      }
+    }
+    if (cap_ < n) {
+      *cap = kStackEvents;
+      return stack;
+    }
+    *cap = n;
+    return big_.get();
+  }
+
+ private:
+  std::unique_ptr<T[]> big_;
+  size_t cap_ = 0;
 };
 
 // Tests reach into a poller through this: a poller over a backend of their

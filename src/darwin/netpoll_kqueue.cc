@@ -47,9 +47,6 @@ absl::Status SysErr(int err, const char* context) {
 // events have their own identifier space, apart from descriptors.
 constexpr uintptr_t kWakeIdent = 0xee1eb9f4;
 
-// Events per kevent call (Go's `var events [64]keventt`).
-constexpr int kMaxEvents = 64;
-
 // Go's delay conversion: < 0 waits forever (no timespec), 0 polls (a zero
 // timespec), else seconds and nanoseconds, seconds capped at 1e6 because
 // Darwin fails with EINVAL for longer waits.
@@ -105,8 +102,10 @@ class KqueueBackend final : public PollBackend {
   // Go's netpoll.
   absl::StatusOr<BackendWaitResult> Wait(int64_t delay, BackendEvent* out,
                                          size_t n) override {
-    struct kevent evs[kMaxEvents];
-    int max = static_cast<int>(n < kMaxEvents ? n : kMaxEvents);
+    struct kevent stack[kStackEvents];
+    size_t cap;
+    struct kevent* evs = harvest_.Get(stack, n, &cap);
+    int max = static_cast<int>(cap);
     struct timespec ts;
     BackendWaitResult r;
     int k;
@@ -156,6 +155,7 @@ class KqueueBackend final : public PollBackend {
 
  private:
   int kq_;
+  HarvestBuffer<struct kevent> harvest_;  // Wait()s with n > kStackEvents
 };
 
 }  // namespace

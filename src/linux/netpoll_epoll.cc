@@ -58,8 +58,10 @@ class EpollBackend final : public PollBackend {
 
   absl::StatusOr<BackendWaitResult> Wait(int64_t delay, BackendEvent* out,
                                          size_t n) override {
-    epoll_event evs[128];
-    int max = static_cast<int>(n < 128 ? n : 128);
+    epoll_event stack[kStackEvents];
+    size_t cap;
+    epoll_event* evs = harvest_.Get(stack, n, &cap);
+    int max = static_cast<int>(cap);
     BackendWaitResult r;
     int k;
     for (;;) {
@@ -100,6 +102,7 @@ class EpollBackend final : public PollBackend {
  private:
   int epfd_;
   int wakefd_;
+  HarvestBuffer<epoll_event> harvest_;  // Wait()s with n > kStackEvents
 };
 
 }  // namespace

@@ -319,8 +319,10 @@ class IocpBackend final : public PollBackend {
         return r;
       }
     }
-    OVERLAPPED_ENTRY entries[128];
-    ULONG max = static_cast<ULONG>(std::min<size_t>(n, 128));
+    OVERLAPPED_ENTRY stack[kStackEvents];
+    size_t cap;
+    OVERLAPPED_ENTRY* entries = harvest_.Get(stack, n, &cap);
+    ULONG max = static_cast<ULONG>(cap);
     ULONG got = 0;
     if (!GetQueuedCompletionStatusEx(port_, entries, max, &got,
                                      DelayToMillis(delay), FALSE)) {
@@ -389,6 +391,7 @@ class IocpBackend final : public PollBackend {
   }
 
   HANDLE port_;
+  HarvestBuffer<OVERLAPPED_ENTRY> harvest_;  // Wait()s with n > kStackEvents
 };
 
 }  // namespace
