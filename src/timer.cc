@@ -42,8 +42,17 @@ constexpr uint32_t kGenMask = 0xffffffffu >> kGenShift;
 constexpr size_t kArity = 4;
 constexpr int kChunkShift = 12;  // 4096 records per chunk
 constexpr uint32_t kChunkMask = (1u << kChunkShift) - 1;
-// Stale slots are swept out when they outnumber live ones, and this many.
+// Stale slots (of stopped or re-armed timers) are swept out, a few per
+// call, while they number more than a quarter of the live ones and at
+// least this many...
 constexpr size_t kMinStaleToSweep = 64;
+// ...looking at up to this many slots per call (each look reads the
+// timer's record: a cache miss at 1e6 timers) and removing up to
+// kSweepRemovals of them (a sift each), more than the one stale slot a
+// Stop or Reset adds, while no call does more than a microsecond or two
+// of it.
+constexpr size_t kSweepSlots = 8;
+constexpr size_t kSweepRemovals = 2;
 // Slot i lives at slots[i + kPad]: with a 64-byte aligned base, the four
 // children of every node share one cache line.
 constexpr size_t kPad = 3;
@@ -154,7 +163,7 @@ class TimerHeap::Impl {
     if (a.when != b.when) return a.when < b.when;
     return a.order < b.order;  // never wraps: see Renumber()
   }
-  bool Grow(size_t need);
+  bool Grow(size_t need, bool exact = false);
   bool GrowChunks(size_t chunks);
   void Push(Slot s);  // capacity ensured by the caller
   void PopTop();
@@ -162,6 +171,7 @@ class TimerHeap::Impl {
   void SiftDown(size_t i);
   void Heapify();
   void Disarm(Meta& m);
+  void RemoveAt(size_t i);  // removes slot i, keeping the heap order
   void Clean();
   void Publish() {
     next_when_.store(size_ == 0 ? -1 : H(0).when, std::memory_order_release);
@@ -178,6 +188,7 @@ class TimerHeap::Impl {
   std::condition_variable done_running_;
   Slot* slots_ = nullptr;  // the heap: size_ slots from H(0)
   size_t size_ = 0;
+  size_t sweep_ = 0;  // Clean()'s cursor into the heap
   // Invariant: size_ + deferred_ <= cap_, so a deferred timer can always be
   // pushed back without allocating.
   size_t cap_ = 0;
@@ -211,10 +222,11 @@ TimerHeap::Impl::Meta* TimerHeap::Impl::Lookup(TimerId id) {
   return &m;
 }
 
-bool TimerHeap::Impl::Grow(size_t need) {
+bool TimerHeap::Impl::Grow(size_t need, bool exact) {
   if (need <= cap_) return true;
   size_t cap = cap_ < 64 ? 64 : cap_ * 2;
   while (cap < need) cap *= 2;
+  if (exact) cap = need;  // Reserve(): what was asked for, no doubling
   auto* slots = static_cast<Slot*>(
       ::operator new((cap + kPad) * sizeof(Slot), kLine, std::nothrow));
   if (slots == nullptr) return false;
@@ -305,17 +317,39 @@ void TimerHeap::Impl::Disarm(Meta& m) {
   }
 }
 
+void TimerHeap::Impl::RemoveAt(size_t i) {
+  --size_;
+  if (i == size_) return;
+  H(i) = H(size_);
+  if (i > 0 && Less(H(i), H((i - 1) / kArity))) {
+    SiftUp(i);
+  } else {
+    SiftDown(i);
+  }
+}
+
+// Go's zombie sweep (runtime/time.go: adjust once zombies pass a quarter
+// of the heap), made incremental: Go rebuilds the whole heap in one go,
+// which at 1e6 timers held the lock for milliseconds inside whichever
+// Stop crossed the line. Here each call looks at up to kSweepSlots slots
+// from a cursor that walks the heap round and round, removing up to
+// kSweepRemovals stale ones (a slot moved into a removed one's place is
+// looked at next).
 void TimerHeap::Impl::Clean() {
   size_t live = pending_ - deferred_;
   size_t stale = size_ - live;
-  if (stale > live && stale >= kMinStaleToSweep) {
-    // Go's zombie sweep: keep the live slots, rebuild the heap bottom-up.
-    size_t out = 0;
-    for (size_t i = 0; i < size_; ++i) {
-      if (Live(H(i))) H(out++) = H(i);
+  if (stale >= kMinStaleToSweep && stale > live / 4) {
+    size_t removals = kSweepRemovals;
+    for (size_t budget = kSweepSlots; budget > 0 && removals > 0 && size_ > 0;
+         --budget) {
+      if (sweep_ >= size_) sweep_ = 0;
+      if (Live(H(sweep_))) {
+        ++sweep_;
+      } else {
+        RemoveAt(sweep_);
+        --removals;
+      }
     }
-    size_ = out;
-    Heapify();
   }
   while (size_ > 0 && !Live(H(0))) PopTop();
 }
@@ -582,7 +616,10 @@ GORT_TIMER_HOT int64_t TimerHeap::Impl::Run(int64_t now, uintptr_t* tokens,
 
 absl::Status TimerHeap::Impl::Reserve(size_t n) {
   std::lock_guard<std::mutex> lock(mu_);
-  if (!Grow(n)) return NoMemory();
+  // Room for n live slots and the stale ones the sweep lets stand (a
+  // quarter of the live ones, and a few): no Grow() copies the heap later.
+  size_t slots = n + n / 4 + 2 * kMinStaleToSweep;
+  if (slots < n || !Grow(slots, /*exact=*/true)) return NoMemory();
   size_t chunks = (n + kChunkMask) >> kChunkShift;
   if (!GrowChunks(chunks)) return NoMemory();
   return absl::OkStatus();
@@ -688,6 +725,12 @@ void TimerHeap::SetEarlierHook(void (*fn)(void* arg), void* arg) {
   std::lock_guard<std::mutex> lock(impl_->mu_);
   impl_->earlier_fn_ = fn;
   impl_->earlier_arg_ = arg;
+}
+
+size_t TimerHeap::HeapSlotsForTesting() const {
+  if (impl_ == nullptr) return 0;
+  std::lock_guard<std::mutex> lock(impl_->mu_);
+  return impl_->size_;
 }
 
 void TimerHeap::SetNextArmingForTesting(uint32_t next) {

@@ -34,6 +34,12 @@
 
 #include "gort.h"
 
+/* macOS hides INADDR_LOOPBACK under strict POSIX (-std=c99 with
+ * _POSIX_C_SOURCE); its value is 127.0.0.1 everywhere. */
+#ifndef INADDR_LOOPBACK
+#define INADDR_LOOPBACK 0x7f000001u
+#endif
+
 #define ROUNDS 20
 #define TICK_NS 2000000LL         /* 2 ms between messages */
 #define WATCHDOG_NS 10000000000LL /* 10 s for the whole run */

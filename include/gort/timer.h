@@ -176,6 +176,10 @@ class TimerHeap {
   /// 32-bit counter wraps can be reached without 2^32 armings.
   void SetNextArmingForTesting(uint32_t next);
 
+  /// Tests only: heap slots in use, live and stale (those of stopped or
+  /// re-armed timers not swept out yet).
+  size_t HeapSlotsForTesting() const;
+
   class Impl;
 
  private:
