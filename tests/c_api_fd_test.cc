@@ -103,6 +103,7 @@ TEST_F(CApiFd, NullStaleClosedAndOutOfRangeArguments) {
     EXPECT_EQ(gort_fd_write(fd, buf, sizeof(buf), bad, &n), GORT_EINVAL);
     EXPECT_EQ(gort_fd_connect(fd, a.bytes, a.len, bad), GORT_EINVAL);
     EXPECT_EQ(gort_fd_accept(fd, bad, &fd, nullptr, nullptr), GORT_EINVAL);
+    EXPECT_EQ(gort_fd_wait_read(fd, bad), GORT_EINVAL);
   }
   EXPECT_EQ(gort_fd_accept(fd, kTok, nullptr, nullptr, nullptr), GORT_EINVAL);
   gort_fd_t out = 0;
@@ -153,6 +154,7 @@ TEST_F(CApiFd, NullStaleClosedAndOutOfRangeArguments) {
     EXPECT_EQ(gort_fd_setsockopt_int(bad, 1, 1, 1), GORT_EBADF);
     EXPECT_EQ(gort_fd_close(bad), GORT_EBADF);
     EXPECT_EQ(gort_fd_sysfd(bad, &sys), GORT_EBADF);
+    EXPECT_EQ(gort_fd_wait_read(bad, kTok), GORT_EBADF);
   }
 }
 

@@ -93,6 +93,71 @@ TEST_F(FdTest, ReadParksThenGetsTheBytes) {
   EXPECT_EQ(std::string(buf, r.n), "hello");
 }
 
+// WaitRead (Go's pd.waitRead): parks with nothing to read and comes out
+// when bytes arrive, without reading them (the wait is then over); done at
+// once when readiness came in after a short read (no read needed to learn
+// it); a read deadline and Close hand its token out, and the next call
+// reports them. Windows: ENOTSUP (no readiness).
+TEST_F(FdTest, WaitReadParksUntilReadableWithoutReading) {
+  MakePair();
+  IoResult r;
+#ifdef _WIN32
+  EXPECT_EQ(CodeOf(pair_.server->WaitRead(kTokA, &r)), GORT_ENOTSUP);
+  EXPECT_EQ(CodeOf(pair_.server->WaitRead(1, &r)), GORT_EINVAL);
+  EXPECT_EQ(CodeOf(pair_.server->WaitRead(kTokA, nullptr)), GORT_EINVAL);
+#else
+  EXPECT_EQ(CodeOf(pair_.server->WaitRead(1, &r)), GORT_EINVAL);
+  EXPECT_EQ(CodeOf(pair_.server->WaitRead(kTokA, nullptr)), GORT_EINVAL);
+  // The first call may consume the registration's initial edge.
+  ASSERT_TRUE(pair_.server->WaitRead(kTokA, &r).ok());
+  if (r.state == IoState::kDone) {
+    ASSERT_TRUE(pair_.server->WaitRead(kTokA, &r).ok());
+  }
+  ASSERT_EQ(r.state, IoState::kParked);
+  char buf[16];
+  IoResult w;
+  ASSERT_TRUE(pair_.client->Write("hi", 2, kTokB, &w).ok());
+  EXPECT_EQ(driver_->Next(kTokA).reason, PollReason::kReady);
+  // Nothing was read: the bytes are all there.
+  ASSERT_TRUE(pair_.server->Read(buf, sizeof(buf), kTokA, &r).ok());
+  ASSERT_EQ(r.state, IoState::kDone);
+  EXPECT_EQ(std::string(buf, r.n), "hi");
+  // A short read emptied it; bytes arrive before the wait: done at once.
+  ASSERT_TRUE(pair_.client->Write("yo", 2, kTokB, &w).ok());
+  for (int i = 0; i < 3; i++) {  // let the edge reach the pollDesc
+    PollEvent ev[4];
+    ASSERT_TRUE(poller_->Poll(10'000'000, ev, 4).ok());
+  }
+  ASSERT_TRUE(pair_.server->WaitRead(kTokA, &r).ok());
+  EXPECT_EQ(r.state, IoState::kDone);
+  ASSERT_TRUE(pair_.server->Read(buf, sizeof(buf), kTokA, &r).ok());
+  EXPECT_EQ(std::string(buf, r.n), "yo");
+  // A read deadline ends a parked wait with ETIMEDOUT.
+  ASSERT_TRUE(pair_.server->WaitRead(kTokA, &r).ok());
+  ASSERT_EQ(r.state, IoState::kParked);
+  ASSERT_TRUE(pair_.server->SetDeadline(int64_t{-1}, PollMode::kRead).ok());
+  EXPECT_EQ(driver_->Next(kTokA).reason, PollReason::kDeadline);
+  EXPECT_EQ(CodeOf(pair_.server->WaitRead(kTokA, &r)), GORT_ETIMEDOUT);
+  EXPECT_EQ(CodeOf(pair_.server->Read(buf, sizeof(buf), kTokA, &r)),
+            GORT_ETIMEDOUT);
+  ASSERT_TRUE(pair_.server->SetDeadline(int64_t{0}, PollMode::kRead).ok());
+  // A read parked holds the direction: a wait meanwhile is EBUSY.
+  ASSERT_TRUE(pair_.server->Read(buf, sizeof(buf), kTokB, &r).ok());
+  ASSERT_EQ(r.state, IoState::kParked);
+  EXPECT_EQ(CodeOf(pair_.server->WaitRead(kTokA, &r)), GORT_EBUSY);
+  ASSERT_TRUE(pair_.client->Write("z", 1, kTokA, &w).ok());
+  EXPECT_EQ(driver_->Next(kTokB).reason, PollReason::kReady);
+  ASSERT_TRUE(pair_.server->Read(buf, sizeof(buf), kTokB, &r).ok());
+  EXPECT_EQ(std::string(buf, r.n), "z");
+  // Close ends one with ECANCELED.
+  ASSERT_TRUE(pair_.server->WaitRead(kTokA, &r).ok());
+  ASSERT_EQ(r.state, IoState::kParked);
+  ASSERT_TRUE(pair_.server->Close().ok());
+  EXPECT_EQ(driver_->Next(kTokA).reason, PollReason::kClosing);
+  EXPECT_EQ(CodeOf(pair_.server->WaitRead(kTokA, &r)), GORT_ECANCELED);
+#endif
+}
+
 // Go's FD.Read: a zero-byte read returns at once, without a system call.
 TEST_F(FdTest, ZeroByteReadIsDoneAtOnce) {
   MakePair();

@@ -12,19 +12,19 @@
 // (level-triggered) stops after a short read. The next Read then finds the
 // data (or EAGAIN after a stale edge, and parks: still correct).
 //
-// Readiness backends only (epoll, kqueue): on Windows the poller sees
-// completions, and nothing completes without an operation in flight, so
-// there Readable() returns at once and the Read waits instead
-// (kSupported is false). Errors (closing, deadline) are left for the next
-// Read to report: Readable() then returns at once too.
+// It is gort::Fd::WaitRead. Readiness backends only (epoll, kqueue): on
+// Windows the poller sees completions, and WaitRead fails with ENOTSUP, so
+// there Readable() returns at once and the Read waits instead (kSupported
+// is false). Errors (closing, deadline) are left for the next Read to
+// report: Readable() then returns at once too.
 #ifndef GORT_EXAMPLES_RUNTIME_READABLE_H_
 #define GORT_EXAMPLES_RUNTIME_READABLE_H_
 
 #include <coroutine>
 #include <cstdint>
 
+#include "absl/status/status.h"
 #include "gort/fd.h"
-#include "gort/netpoll.h"
 #include "scheduler.h"
 
 namespace rt {
@@ -37,8 +37,7 @@ class ReadableAwait : public Waiter {
   static constexpr bool kSupported = true;
 #endif
 
-  ReadableAwait(Scheduler& s, gort::Fd& fd)
-      : Waiter(&Woken), poller_(s.poller()), pd_(fd.pd()) {}
+  explicit ReadableAwait(gort::Fd& fd) : Waiter(&Woken), fd_(fd) {}
   ReadableAwait(const ReadableAwait&) = delete;
   ReadableAwait& operator=(const ReadableAwait&) = delete;
 
@@ -47,24 +46,27 @@ class ReadableAwait : public Waiter {
   // other outcome (ready, closing, deadline) resumes at once.
   bool await_suspend(std::coroutine_handle<> h) {
     h_ = h;
-    absl::StatusOr<gort::WaitResult> w =
-        poller_.Wait(pd_, gort::PollMode::kRead,
-                     reinterpret_cast<uintptr_t>(static_cast<Waiter*>(this)));
-    return w.ok() && *w == gort::WaitResult::kParked;
+    // r is this call's own: kParked is written before the token can be
+    // published (and another worker resume the coroutine), nothing after.
+    gort::IoResult r;
+    absl::Status s = fd_.WaitRead(Token(), &r);
+    return s.ok() && r.state == gort::IoState::kParked;
   }
+  // The token came out (or the wait was over at once): nothing to finish.
   void await_resume() const noexcept {}
 
  private:
+  uintptr_t Token() {
+    return reinterpret_cast<uintptr_t>(static_cast<Waiter*>(this));
+  }
   static void Woken(Waiter* w) { static_cast<ReadableAwait*>(w)->h_.resume(); }
 
-  gort::Poller& poller_;
-  gort::PollDescId pd_;
+  gort::Fd& fd_;
   std::coroutine_handle<> h_;
 };
 
-// Waits until `fd` (registered with `s`'s poller) may be readable.
-inline ReadableAwait Readable(Scheduler& s, gort::Fd& fd) {
-  return ReadableAwait(s, fd);
+inline ReadableAwait Readable(Scheduler&, gort::Fd& fd) {
+  return ReadableAwait(fd);
 }
 
 }  // namespace rt

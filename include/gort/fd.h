@@ -165,6 +165,21 @@ class Fd {
   /// error, r->n holds the bytes written before it.
   absl::Status Write(const void* buf, size_t n, uintptr_t token, IoResult* r);
 
+  /// Waits until the descriptor may be readable, without reading (Go's
+  /// pd.waitRead, what FD.RawRead parks on between tries). kDone at once
+  /// when readiness came in since the last read operation (data that
+  /// arrived after a short read, say); kParked otherwise, and then the
+  /// token comes out of Poll() when it may be readable, or on the read
+  /// deadline or Close: the wait is over then (nothing to call again; the
+  /// next Read reports a deadline or closing). Errors: ECANCELED once
+  /// closing, ETIMEDOUT past the read deadline, EBUSY while a read
+  /// operation is parked. Call it between read operations, not during one.
+  /// It spares a read that would only hear EAGAIN: after a short read,
+  /// wait, then read. Readiness is a hint: the read after it may still
+  /// find nothing (it then parks as usual). Windows: ENOTSUP (overlapped
+  /// I/O has no readiness; Go's RawRead uses a zero-byte read there).
+  absl::Status WaitRead(uintptr_t token, IoResult* r);
+
   /// Accepts a connection (a kListener). The new Fd is a kStream,
   /// registered with the same Poller, non-blocking / overlapped and
   /// close-on-exec; the peer's address goes to `peer` if not null.

@@ -151,6 +151,7 @@ class Fd::Impl {
 
   absl::Status Read(void* buf, size_t n, uintptr_t token, IoResult* r);
   absl::Status Write(const void* buf, size_t n, uintptr_t token, IoResult* r);
+  absl::Status WaitRead(uintptr_t token, IoResult* r);
   absl::Status Accept(uintptr_t token, IoResult* r, std::unique_ptr<Fd>* out,
                       SockAddr* peer);
   absl::Status Connect(const SockAddr& addr, uintptr_t token, IoResult* r);
@@ -344,6 +345,27 @@ absl::Status Fd::Impl::Read(void* buf, size_t n, uintptr_t token, IoResult* r) {
     }
     return SysErr(err, "read");
   }
+}
+
+// Go's pd.waitRead (FD.RawRead's wait): no Prepare, so readiness that came
+// in since the last read operation is consumed at once instead of reset.
+// It takes no slot of the fdMutex, only a reference for the call (so the
+// pollDesc cannot be unregistered under it): a parked wait is over when
+// its token comes out, and a read after it finds the direction free.
+absl::Status Fd::Impl::WaitRead(uintptr_t token, IoResult* r) {
+  absl::Status s = CheckIoArgs(nullptr, 0, token, r, "wait read");
+  if (!s.ok()) return s;
+  *r = IoResult{};
+  Ref ref(this);
+  if (!ref) return internal::FdError(GORT_ECANCELED, "wait read");
+  int code = desc_->CheckErr(PollMode::kRead);
+  if (code != 0) return internal::FdError(code, "wait read");
+  r->state = IoState::kParked;  // before the token can be published
+  code = desc_->Block(PollMode::kRead, token);
+  if (code == internal::kBlockParked) return absl::OkStatus();
+  r->state = IoState::kDone;
+  if (code == internal::kBlockReady) return absl::OkStatus();
+  return internal::FdError(code, "wait read");
 }
 
 // Go's FD.Write: every byte, or an error with the count written before it.
@@ -744,6 +766,9 @@ absl::Status Fd::Read(void* buf, size_t n, uintptr_t token, IoResult* r) {
 absl::Status Fd::Write(const void* buf, size_t n, uintptr_t token,
                        IoResult* r) {
   return impl_->Write(buf, n, token, r);
+}
+absl::Status Fd::WaitRead(uintptr_t token, IoResult* r) {
+  return impl_->WaitRead(token, r);
 }
 absl::Status Fd::Accept(uintptr_t token, IoResult* r, std::unique_ptr<Fd>* out,
                         SockAddr* peer) {

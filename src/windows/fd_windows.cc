@@ -501,6 +501,17 @@ absl::Status Fd::Write(const void* buf, size_t n, uintptr_t token,
   }
 }
 
+// Readiness does not exist for overlapped I/O. Go's RawRead issues a
+// zero-byte read to learn that a socket is readable; not done here yet.
+absl::Status Fd::WaitRead(uintptr_t token, IoResult* r) {
+  if (absl::Status s = CheckIoArgs(nullptr, 0, token, r, "fd wait read");
+      !s.ok()) {
+    return s;
+  }
+  *r = IoResult{};
+  return Err(GORT_ENOTSUP, "fd wait read: no readiness on Windows");
+}
+
 absl::Status Fd::Accept(uintptr_t token, IoResult* r, std::unique_ptr<Fd>* out,
                         SockAddr* peer) {
   if (out == nullptr) return Err(GORT_EINVAL, "fd accept");

@@ -779,6 +779,17 @@ GORT_EXTERN int gort_fd_read(gort_fd_t fd, void* buf, size_t n, uintptr_t token,
 GORT_EXTERN int gort_fd_write(gort_fd_t fd, const void* buf, size_t n,
                               uintptr_t token, size_t* done_n);
 
+/** Waits until `fd` may be readable, without reading (Go's pd.waitRead,
+ *  FD.RawRead's wait): 0 at once if readiness came in since the last read
+ *  operation, else GORT_POLL_PARKED: the token comes out when it may be
+ *  readable, or on the read deadline or a close, and the wait is over
+ *  (nothing to call again). Call it between read operations. Readiness is
+ *  a hint: the read after it may still find nothing. Windows:
+ *  GORT_ENOTSUP. @return 0, GORT_POLL_PARKED, GORT_ECANCELED (closing),
+ *  GORT_ETIMEDOUT (deadline passed), GORT_EBUSY (a read is parked),
+ *  GORT_EINVAL (a token of 0, 1 or 2), GORT_EBADF. */
+GORT_EXTERN int gort_fd_wait_read(gort_fd_t fd, uintptr_t token);
+
 /** Accepts a connection on a listener. The new fd (in `*out`) is a
  *  GORT_FD_STREAM of the same poller, non-blocking and close-on-exec. The
  *  peer's address goes to `addr` (`*addrlen` bytes at most) unless `addr`

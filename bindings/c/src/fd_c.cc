@@ -327,6 +327,15 @@ int gort_fd_sysfd(gort_fd_t fd, intptr_t* out) try {
   return ExceptionToCode();
 }
 
+int gort_fd_wait_read(gort_fd_t fd, uintptr_t token) try {
+  return WithFd(fd, [&](Fd& f) -> int {
+    IoResult r;
+    return IoCode(f.WaitRead(token, &r), r);
+  });
+} catch (...) {
+  return ExceptionToCode();
+}
+
 int gort_pipe_open(uint32_t flags, intptr_t fds[2]) try {
   if (fds == nullptr) return GORT_EINVAL;
   absl::StatusOr<gort::PipeEnds> p = gort::OpenPipe(flags);
