@@ -7,7 +7,11 @@
 //   WakeRoundTrip  thread ping-pong through Wake() + a blocking Poll() on two
 //                  pollers vs eventfd write + epoll_wait;
 //   Memory         bytes per pollDesc: its size and the heap and RSS growth
-//                  for up to 100k registered descriptors, vs raw epoll.
+//                  for up to 100k registered descriptors, vs raw epoll;
+//   Instr*         per call with one ready descriptor, in instructions
+//                  (instr.h, bench/instr_callgrind.sh) and time: gort's
+//                  Prepare, Wait and Poll (C++ and C ABI) beside epoll_wait
+//                  and libuv's uv_run(UV_RUN_NOWAIT) (when found).
 // The descriptors are AF_UNIX socketpairs (and dups of one end). Setup
 // system calls that both sides share (write a byte, read it back) are
 // timed but excluded from the *_ns counters, which time only the measured
@@ -35,7 +39,13 @@
 #include <vector>
 
 #include "benchmark/benchmark.h"
+#include "gort.h"
 #include "gort/netpoll.h"
+#include "instr.h"
+
+#ifdef GORT_HAVE_LIBUV
+#include <uv.h>
+#endif
 
 namespace {
 
@@ -465,5 +475,218 @@ void BM_EpollMemory(benchmark::State& state) {
   for (int d : fds) close(d);
 }
 BENCHMARK(BM_EpollMemory)->Iterations(1)->Unit(benchmark::kMillisecond);
+
+// --- (e) per call with one ready descriptor: instructions and time --------
+//
+// kInstrRounds rounds on one socketpair. gort, per round: Prepare(read),
+// Wait(read) parks the token, (a byte written to the peer), Poll(0) hands
+// the one token out, (the byte read back). Raw epoll: (write) epoll_wait(0)
+// returns the one event (read). libuv: (write) uv_run(UV_RUN_NOWAIT) calls
+// the uv_poll_t's callback once (read). The argument picks the call that
+// is counted under callgrind (0 Prepare, 1 Wait, 2 Poll); all are timed,
+// steady_clock around each call less the cost of an empty pair measured in
+// the same loop. Instructions are user space only: the kernel's epoll_wait
+// is the same work for all and not in the counts; the *empty* row is the
+// floor of the toggles around one call.
+
+using gort_bench::Region;
+
+constexpr size_t kInstrRounds = 10000;
+const char* const kCallName[] = {"prepare", "wait (parks)", "poll (1 ready)"};
+
+void Byte(int fd, bool write_it) {
+  char c = 'x';
+  ssize_t r = write_it ? write(fd, &c, 1) : read(fd, &c, 1);
+  if (r != 1) Die(write_it ? "write" : "read");
+}
+
+// Per-call times of the three calls and of an empty timed pair.
+struct CallTimes {
+  int64_t ns[3] = {0, 0, 0};
+  int64_t empty = 0;
+  size_t calls = 0;
+  void Report(benchmark::State& state, int ncalls) const {
+    const double c = static_cast<double>(calls);
+    const double e = static_cast<double>(empty) / c;
+    static const char* const key[] = {"prepare_ns", "wait_ns", "poll_ns"};
+    for (int i = 3 - ncalls; i < 3; ++i) {
+      state.counters[key[i]] = static_cast<double>(ns[i]) / c - e;
+    }
+    state.counters["clock_pair_ns"] = e;
+  }
+};
+
+// Calls f() timed into *ns, counted under callgrind when `counted`.
+// The clock reads stay outside the counted span; the toggles (a few
+// instructions natively) are inside the timed one.
+template <typename F>
+void Call(bool counted, int64_t* ns, F&& f) {
+  Clock::time_point t0 = Clock::now();
+  if (counted) gort_bench::On();
+  f();
+  if (counted) gort_bench::Off();
+  *ns += Since(t0);
+}
+
+void EmptyPair(CallTimes* t) {
+  Clock::time_point t0 = Clock::now();
+  benchmark::ClobberMemory();
+  t->empty += Since(t0);
+}
+
+void BM_InstrEmpty(benchmark::State& state) {
+  for (auto _ : state) {
+    Region r("empty (toggle floor)", "-", kInstrRounds);
+    for (size_t i = 0; i < kInstrRounds; ++i) {
+      gort_bench::On();
+      gort_bench::Off();
+    }
+  }
+}
+BENCHMARK(BM_InstrEmpty)->Apply(gort_bench::InstrIterations);
+
+// gort's three calls as `impl`: prep(), wait() -> parked, poll() -> 1.
+template <typename Prep, typename Wait, typename PollFn>
+void GortRounds(benchmark::State& state, const char* impl, const Pairs& pair,
+                Prep&& prep, Wait&& wait, PollFn&& poll) {
+  const int which = static_cast<int>(state.range(0));
+  CallTimes t;
+  for (auto _ : state) {
+    Region r(kCallName[which], impl, kInstrRounds);
+    for (size_t i = 0; i < kInstrRounds; ++i) {
+      Call(which == 0, &t.ns[0], prep);
+      Call(which == 1, &t.ns[1], wait);
+      Byte(pair.b[0], true);
+      Call(which == 2, &t.ns[2], poll);
+      Byte(pair.a[0], false);
+      EmptyPair(&t);
+    }
+    t.calls += kInstrRounds;
+  }
+  t.Report(state, 3);
+}
+
+void BM_InstrGortCxx(benchmark::State& state) {
+  Pairs pair(1);
+  std::unique_ptr<Poller> p = OpenPoller();
+  absl::StatusOr<PollDescId> id = p->Register(pair.a[0]);
+  if (!id.ok()) Die("Register");
+  PollEvent out[4];
+  // The registration's write-ready edge: no waiter, no token.
+  if (!p->Poll(0, out, 4).ok()) Die("Poll");
+  GortRounds(
+      state, "gort-c++", pair,
+      [&] {
+        if (!p->Prepare(*id, PollMode::kRead).ok()) Die("Prepare");
+      },
+      [&] {
+        absl::StatusOr<gort::WaitResult> w = p->Wait(*id, PollMode::kRead, 8);
+        if (!w.ok() || *w != gort::WaitResult::kParked) Die("Wait");
+      },
+      [&] {
+        absl::StatusOr<size_t> k = p->Poll(0, out, 4);
+        if (!k.ok() || *k != 1 || out[0].token != 8) Die("Poll");
+      });
+}
+BENCHMARK(BM_InstrGortCxx)
+    ->DenseRange(0, 2)
+    ->Apply(gort_bench::InstrIterations);
+
+void BM_InstrGortC(benchmark::State& state) {
+  Pairs pair(1);
+  gort_poller_t p = 0;
+  gort_pd_t pd = 0;
+  if (gort_poller_open(&p) != 0) Die("gort_poller_open");
+  if (gort_poller_register(p, pair.a[0], &pd) != 0) Die("gort_poller_register");
+  gort_poll_event_t out[4];
+  size_t got = 0;
+  if (gort_poller_poll(p, 0, out, 4, &got) != 0) Die("gort_poller_poll");
+  GortRounds(
+      state, "gort-c", pair,
+      [&] {
+        if (gort_poller_prepare(p, pd, GORT_POLL_READ) != 0) Die("prepare");
+      },
+      [&] {
+        if (gort_poller_wait(p, pd, GORT_POLL_READ, 8) != GORT_POLL_PARKED) {
+          Die("wait");
+        }
+      },
+      [&] {
+        if (gort_poller_poll(p, 0, out, 4, &got) != 0 || got != 1 ||
+            out[0].token != 8) {
+          Die("poll");
+        }
+      });
+  gort_poller_unregister(p, pd);
+  gort_poller_close(p);
+}
+BENCHMARK(BM_InstrGortC)->DenseRange(0, 2)->Apply(gort_bench::InstrIterations);
+
+// A baseline with only the poll call: poll() must take the one event.
+template <typename PollFn>
+void PollRounds(benchmark::State& state, const char* impl, const Pairs& pair,
+                PollFn&& poll) {
+  CallTimes t;
+  for (auto _ : state) {
+    Region r(kCallName[2], impl, kInstrRounds);
+    for (size_t i = 0; i < kInstrRounds; ++i) {
+      Byte(pair.b[0], true);
+      Call(true, &t.ns[2], poll);
+      Byte(pair.a[0], false);
+      EmptyPair(&t);
+    }
+    t.calls += kInstrRounds;
+  }
+  t.Report(state, 1);
+}
+
+void BM_InstrEpoll(benchmark::State& state) {
+  Pairs pair(1);
+  int ep = EpollCreate();
+  epoll_event ev{};
+  ev.events = kEpollMask;
+  ev.data.u64 = 8;
+  if (epoll_ctl(ep, EPOLL_CTL_ADD, pair.a[0], &ev) != 0) Die("epoll add");
+  epoll_event evs[kBatch];
+  while (epoll_wait(ep, evs, kBatch, 0) > 0) {
+  }
+  PollRounds(state, "epoll", pair, [&] {
+    if (epoll_wait(ep, evs, kBatch, 0) != 1 || evs[0].data.u64 != 8) {
+      Die("epoll_wait");
+    }
+  });
+  close(ep);
+}
+BENCHMARK(BM_InstrEpoll)->Apply(gort_bench::InstrIterations);
+
+#ifdef GORT_HAVE_LIBUV
+void BM_InstrUv(benchmark::State& state) {
+  Pairs pair(1);
+  uv_loop_t loop;
+  uv_poll_t h;
+  size_t calls = 0;
+  if (uv_loop_init(&loop) != 0) Die("uv_loop_init");
+  if (uv_poll_init(&loop, &h, pair.a[0]) != 0) Die("uv_poll_init");
+  h.data = &calls;
+  uv_poll_start(&h, UV_READABLE, [](uv_poll_t* hd, int, int) {
+    ++*static_cast<size_t*>(hd->data);
+  });
+  uv_run(&loop, UV_RUN_NOWAIT);
+  size_t want = 0;
+  PollRounds(state, "libuv", pair, [&] {
+    uv_run(&loop, UV_RUN_NOWAIT);
+    if (calls != ++want) Die("uv_run");
+  });
+  uv_close(reinterpret_cast<uv_handle_t*>(&h), nullptr);
+  uv_run(&loop, UV_RUN_DEFAULT);
+  uv_loop_close(&loop);
+}
+BENCHMARK(BM_InstrUv)->Apply(gort_bench::InstrIterations);
+#else
+void BM_InstrUv(benchmark::State& state) {
+  state.SkipWithError("libuv not found at build time (pkg-config libuv)");
+}
+BENCHMARK(BM_InstrUv);
+#endif
 
 }  // namespace

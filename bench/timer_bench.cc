@@ -2,6 +2,9 @@
 // Timer heap costs at 1e4 and 1e6 live timers: start (arm), stop, reset and
 // fire, beside a std::priority_queue baseline with lazy deletion (the usual
 // hand-rolled timer queue) in the same binary. Reports bytes per timer.
+// The Instr* benchmarks (instr.h, bench/instr_callgrind.sh) count start,
+// stop (random order) and fire per timer in instructions and time, for
+// gort's C++ API, its C ABI and libuv (when found) side by side.
 #include <algorithm>
 #include <cstdint>
 #include <queue>
@@ -11,8 +14,14 @@
 #include <vector>
 
 #include "benchmark/benchmark.h"
+#include "gort.h"
 #include "gort/time.h"
 #include "gort/timer.h"
+#include "instr.h"
+
+#ifdef GORT_HAVE_LIBUV
+#include <uv.h>
+#endif
 
 namespace {
 
@@ -341,6 +350,432 @@ BENCHMARK(BM_GortStopResetTail)
     ->Arg(1000000)
     ->Iterations(1)
     ->Unit(benchmark::kMillisecond);
+
+// --- Instruction mode: gort (C++ and C ABI) beside libuv -----------------
+//
+// n live timers at random deadlines; each benchmark times (and, under
+// callgrind, counts) k = n/10 operations in one loop:
+//   Start  arms k unarmed timers;
+//   Stop   disarms k of the n, in random order;
+//   Fire   fires the k earliest: k timers due, the n-k others far later
+//          (token timers in batches of kFireBatch, or callbacks).
+// Between iterations the operations are undone, untimed. libuv's deadlines
+// are milliseconds of loop time: its timers get random timeouts in
+// [0, kUvSpanMs); for Fire the loop's clock is set back by kUvDueMs while
+// the k due timers are armed, so they are due when uv_run(UV_RUN_NOWAIT)
+// reads the clock again.
+
+using gort_bench::Clock;
+using gort_bench::NsSince;
+using gort_bench::Region;
+
+constexpr size_t kFireBatch = 256;
+constexpr int64_t kFar = int64_t{1} << 60;  // deadlines that never come
+
+size_t InstrOps(size_t n) { return n / 10; }
+
+void Report(benchmark::State& state, int64_t ns, size_t k) {
+  state.counters["ns_per_op"] =
+      static_cast<double>(ns) /
+      static_cast<double>(static_cast<size_t>(state.iterations()) * k);
+  state.counters["ops"] = static_cast<double>(k);
+}
+
+// The C ABI's heap, filled like Fill(); its handles in *ids.
+struct CHeap {
+  CHeap() {
+    if (gort_timers_new(&h) != 0) std::abort();
+  }
+  ~CHeap() { gort_timers_free(h); }
+  gort_timer_t Add(uintptr_t token) {
+    gort_timer_t t;
+    if (gort_timer_add_token(h, token, &t) != 0) std::abort();
+    return t;
+  }
+  void Reset(gort_timer_t t, int64_t when) {
+    if (gort_timer_reset(h, t, when, 0, nullptr) != 0) std::abort();
+  }
+  gort_timers_t h = 0;
+};
+
+std::vector<int64_t> Whens(size_t n, std::mt19937_64& rng, int64_t span) {
+  std::vector<int64_t> w(n);
+  for (auto& x : w)
+    x = static_cast<int64_t>(rng() % static_cast<uint64_t>(span));
+  return w;
+}
+
+void BM_InstrStartCxx(benchmark::State& state) {
+  const size_t n = static_cast<size_t>(state.range(0)), k = InstrOps(n);
+  TimerHeap h;
+  std::mt19937_64 rng(11);
+  Fill(h, n, rng, nullptr);
+  std::vector<TimerId> pool;
+  for (size_t i = 0; i < k; ++i) pool.push_back(*h.Add(Token(i)));
+  std::vector<int64_t> whens = Whens(k, rng, kSpan);
+  int64_t ns = 0;
+  for (auto _ : state) {
+    Region r("start n=" + std::to_string(n), "gort-c++", k);
+    Clock::time_point t0 = Clock::now();
+    gort_bench::On();
+    for (size_t i = 0; i < k; ++i) {
+      benchmark::DoNotOptimize(h.Reset(pool[i], whens[i], 0));
+    }
+    gort_bench::Off();
+    ns += NsSince(t0);
+    for (TimerId id : pool) (void)h.Stop(id);
+  }
+  Report(state, ns, k);
+}
+
+void BM_InstrStartC(benchmark::State& state) {
+  const size_t n = static_cast<size_t>(state.range(0)), k = InstrOps(n);
+  CHeap h;
+  std::mt19937_64 rng(11);
+  (void)gort_timers_reserve(h.h, n + k);
+  std::vector<int64_t> fill = Whens(n, rng, kSpan);
+  for (size_t i = 0; i < n; ++i) h.Reset(h.Add(i), fill[i]);
+  std::vector<gort_timer_t> pool;
+  for (size_t i = 0; i < k; ++i) pool.push_back(h.Add(i));
+  std::vector<int64_t> whens = Whens(k, rng, kSpan);
+  int64_t ns = 0;
+  for (auto _ : state) {
+    Region r("start n=" + std::to_string(n), "gort-c", k);
+    Clock::time_point t0 = Clock::now();
+    gort_bench::On();
+    for (size_t i = 0; i < k; ++i) {
+      benchmark::DoNotOptimize(
+          gort_timer_reset(h.h, pool[i], whens[i], 0, nullptr));
+    }
+    gort_bench::Off();
+    ns += NsSince(t0);
+    for (gort_timer_t t : pool) (void)gort_timer_stop(h.h, t, nullptr);
+  }
+  Report(state, ns, k);
+}
+
+void BM_InstrStopCxx(benchmark::State& state) {
+  const size_t n = static_cast<size_t>(state.range(0)), k = InstrOps(n);
+  TimerHeap h;
+  std::mt19937_64 rng(12);
+  std::vector<TimerId> ids;
+  Fill(h, n, rng, &ids);
+  std::shuffle(ids.begin(), ids.end(), rng);
+  int64_t ns = 0;
+  for (auto _ : state) {
+    Region r("stop n=" + std::to_string(n), "gort-c++", k);
+    Clock::time_point t0 = Clock::now();
+    gort_bench::On();
+    for (size_t i = 0; i < k; ++i) benchmark::DoNotOptimize(h.Stop(ids[i]));
+    gort_bench::Off();
+    ns += NsSince(t0);
+    for (size_t i = 0; i < k; ++i) {
+      (void)h.Reset(ids[i], static_cast<int64_t>(rng() % kSpan), 0);
+    }
+    std::shuffle(ids.begin(), ids.end(), rng);
+  }
+  Report(state, ns, k);
+}
+
+void BM_InstrStopC(benchmark::State& state) {
+  const size_t n = static_cast<size_t>(state.range(0)), k = InstrOps(n);
+  CHeap h;
+  std::mt19937_64 rng(12);
+  (void)gort_timers_reserve(h.h, n);
+  std::vector<gort_timer_t> ids;
+  for (size_t i = 0; i < n; ++i) {
+    ids.push_back(h.Add(i));
+    h.Reset(ids.back(), static_cast<int64_t>(rng() % kSpan));
+  }
+  std::shuffle(ids.begin(), ids.end(), rng);
+  int64_t ns = 0;
+  for (auto _ : state) {
+    Region r("stop n=" + std::to_string(n), "gort-c", k);
+    Clock::time_point t0 = Clock::now();
+    gort_bench::On();
+    for (size_t i = 0; i < k; ++i) {
+      benchmark::DoNotOptimize(gort_timer_stop(h.h, ids[i], nullptr));
+    }
+    gort_bench::Off();
+    ns += NsSince(t0);
+    for (size_t i = 0; i < k; ++i) {
+      h.Reset(ids[i], static_cast<int64_t>(rng() % kSpan));
+    }
+    std::shuffle(ids.begin(), ids.end(), rng);
+  }
+  Report(state, ns, k);
+}
+
+// Fire: ids[0..k) due at random deadlines in [0, kSpan), the rest at
+// kFar + a random offset; Run(kSpan) fires exactly the k.
+void BM_InstrFireCxx(benchmark::State& state) {
+  const size_t n = static_cast<size_t>(state.range(0)), k = InstrOps(n);
+  TimerHeap h;
+  std::mt19937_64 rng(13);
+  (void)h.Reserve(n);
+  std::vector<TimerId> ids;
+  for (size_t i = 0; i < n; ++i) {
+    int64_t when = static_cast<int64_t>(rng() % kSpan) + (i < k ? 0 : kFar);
+    ids.push_back(*h.Start(when, 0, Token(i)));
+  }
+  state.counters["bytes_per_timer"] =
+      static_cast<double>(h.MemoryUsage()) / static_cast<double>(n);
+  uintptr_t tokens[kFireBatch];
+  int64_t ns = 0;
+  size_t fired = 0;
+  for (auto _ : state) {
+    {
+      Region r("fire-token n=" + std::to_string(n), "gort-c++", k);
+      Clock::time_point t0 = Clock::now();
+      gort_bench::On();
+      for (size_t got = 0; got < k;) {
+        size_t m = 0;
+        h.Run(kSpan, tokens, kFireBatch, &m);
+        benchmark::DoNotOptimize(tokens);
+        if (m == 0) break;
+        got += m;
+        fired += m;
+      }
+      gort_bench::Off();
+      ns += NsSince(t0);
+    }
+    for (size_t i = 0; i < k; ++i) {
+      (void)h.Reset(ids[i], static_cast<int64_t>(rng() % kSpan), 0);
+    }
+  }
+  if (fired != static_cast<size_t>(state.iterations()) * k) {
+    state.SkipWithError("fired the wrong number of timers");
+  }
+  Report(state, ns, k);
+}
+
+void BM_InstrFireC(benchmark::State& state) {
+  const size_t n = static_cast<size_t>(state.range(0)), k = InstrOps(n);
+  CHeap h;
+  std::mt19937_64 rng(13);
+  (void)gort_timers_reserve(h.h, n);
+  std::vector<gort_timer_t> ids;
+  for (size_t i = 0; i < n; ++i) {
+    ids.push_back(h.Add(i));
+    h.Reset(ids.back(),
+            static_cast<int64_t>(rng() % kSpan) + (i < k ? 0 : kFar));
+  }
+  uintptr_t tokens[kFireBatch];
+  int64_t ns = 0;
+  size_t fired = 0;
+  for (auto _ : state) {
+    {
+      Region r("fire-token n=" + std::to_string(n), "gort-c", k);
+      Clock::time_point t0 = Clock::now();
+      gort_bench::On();
+      for (size_t got = 0; got < k;) {
+        size_t m = 0;
+        int64_t next = 0;
+        gort_timers_run(h.h, kSpan, tokens, kFireBatch, &m, &next);
+        benchmark::DoNotOptimize(tokens);
+        if (m == 0) break;
+        got += m;
+        fired += m;
+      }
+      gort_bench::Off();
+      ns += NsSince(t0);
+    }
+    for (size_t i = 0; i < k; ++i) {
+      h.Reset(ids[i], static_cast<int64_t>(rng() % kSpan));
+    }
+  }
+  if (fired != static_cast<size_t>(state.iterations()) * k) {
+    state.SkipWithError("fired the wrong number of timers");
+  }
+  Report(state, ns, k);
+}
+
+void CountFire(void* arg, int64_t) { ++*static_cast<size_t*>(arg); }
+
+void BM_InstrFireCallbackC(benchmark::State& state) {
+  const size_t n = static_cast<size_t>(state.range(0)), k = InstrOps(n);
+  CHeap h;
+  std::mt19937_64 rng(13);
+  (void)gort_timers_reserve(h.h, n);
+  size_t fired = 0;
+  std::vector<gort_timer_t> ids;
+  for (size_t i = 0; i < n; ++i) {
+    gort_timer_t t;
+    if (gort_timer_add(h.h, CountFire, &fired, &t) != 0) std::abort();
+    ids.push_back(t);
+    h.Reset(t, static_cast<int64_t>(rng() % kSpan) + (i < k ? 0 : kFar));
+  }
+  int64_t ns = 0;
+  for (auto _ : state) {
+    {
+      Region r("fire-callback n=" + std::to_string(n), "gort-c", k);
+      Clock::time_point t0 = Clock::now();
+      gort_bench::On();
+      int64_t next = 0;
+      do {
+        size_t m = 0;
+        gort_timers_run(h.h, kSpan, nullptr, 0, &m, &next);
+      } while (next >= 0 && next <= kSpan);
+      gort_bench::Off();
+      ns += NsSince(t0);
+    }
+    for (size_t i = 0; i < k; ++i) {
+      h.Reset(ids[i], static_cast<int64_t>(rng() % kSpan));
+    }
+  }
+  if (fired != static_cast<size_t>(state.iterations()) * k) {
+    state.SkipWithError("fired the wrong number of timers");
+  }
+  Report(state, ns, k);
+}
+
+#ifdef GORT_HAVE_LIBUV
+constexpr uint64_t kUvSpanMs = uint64_t{1} << 30;  // start/stop timeouts
+constexpr uint64_t kUvDueMs = 60000;               // fire: due timers' span
+
+// A loop and its n timers (initialized, unarmed), closed together.
+struct UvLoop {
+  explicit UvLoop(size_t n) : ts(n) {
+    if (uv_loop_init(&loop) != 0) std::abort();
+    for (auto& t : ts) uv_timer_init(&loop, &t);
+  }
+  ~UvLoop() {
+    uv_walk(
+        &loop, [](uv_handle_t* hd, void*) { uv_close(hd, nullptr); }, nullptr);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    uv_loop_close(&loop);
+  }
+  uv_loop_t loop;
+  std::vector<uv_timer_t> ts;
+};
+
+void UvNop(uv_timer_t*) {}
+void UvCount(uv_timer_t* t) { ++*static_cast<size_t*>(t->data); }
+
+void BM_InstrStartUv(benchmark::State& state) {
+  const size_t n = static_cast<size_t>(state.range(0)), k = InstrOps(n);
+  UvLoop l(n + k);
+  std::mt19937_64 rng(11);
+  std::vector<uv_timer_t>& ts = l.ts;
+  for (size_t i = 0; i < n; ++i) {
+    uv_timer_start(&ts[i], UvNop, rng() % kUvSpanMs, 0);
+  }
+  std::vector<uint64_t> whens(k);
+  for (auto& w : whens) w = rng() % kUvSpanMs;
+  int64_t ns = 0;
+  for (auto _ : state) {
+    Region r("start n=" + std::to_string(n), "libuv", k);
+    Clock::time_point t0 = Clock::now();
+    gort_bench::On();
+    for (size_t i = 0; i < k; ++i) {
+      benchmark::DoNotOptimize(uv_timer_start(&ts[n + i], UvNop, whens[i], 0));
+    }
+    gort_bench::Off();
+    ns += NsSince(t0);
+    for (size_t i = 0; i < k; ++i) uv_timer_stop(&ts[n + i]);
+  }
+  Report(state, ns, k);
+}
+
+void BM_InstrStopUv(benchmark::State& state) {
+  const size_t n = static_cast<size_t>(state.range(0)), k = InstrOps(n);
+  UvLoop l(n);
+  std::mt19937_64 rng(12);
+  std::vector<uv_timer_t>& ts = l.ts;
+  std::vector<uv_timer_t*> order;
+  for (auto& t : ts) {
+    uv_timer_start(&t, UvNop, rng() % kUvSpanMs, 0);
+    order.push_back(&t);
+  }
+  std::shuffle(order.begin(), order.end(), rng);
+  int64_t ns = 0;
+  for (auto _ : state) {
+    Region r("stop n=" + std::to_string(n), "libuv", k);
+    Clock::time_point t0 = Clock::now();
+    gort_bench::On();
+    for (size_t i = 0; i < k; ++i) {
+      benchmark::DoNotOptimize(uv_timer_stop(order[i]));
+    }
+    gort_bench::Off();
+    ns += NsSince(t0);
+    for (size_t i = 0; i < k; ++i) {
+      uv_timer_start(order[i], UvNop, rng() % kUvSpanMs, 0);
+    }
+    std::shuffle(order.begin(), order.end(), rng);
+  }
+  Report(state, ns, k);
+}
+
+// Arms ts[0..k) due: the loop's clock (loop->time, which uv_timer_start
+// adds the timeout to) is set back kUvDueMs, the timeouts drawn from
+// [0, kUvDueMs); uv_run() reads the real clock again before its timers.
+void UvArmDue(uv_loop_t* loop, std::vector<uv_timer_t>& ts, size_t k,
+              std::mt19937_64& rng) {
+  uv_update_time(loop);
+  const uint64_t now = uv_now(loop);
+  loop->time = now - kUvDueMs;
+  for (size_t i = 0; i < k; ++i) {
+    uv_timer_start(&ts[i], UvCount, rng() % kUvDueMs, 0);
+  }
+  uv_update_time(loop);
+}
+
+void BM_InstrFireUv(benchmark::State& state) {
+  const size_t n = static_cast<size_t>(state.range(0)), k = InstrOps(n);
+  UvLoop l(n);
+  uv_update_time(&l.loop);
+  if (uv_now(&l.loop) <= kUvDueMs) {
+    state.SkipWithError("monotonic clock under kUvDueMs: uptime too short");
+    return;
+  }
+  std::mt19937_64 rng(13);
+  std::vector<uv_timer_t>& ts = l.ts;
+  size_t fired = 0;
+  for (auto& t : ts) t.data = &fired;
+  for (size_t i = k; i < n; ++i) {
+    uv_timer_start(&ts[i], UvCount, kUvSpanMs + rng() % kUvSpanMs, 0);
+  }
+  UvArmDue(&l.loop, ts, k, rng);
+  // The timer itself: libuv's heap node is inside it.
+  state.counters["bytes_per_timer"] = static_cast<double>(sizeof(uv_timer_t));
+  int64_t ns = 0;
+  for (auto _ : state) {
+    {
+      Region r("fire-callback n=" + std::to_string(n), "libuv", k);
+      Clock::time_point t0 = Clock::now();
+      gort_bench::On();
+      uv_run(&l.loop, UV_RUN_NOWAIT);
+      gort_bench::Off();
+      ns += NsSince(t0);
+    }
+    UvArmDue(&l.loop, ts, k, rng);
+  }
+  if (fired != static_cast<size_t>(state.iterations()) * k) {
+    state.SkipWithError("fired the wrong number of timers");
+  }
+  Report(state, ns, k);
+}
+#endif  // GORT_HAVE_LIBUV
+
+#define GORT_INSTR_BENCH(fn) \
+  BENCHMARK(fn)->Arg(10000)->Arg(1000000)->Apply(gort_bench::InstrIterations)
+GORT_INSTR_BENCH(BM_InstrStartCxx);
+GORT_INSTR_BENCH(BM_InstrStartC);
+GORT_INSTR_BENCH(BM_InstrStopCxx);
+GORT_INSTR_BENCH(BM_InstrStopC);
+GORT_INSTR_BENCH(BM_InstrFireCxx);
+GORT_INSTR_BENCH(BM_InstrFireC);
+GORT_INSTR_BENCH(BM_InstrFireCallbackC);
+#ifdef GORT_HAVE_LIBUV
+GORT_INSTR_BENCH(BM_InstrStartUv);
+GORT_INSTR_BENCH(BM_InstrStopUv);
+GORT_INSTR_BENCH(BM_InstrFireUv);
+#else
+void BM_InstrUv(benchmark::State& state) {
+  state.SkipWithError("libuv not found at build time (pkg-config libuv)");
+}
+BENCHMARK(BM_InstrUv);
+#endif
 
 #define GORT_TIMER_BENCH(fn) BENCHMARK(fn)->Arg(10000)->Arg(1000000)
 GORT_TIMER_BENCH(BM_GortStart);

@@ -50,8 +50,12 @@ setup_native() {
     googletest libbenchmark-dev doxygen ccache
   # libabigail (abidw, abidiff): the C ABI guard, scripts/abi-check.sh.
   apt_install abigail-tools
-  # libuv: for benchmarks only (bench_echo's libuv server).
+  # libuv: for benchmarks only (bench_echo's libuv server, the libuv rows
+  # of bench_timer and bench_netpoll).
   apt_install libuv1-dev
+  # valgrind: for benchmarks only (callgrind's instruction counts,
+  # bench/instr_callgrind.sh and bench/echo_callgrind.sh).
+  apt_install valgrind
   # Go (Debian's, 1.19): the cgo package bindings/go/gort and its tests
   # (scripts/go-check.sh); no module is ever downloaded.
   apt_install golang-go
