@@ -5,12 +5,33 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <type_traits>
 
 #include "capi.h"
 #include "gort.h"
 #include "gort/netpoll.h"
 #include "handle_table.h"
 #include "pollers_c.h"
+
+// gort_poller_poll() hands the caller's gort_poll_event_t array to
+// Poller::Poll() as PollEvents: the same layout and the same values.
+static_assert(sizeof(gort::PollEvent) == sizeof(gort_poll_event_t));
+static_assert(alignof(gort::PollEvent) == alignof(gort_poll_event_t));
+static_assert(offsetof(gort::PollEvent, token) ==
+              offsetof(gort_poll_event_t, token));
+static_assert(offsetof(gort::PollEvent, mode) ==
+              offsetof(gort_poll_event_t, mode));
+static_assert(offsetof(gort::PollEvent, reason) ==
+              offsetof(gort_poll_event_t, reason));
+static_assert(std::is_standard_layout_v<gort::PollEvent> &&
+              std::is_trivially_copyable_v<gort::PollEvent>);
+static_assert(static_cast<int>(gort::PollMode::kRead) == GORT_POLL_READ &&
+              static_cast<int>(gort::PollMode::kWrite) == GORT_POLL_WRITE);
+static_assert(static_cast<int>(gort::PollReason::kReady) == GORT_POLL_READY &&
+              static_cast<int>(gort::PollReason::kClosing) ==
+                  GORT_POLL_CLOSING &&
+              static_cast<int>(gort::PollReason::kDeadline) ==
+                  GORT_POLL_DEADLINE);
 
 namespace {
 
@@ -128,26 +149,12 @@ int gort_poller_poll(gort_poller_t h, int64_t delay, gort_poll_event_t* out,
   auto p = g_pollers.Acquire(h);
   if (!p) return GORT_EBADF;
   if (out == nullptr || got == nullptr || n == 0) return GORT_EINVAL;
-  // Through a local buffer (the two structs have the same fields but are
-  // different types): the first batch may wait, later ones do not.
-  gort::PollEvent buf[64];
-  size_t total = 0;
-  while (total < n) {
-    size_t want = n - total < 64 ? n - total : 64;
-    absl::StatusOr<size_t> r = p->Poll(total == 0 ? delay : 0, buf, want);
-    if (!r.ok()) {
-      if (total != 0) break;  // report what was already taken
-      return Code(r.status());
-    }
-    for (size_t i = 0; i < *r; ++i) {
-      out[total + i].token = buf[i].token;
-      out[total + i].mode = static_cast<int32_t>(buf[i].mode);
-      out[total + i].reason = static_cast<int32_t>(buf[i].reason);
-    }
-    total += *r;
-    if (*r < want) break;
-  }
-  *got = total;
+  // Straight into the caller's array (the layouts are one, checked above):
+  // one Poll, one kernel wait for up to `n` events, no copy.
+  absl::StatusOr<size_t> r =
+      p->Poll(delay, reinterpret_cast<gort::PollEvent*>(out), n);
+  if (!r.ok()) return Code(r.status());
+  *got = *r;
   return 0;
 } catch (...) {
   return ExceptionToCode();
