@@ -16,7 +16,9 @@
 #include <functional>
 #include <memory>
 #include <random>
+#include <set>
 #include <thread>
+#include <tuple>
 #include <vector>
 
 #include "gort.h"
@@ -253,6 +255,83 @@ TEST(Timer, StaleSlotsAreSweptAFewPerCall) {
     if (n == 0) break;
   }
   EXPECT_EQ(fired, live);
+}
+
+// The heap against a plain model, over random Reset/Stop/Run on a few
+// thousand token timers with many equal deadlines: every Stop and Reset
+// reports what the model says was pending, every Run hands out exactly the
+// model's due timers in (deadline, arming order) order up to its capacity,
+// and NextWhen is the model's earliest pending deadline. Enough stops that
+// the stale-slot sweep runs all the time (GORT_TIMER_MODEL_OPS, default
+// 300000).
+TEST(Timer, MatchesAModelUnderRandomOperations) {
+  const char* env = std::getenv("GORT_TIMER_MODEL_OPS");
+  const long ops = env != nullptr ? std::atol(env) : 300000;
+  constexpr size_t kTimers = 3000;
+  TimerHeap h;
+  // The model: pending timers ordered by (deadline, arming order).
+  using Key = std::tuple<int64_t, uint64_t, size_t>;
+  std::set<Key> pending;
+  std::vector<Key> armed(kTimers);
+  std::vector<bool> is_pending(kTimers, false);
+  std::vector<TimerId> ids;
+  for (size_t i = 0; i < kTimers; ++i) ids.push_back(*h.Add(Token(i + 3)));
+  std::mt19937_64 rng(1234);
+  uint64_t order = 0;
+  int64_t now = 0;
+  std::vector<uintptr_t> tokens(64);
+  auto disarm = [&](size_t t) {
+    if (is_pending[t]) pending.erase(armed[t]);
+    is_pending[t] = false;
+  };
+  for (long op = 0; op < ops; ++op) {
+    size_t t = rng() % kTimers;
+    switch (rng() % 8) {
+      case 0:
+      case 1:
+      case 2: {  // Reset: near deadlines (many tie) and farther ones
+        int64_t when =
+            now + static_cast<int64_t>(rng() % 2 ? rng() % 64 : rng() % 4096);
+        absl::StatusOr<bool> was = h.Reset(ids[t], when, 0);
+        ASSERT_TRUE(was.ok());
+        ASSERT_EQ(*was, is_pending[t]) << "op " << op;
+        disarm(t);
+        armed[t] = Key{when, order++, t};
+        pending.insert(armed[t]);
+        is_pending[t] = true;
+        break;
+      }
+      case 3:
+      case 4:
+      case 5: {  // Stop
+        absl::StatusOr<bool> was = h.Stop(ids[t]);
+        ASSERT_TRUE(was.ok());
+        ASSERT_EQ(*was, is_pending[t]) << "op " << op;
+        disarm(t);
+        break;
+      }
+      default: {  // Run at a later time, with a random capacity
+        now += static_cast<int64_t>(rng() % 8);
+        size_t cap = 1 + rng() % tokens.size();
+        size_t n = 0;
+        h.Run(now, tokens.data(), cap, &n);
+        size_t k = 0;
+        while (!pending.empty() && std::get<0>(*pending.begin()) <= now &&
+               k < cap) {
+          size_t want = std::get<2>(*pending.begin());
+          ASSERT_LT(k, n) << "op " << op << ": fewer fired than due";
+          ASSERT_EQ(tokens[k], want + 3) << "op " << op << " #" << k;
+          disarm(want);
+          ++k;
+        }
+        ASSERT_EQ(n, k) << "op " << op;
+        break;
+      }
+    }
+    int64_t next = pending.empty() ? -1 : std::get<0>(*pending.begin());
+    ASSERT_EQ(h.NextWhen(), next) << "op " << op;
+    ASSERT_LE(h.HeapSlotsForTesting(), 2 * kTimers + 256);
+  }
 }
 
 TEST(Timer, AMillionTimersFireInOrder) {
