@@ -592,9 +592,12 @@ void BM_InstrFireC(benchmark::State& state) {
 
 void CountFire(void* arg, int64_t) { ++*static_cast<size_t*>(arg); }
 
-void BM_InstrFireCallbackC(benchmark::State& state) {
+// Callback timers fired by gort_timers_run, one per unlock (the default)
+// or, with `batch` > 1, that many per unlock (gort_timers_set_batch).
+void FireCallbackC(benchmark::State& state, size_t batch, const char* impl) {
   const size_t n = static_cast<size_t>(state.range(0)), k = InstrOps(n);
   CHeap h;
+  if (gort_timers_set_batch(h.h, batch) != 0) std::abort();
   std::mt19937_64 rng(13);
   (void)gort_timers_reserve(h.h, n);
   size_t fired = 0;
@@ -608,7 +611,7 @@ void BM_InstrFireCallbackC(benchmark::State& state) {
   int64_t ns = 0;
   for (auto _ : state) {
     {
-      Region r("fire-callback n=" + std::to_string(n), "gort-c", k);
+      Region r("fire-callback n=" + std::to_string(n), impl, k);
       Clock::time_point t0 = Clock::now();
       gort_bench::On();
       int64_t next = 0;
@@ -627,6 +630,13 @@ void BM_InstrFireCallbackC(benchmark::State& state) {
     state.SkipWithError("fired the wrong number of timers");
   }
   Report(state, ns, k);
+}
+
+void BM_InstrFireCallbackC(benchmark::State& state) {
+  FireCallbackC(state, 1, "gort-c");
+}
+void BM_InstrFireCallbackCBatch64(benchmark::State& state) {
+  FireCallbackC(state, 64, "gort-c-batch64");
 }
 
 #ifdef GORT_HAVE_LIBUV
@@ -766,6 +776,7 @@ GORT_INSTR_BENCH(BM_InstrStopC);
 GORT_INSTR_BENCH(BM_InstrFireCxx);
 GORT_INSTR_BENCH(BM_InstrFireC);
 GORT_INSTR_BENCH(BM_InstrFireCallbackC);
+GORT_INSTR_BENCH(BM_InstrFireCallbackCBatch64);
 #ifdef GORT_HAVE_LIBUV
 GORT_INSTR_BENCH(BM_InstrStartUv);
 GORT_INSTR_BENCH(BM_InstrStopUv);

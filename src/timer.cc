@@ -53,6 +53,8 @@ constexpr size_t kMinStaleToSweep = 64;
 // of it.
 constexpr size_t kSweepSlots = 8;
 constexpr size_t kSweepRemovals = 2;
+// SetCallbackBatch()'s largest batch.
+constexpr size_t kMaxCallbackBatch = 64;
 // Slot i lives at slots[i + kPad]: with a 64-byte aligned base, the four
 // children of every node share one cache line.
 constexpr size_t kPad = 3;
@@ -189,6 +191,7 @@ class TimerHeap::Impl {
   Slot* slots_ = nullptr;  // the heap: size_ slots from H(0)
   size_t size_ = 0;
   size_t sweep_ = 0;  // Clean()'s cursor into the heap
+  size_t batch_ = 1;  // callbacks per unlock in Run() (SetCallbackBatch)
   // Invariant: size_ + deferred_ <= cap_, so a deferred timer can always be
   // pushed back without allocating.
   size_t cap_ = 0;
@@ -547,61 +550,91 @@ GORT_TIMER_HOT int64_t TimerHeap::Impl::Run(int64_t now, uintptr_t* tokens,
   if (order_ >= kRenumberAt) Renumber();
   uint32_t start = order_;
   uint64_t epoch = epoch_;
-  while (size_ > 0) {
-    // Full: stop before touching the next timer's record (a cache miss at
-    // a million timers); the caller calls again.
-    if (capacity != 0 && count == capacity) break;
-    if (__builtin_expect(order_ >= kRenumberAt, 0)) {
-      Renumber();
-      start = 0;
-      epoch = epoch_;
-    }
-    Slot top = H(0);
-    if (top.when > now) break;
-    // Both per-timer reads miss the cache at a million timers: overlap them.
-    __builtin_prefetch(&R(top.index));
-    Meta& m = M(top.index);
-    if ((m.state & kPending) == 0 || m.order != top.order) {
-      PopTop();  // stale: stopped or re-armed since
-      continue;
-    }
-    if (top.order >= start) break;  // armed during this call: next call
-    Record& r = R(top.index);
-    if (r.fn == nullptr) {
-      if (count == capacity) break;  // capacity 0: a token stops the run
-      tokens[count++] = r.arg;
-    } else if ((m.state & kRunning) != 0) {
-      // Its callback runs now (on another thread, or lower on this stack):
-      // it comes due again when that callback returns (CallbackDone).
-      r.deferred_when = top.when;
-      m.state |= kDeferred;
-      ++deferred_;
-      PopTop();
-      continue;
-    }
-    if (r.period > 0) {
-      int64_t next = NextTick(top.when, r.period, now);
-      m.order = order_++;
-      H(0) = Slot{next, m.order, top.index};
-      SiftDown(0);
-    } else {
-      Disarm(m);
-      PopTop();
-    }
-    if (r.fn != nullptr) {
-      auto fn = r.fn;
-      void* arg = reinterpret_cast<void*>(r.arg);
-      m.state |= kRunning;
-      lock.unlock();
-      ++tls_callbacks;
-      fn(arg, now);
-      --tls_callbacks;
-      lock.lock();
-      CallbackDone(top.index);
-      if (epoch != epoch_) {  // renumbered by a callback's Reset()
+  // Callbacks taken from the heap but not run yet (SetCallbackBatch): one
+  // unlock and relock for all of them instead of one per callback.
+  struct Due {
+    void (*fn)(void*, int64_t);
+    void* arg;
+    uint32_t index;
+  };
+  Due batch[kMaxCallbackBatch];
+  const size_t batch_max = batch_;
+  for (;;) {
+    size_t batched = 0;
+    while (size_ > 0) {
+      // Full: stop before touching the next timer's record (a cache miss
+      // at a million timers); the caller calls again.
+      if (capacity != 0 && count == capacity) break;
+      if (__builtin_expect(order_ >= kRenumberAt, 0)) {
+        Renumber();
         start = 0;
         epoch = epoch_;
       }
+      Slot top = H(0);
+      if (top.when > now) break;
+      // Both per-timer reads miss the cache at a million timers: overlap
+      // them.
+      __builtin_prefetch(&R(top.index));
+      Meta& m = M(top.index);
+      if ((m.state & kPending) == 0 || m.order != top.order) {
+        PopTop();  // stale: stopped or re-armed since
+        continue;
+      }
+      if (top.order >= start) break;  // armed during this call: next call
+      Record& r = R(top.index);
+      if (r.fn == nullptr) {
+        if (count == capacity) break;  // capacity 0: a token stops the run
+        tokens[count++] = r.arg;
+      } else if ((m.state & kRunning) != 0) {
+        // Its callback runs now (on another thread, lower on this stack,
+        // or later in this batch): it comes due again when that callback
+        // returns (CallbackDone).
+        r.deferred_when = top.when;
+        m.state |= kDeferred;
+        ++deferred_;
+        PopTop();
+        continue;
+      }
+      if (r.period > 0) {
+        int64_t next = NextTick(top.when, r.period, now);
+        m.order = order_++;
+        H(0) = Slot{next, m.order, top.index};
+        SiftDown(0);
+      } else {
+        Disarm(m);
+        PopTop();
+      }
+      if (r.fn != nullptr) {
+        m.state |= kRunning;
+        if (batch_max == 1) {  // Go's way: one callback per unlock
+          auto fn = r.fn;
+          void* arg = reinterpret_cast<void*>(r.arg);
+          lock.unlock();
+          ++tls_callbacks;
+          fn(arg, now);
+          --tls_callbacks;
+          lock.lock();
+          CallbackDone(top.index);
+          if (epoch != epoch_) {  // renumbered by a callback's Reset()
+            start = 0;
+            epoch = epoch_;
+          }
+          continue;
+        }
+        batch[batched++] = Due{r.fn, reinterpret_cast<void*>(r.arg), top.index};
+        if (batched >= batch_max) break;
+      }
+    }
+    if (batched == 0) break;
+    lock.unlock();
+    ++tls_callbacks;
+    for (size_t k = 0; k < batched; ++k) batch[k].fn(batch[k].arg, now);
+    --tls_callbacks;
+    lock.lock();
+    for (size_t k = 0; k < batched; ++k) CallbackDone(batch[k].index);
+    if (epoch != epoch_) {  // renumbered by a callback's Reset()
+      start = 0;
+      epoch = epoch_;
     }
   }
   --runs_;
@@ -725,6 +758,16 @@ void TimerHeap::SetEarlierHook(void (*fn)(void* arg), void* arg) {
   std::lock_guard<std::mutex> lock(impl_->mu_);
   impl_->earlier_fn_ = fn;
   impl_->earlier_arg_ = arg;
+}
+
+absl::Status TimerHeap::SetCallbackBatch(size_t k) {
+  if (k == 0 || k > kMaxCallbackBatch) {
+    return absl::InvalidArgumentError("callback batch: 1 to 64");
+  }
+  if (impl_ == nullptr) return absl::OkStatus();
+  std::lock_guard<std::mutex> lock(impl_->mu_);
+  impl_->batch_ = k;
+  return absl::OkStatus();
 }
 
 size_t TimerHeap::HeapSlotsForTesting() const {

@@ -172,6 +172,18 @@ class TimerHeap {
   /// the old hook or the new one.
   void SetEarlierHook(void (*fn)(void* arg), void* arg);
 
+  /// How many due callbacks Run() takes from the heap before it releases
+  /// its lock to run them, in deadline order (1, the default, to 64). With
+  /// 1 each callback runs with the heap as Go leaves it: a Stop() from one
+  /// callback keeps a later timer of the same Run() from firing. With
+  /// k > 1 the timers of a batch have all fired when the first callback
+  /// runs: a Stop() of a later one from an earlier one's callback reports
+  /// "not pending" and its callback still runs (so a callback must not
+  /// free what another callback of the same batch uses). In exchange one
+  /// unlock and relock serve k callbacks. EINVAL (InvalidArgument) outside
+  /// 1..64.
+  absl::Status SetCallbackBatch(size_t k);
+
   /// Tests only: sets the next arming number, so the renumbering before the
   /// 32-bit counter wraps can be reached without 2^32 armings.
   void SetNextArmingForTesting(uint32_t next);

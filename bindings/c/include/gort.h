@@ -275,6 +275,16 @@ GORT_EXTERN int gort_timers_reserve(gort_timers_t heap, size_t n);
 GORT_EXTERN int gort_timers_set_earlier(gort_timers_t heap,
                                         void (*fn)(void* arg), void* arg);
 
+/** How many due callbacks gort_timers_run() takes before it releases the
+ *  heap's lock to run them, in deadline order: 1 (the default) to 64.
+ *  With 1 a callback that stops a later timer of the same run keeps it
+ *  from firing (Go's behaviour); with k > 1 the timers of a batch have all
+ *  fired before the first callback runs, so such a stop reports "not
+ *  pending" and that callback still runs (a callback must not free what
+ *  another of its batch uses). One unlock and relock then serve k
+ *  callbacks. @return 0, GORT_EBADF, GORT_EINVAL (`k` outside 1..64). */
+GORT_EXTERN int gort_timers_set_batch(gort_timers_t heap, size_t k);
+
 /** Fires the timers due at `now` that were armed before the call: runs
  *  callbacks, stores tokens in `tokens[0..capacity)` and their count in
  *  `*n`; `*next_when` (if not NULL) receives the next deadline, -1 if none,

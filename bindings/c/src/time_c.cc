@@ -173,6 +173,15 @@ int gort_timers_set_earlier(gort_timers_t h, void (*fn)(void* arg),
   return ExceptionToCode();
 }
 
+int gort_timers_set_batch(gort_timers_t h, size_t k) try {
+  auto heap = g_heaps.Acquire(h);
+  if (!heap) return GORT_EBADF;
+  if (!heap->SetCallbackBatch(k).ok()) return GORT_EINVAL;
+  return 0;
+} catch (...) {
+  return ExceptionToCode();
+}
+
 int gort_timers_run(gort_timers_t h, int64_t now, uintptr_t* tokens,
                     size_t capacity, size_t* n, int64_t* next_when) try {
   auto heap = g_heaps.Acquire(h);
