@@ -52,10 +52,12 @@ absl::StatusOr<PipeEnds> OpenPipe(uint32_t pollable) {
   if (r == INVALID_HANDLE_VALUE) return Win(GetLastError(), "CreateNamedPipeW");
   DWORD flags = FILE_ATTRIBUTE_NORMAL;
   if (pollable & kPipeWritePollable) flags |= FILE_FLAG_OVERLAPPED;
-  // FILE_READ_ATTRIBUTES: the writer may ask the pipe's state
-  // (GetNamedPipeInfo), as libuv's client end can.
-  HANDLE w = CreateFileW(name, GENERIC_WRITE | FILE_READ_ATTRIBUTES, 0, nullptr,
-                         OPEN_EXISTING, flags, nullptr);
+  // FILE_READ_ATTRIBUTES / FILE_WRITE_ATTRIBUTES: the writer may ask and
+  // set the pipe's state (GetNamedPipeInfo, SetNamedPipeHandleState: the
+  // signal layer makes its write end PIPE_NOWAIT).
+  HANDLE w = CreateFileW(
+      name, GENERIC_WRITE | FILE_READ_ATTRIBUTES | FILE_WRITE_ATTRIBUTES, 0,
+      nullptr, OPEN_EXISTING, flags, nullptr);
   if (w == INVALID_HANDLE_VALUE) {
     DWORD err = GetLastError();
     CloseHandle(r);

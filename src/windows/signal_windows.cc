@@ -12,13 +12,13 @@
 
 #include <atomic>
 #include <cstdint>
-#include <cwchar>
 #include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "gort/errno.h"
 #include "gort/error_codes.h"
+#include "gort/fd.h"
 #include "gort/signal.h"
 #include "signal_internal.h"
 
@@ -36,7 +36,6 @@ std::atomic<bool> g_handling[kMaxSignal + 1];
 std::atomic<bool> g_ignoring[kMaxSignal + 1];
 bool g_installed = false;            // guarded by the portable lock
 std::atomic<HANDLE> g_close_done{};  // auto-reset: ConsoleCloseDone()
-std::atomic<uint32_t> g_pipe_serial{0};
 
 int SignalFor(DWORD event) {
   switch (event) {
@@ -127,37 +126,22 @@ bool SigIsIgnored(int sig) {
          g_ignoring[sig].load(std::memory_order_acquire);
 }
 
+// The read end overlapped, for the poller; the write end made
+// non-blocking below.
 absl::StatusOr<SigWake> SigWakeOpen() {
-  wchar_t name[96];
-  (void)swprintf(name, sizeof(name) / sizeof(name[0]),
-                 L"\\\\.\\pipe\\gort-signal-%lu-%lu-%llu",
-                 static_cast<unsigned long>(GetCurrentProcessId()),
-                 static_cast<unsigned long>(g_pipe_serial.fetch_add(1)),
-                 static_cast<unsigned long long>(GetTickCount64()));
-  // Inbound, overlapped, this instance only, local clients only; the
-  // handles are not inheritable (no SECURITY_ATTRIBUTES).
-  HANDLE r = CreateNamedPipeW(name,
-                              PIPE_ACCESS_INBOUND | FILE_FLAG_OVERLAPPED |
-                                  FILE_FLAG_FIRST_PIPE_INSTANCE,
-                              PIPE_TYPE_BYTE | PIPE_READMODE_BYTE | PIPE_WAIT |
-                                  PIPE_REJECT_REMOTE_CLIENTS,
-                              1, 4096, 4096, 0, nullptr);
-  if (r == INVALID_HANDLE_VALUE) {
-    return Error::FromSys(GetLastError()).ToStatus("CreateNamedPipeW");
-  }
-  HANDLE w = CreateFileW(
-      name, GENERIC_WRITE | FILE_READ_ATTRIBUTES | FILE_WRITE_ATTRIBUTES, 0,
-      nullptr, OPEN_EXISTING, FILE_ATTRIBUTE_NORMAL, nullptr);
-  if (w == INVALID_HANDLE_VALUE) {
-    DWORD err = GetLastError();
-    CloseHandle(r);
-    return Error::FromSys(err).ToStatus("CreateFileW (pipe)");
-  }
+  absl::StatusOr<PipeEnds> p = OpenPipe(kPipeReadPollable);
+  if (!p.ok()) return p.status();
   // A full pipe must not block the console handler (its reader is woken
   // already then).
   DWORD mode = PIPE_READMODE_BYTE | PIPE_NOWAIT;
-  (void)SetNamedPipeHandleState(w, &mode, nullptr, nullptr);
-  return SigWake{reinterpret_cast<intptr_t>(r), reinterpret_cast<intptr_t>(w)};
+  if (!SetNamedPipeHandleState(reinterpret_cast<HANDLE>(p->write), &mode,
+                               nullptr, nullptr)) {
+    DWORD err = GetLastError();
+    CloseHandle(reinterpret_cast<HANDLE>(p->read));
+    CloseHandle(reinterpret_cast<HANDLE>(p->write));
+    return Error::FromSys(err).ToStatus("SetNamedPipeHandleState");
+  }
+  return SigWake{p->read, p->write};
 }
 
 void SigWakeSend(intptr_t w) {
