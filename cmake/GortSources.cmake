@@ -12,6 +12,7 @@ set(GORT_PORTABLE_SOURCES
   src/sysinfo.cc
   src/time.cc
   src/timer.cc
+  src/runtime_mutex.cc
   src/netpoll.cc
   src/polldesc.cc
   src/fd_mutex.cc

@@ -20,6 +20,7 @@
 #include "absl/status/statusor.h"
 #include "gort/errno.h"
 #include "gort/error_codes.h"
+#include "runtime_mutex.h"
 
 // The public methods are thin checks around Impl's; inlining the hot ones
 // there keeps the private implementation from costing a second call.
@@ -118,12 +119,23 @@ class TimerHeap::Impl {
     Meta meta[size_t{1} << kChunkShift];
     Record rec[size_t{1} << kChunkShift];
   };
-  struct Slot {
-    int64_t when;
-    uint32_t order;  // arming order: FIFO among equal deadlines
+  // Laid out so that, read as one little-endian 128-bit number, a slot
+  // orders as (when, order, index): Less() is then one 128-bit compare (two
+  // instructions on a 64-bit target) instead of two compares and branches.
+  // `index` never decides: arming numbers are unique among the slots.
+  struct alignas(16) Slot {
     uint32_t index;  // record index
+    uint32_t order;  // arming order: FIFO among equal deadlines
+    int64_t when;    // never negative, so it compares as unsigned
   };
   static_assert(sizeof(Slot) == 16, "a heap slot is 16 bytes");
+  static Slot MakeSlot(int64_t when, uint32_t order, uint32_t index) {
+    Slot s;
+    s.index = index;
+    s.order = order;
+    s.when = when;
+    return s;
+  }
   static_assert(sizeof(Record) == 32, "a record is half a cache line");
 
   Impl() noexcept
@@ -161,10 +173,29 @@ class TimerHeap::Impl {
     const Meta& m = M(s.index);
     return (m.state & kPending) != 0 && m.order == s.order;
   }
-  static bool Less(const Slot& a, const Slot& b) {
-    if (a.when != b.when) return a.when < b.when;
-    return a.order < b.order;  // never wraps: see Renumber()
+  // Orders by deadline, then arming number (which never wraps: see
+  // Renumber()).
+#if defined(__SIZEOF_INT128__) && defined(__BYTE_ORDER__) && \
+    __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+  using Key = unsigned __int128;
+  static Key KeyOf(const Slot& s) {
+    Key k;
+    std::memcpy(&k, &s, sizeof k);
+    return k;
   }
+#else
+  struct Key {
+    uint64_t when;
+    uint32_t order;
+    bool operator<(const Key& o) const {
+      return when != o.when ? when < o.when : order < o.order;
+    }
+  };
+  static Key KeyOf(const Slot& s) {
+    return Key{static_cast<uint64_t>(s.when), s.order};
+  }
+#endif
+  static bool Less(const Slot& a, const Slot& b) { return KeyOf(a) < KeyOf(b); }
   bool Grow(size_t need, bool exact = false);
   bool GrowChunks(size_t chunks);
   void Push(Slot s);  // capacity ensured by the caller
@@ -174,7 +205,19 @@ class TimerHeap::Impl {
   void Heapify();
   void Disarm(Meta& m);
   void RemoveAt(size_t i);  // removes slot i, keeping the heap order
+  // Invariant: whenever mu_ is free, the top slot (if any) is live, so
+  // NextWhen() is exact. Stop, Reset and Remove make only their timer's
+  // old slot stale: CleanAfter(index) pops the top only when it is that
+  // slot. Everything else that can leave a stale slot on top (Run, a
+  // sweep) calls TopLive().
   void Clean();
+  void CleanAfter(uint32_t index) {
+    if (Sweep() || (size_ > 0 && H(0).index == index)) TopLive();
+  }
+  bool Sweep();  // whether it removed slots
+  void TopLive() {
+    while (size_ > 0 && !Live(H(0))) PopTop();
+  }
   void Publish() {
     next_when_.store(size_ == 0 ? -1 : H(0).when, std::memory_order_release);
   }
@@ -183,10 +226,15 @@ class TimerHeap::Impl {
   void Free(uint32_t index);
   bool NewRecord(uint32_t* index);
 
-  // std::mutex rather than absl::Mutex: Debian's Abseil is not built with
-  // TSan, which then cannot see absl::Mutex's synchronization. Everything
-  // below up to next_when_ is guarded by mu_.
-  mutable std::mutex mu_;
+  // Go's runtime lock (runtime_mutex.h), not std::mutex: a pthread mutex
+  // costs some fifty instructions per lock and unlock, about a fifth of a
+  // Reset's. Everything below up to next_when_ is guarded by mu_.
+  mutable RuntimeMutex mu_;
+  // StopSync()'s wait for a callback to return, on a std::condition_variable
+  // (condition_variable_any would allocate in the constructor): the waiter
+  // takes wait_mu_ before it frees mu_, and CallbackDone() (holding mu_)
+  // takes wait_mu_ to notify, so the wake-up cannot fall between the two.
+  std::mutex wait_mu_;
   std::condition_variable done_running_;
   Slot* slots_ = nullptr;  // the heap: size_ slots from H(0)
   size_t size_ = 0;
@@ -262,30 +310,56 @@ bool TimerHeap::Impl::GrowChunks(size_t chunks) {
 }
 
 void TimerHeap::Impl::SiftUp(size_t i) {
-  Slot s = H(i);
+  const Slot s = H(i);
+  const Key k = KeyOf(s);
   while (i > 0) {
     size_t parent = (i - 1) / kArity;
-    if (!Less(s, H(parent))) break;
+    if (!(k < KeyOf(H(parent)))) break;
     H(i) = H(parent);
     i = parent;
   }
   H(i) = s;
 }
 
+// Floyd's sift-down (bottom-up heapsort): the hole goes down along the
+// smallest children to a leaf without comparing against the slot being
+// placed, which then rises from there. The slot placed is mostly one from
+// the bottom of the heap (PopTop, RemoveAt) and belongs near the bottom
+// again, so this makes three compares per level where the textbook
+// sift-down makes four. The four children of a node share a cache line
+// (kPad) and are compared as a tournament, without branches.
 void TimerHeap::Impl::SiftDown(size_t i) {
   const size_t n = size_;
-  Slot s = H(i);
+  const size_t top = i;
+  const Slot s = H(i);
   for (;;) {
     size_t first = i * kArity + 1;
-    if (first >= n) break;
-    size_t best = first;
-    size_t end = first + kArity < n ? first + kArity : n;
-    for (size_t c = first + 1; c < end; ++c) {
-      if (Less(H(c), H(best))) best = c;
+    size_t best;
+    if (first + kArity <= n) {
+      const Key k0 = KeyOf(H(first)), k1 = KeyOf(H(first + 1));
+      const Key k2 = KeyOf(H(first + 2)), k3 = KeyOf(H(first + 3));
+      const size_t a = k1 < k0 ? first + 1 : first;
+      const Key ka = k1 < k0 ? k1 : k0;
+      const size_t b = k3 < k2 ? first + 3 : first + 2;
+      const Key kb = k3 < k2 ? k3 : k2;
+      best = kb < ka ? b : a;
+    } else if (first < n) {
+      best = first;
+      for (size_t c = first + 1; c < n; ++c) {
+        if (Less(H(c), H(best))) best = c;
+      }
+    } else {
+      break;
     }
-    if (!Less(H(best), s)) break;
     H(i) = H(best);
     i = best;
+  }
+  const Key k = KeyOf(s);
+  while (i > top) {
+    size_t parent = (i - 1) / kArity;
+    if (!(k < KeyOf(H(parent)))) break;
+    H(i) = H(parent);
+    i = parent;
   }
   H(i) = s;
 }
@@ -338,23 +412,27 @@ void TimerHeap::Impl::RemoveAt(size_t i) {
 // from a cursor that walks the heap round and round, removing up to
 // kSweepRemovals stale ones (a slot moved into a removed one's place is
 // looked at next).
-void TimerHeap::Impl::Clean() {
+bool TimerHeap::Impl::Sweep() {
   size_t live = pending_ - deferred_;
   size_t stale = size_ - live;
-  if (stale >= kMinStaleToSweep && stale > live / 4) {
-    size_t removals = kSweepRemovals;
-    for (size_t budget = kSweepSlots; budget > 0 && removals > 0 && size_ > 0;
-         --budget) {
-      if (sweep_ >= size_) sweep_ = 0;
-      if (Live(H(sweep_))) {
-        ++sweep_;
-      } else {
-        RemoveAt(sweep_);
-        --removals;
-      }
+  if (stale < kMinStaleToSweep || stale <= live / 4) return false;
+  size_t removals = kSweepRemovals;
+  for (size_t budget = kSweepSlots; budget > 0 && removals > 0 && size_ > 0;
+       --budget) {
+    if (sweep_ >= size_) sweep_ = 0;
+    if (Live(H(sweep_))) {
+      ++sweep_;
+    } else {
+      RemoveAt(sweep_);
+      --removals;
     }
   }
-  while (size_ > 0 && !Live(H(0))) PopTop();
+  return true;
+}
+
+void TimerHeap::Impl::Clean() {
+  Sweep();
+  TopLive();
 }
 
 // Before the arming counter wraps: number the live armings 0, 1, ... in
@@ -370,7 +448,7 @@ void TimerHeap::Impl::Renumber() {
     if ((m.state & kDeferred) == 0) continue;
     m.state &= ~kDeferred;
     --deferred_;
-    Push(Slot{R(i).deferred_when, m.order, i});
+    Push(MakeSlot(R(i).deferred_when, m.order, i));
   }
   size_t out = 0;
   for (size_t i = 0; i < size_; ++i) {
@@ -424,13 +502,16 @@ void TimerHeap::Impl::CallbackDone(uint32_t index) {
   } else if ((m.state & kDeferred) != 0) {
     m.state &= ~kDeferred;
     --deferred_;
-    Push(Slot{R(index).deferred_when, m.order, index});
+    Push(MakeSlot(R(index).deferred_when, m.order, index));
   }
-  if (sync_waiters_ > 0) done_running_.notify_all();
+  if (sync_waiters_ > 0) {
+    std::lock_guard<std::mutex> w(wait_mu_);
+    done_running_.notify_all();
+  }
 }
 
 absl::StatusOr<TimerId> TimerHeap::Impl::Add(TimerTarget target) {
-  std::lock_guard<std::mutex> lock(mu_);
+  std::lock_guard<RuntimeMutex> lock(mu_);
   uint32_t index;
   if (!NewRecord(&index)) return NoMemory();
   Record& r = R(index);
@@ -453,7 +534,7 @@ GORT_TIMER_HOT absl::StatusOr<bool> TimerHeap::Impl::Reset(TimerId id,
   void (*earlier_fn)(void*);
   void* earlier_arg;
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    std::lock_guard<RuntimeMutex> lock(mu_);
     earlier_fn = earlier_fn_;  // read under the lock: SetEarlierHook may run
     earlier_arg = earlier_arg_;
     Meta* m = Lookup(id);
@@ -467,8 +548,8 @@ GORT_TIMER_HOT absl::StatusOr<bool> TimerHeap::Impl::Reset(TimerId id,
     m->state |= kPending;
     ++pending_;
     int64_t before = next_when_.load(std::memory_order_relaxed);
-    Push(Slot{when, m->order, index});
-    Clean();
+    Push(MakeSlot(when, m->order, index));
+    CleanAfter(index);
     Publish();
     earlier = before < 0 || when < before;
   }
@@ -477,18 +558,20 @@ GORT_TIMER_HOT absl::StatusOr<bool> TimerHeap::Impl::Reset(TimerId id,
 }
 
 GORT_TIMER_HOT absl::StatusOr<bool> TimerHeap::Impl::Stop(TimerId id) {
-  std::lock_guard<std::mutex> lock(mu_);
+  const uint32_t index = static_cast<uint32_t>((id & 0xffffffffu) - 1);
+  std::lock_guard<RuntimeMutex> lock(mu_);
   Meta* m = Lookup(id);
   if (m == nullptr) return NotFound();
   bool was = (m->state & kPending) != 0;
   Disarm(*m);
-  Clean();
+  CleanAfter(index);
   Publish();
   return was;
 }
 
 absl::StatusOr<bool> TimerHeap::Impl::StopSync(TimerId id) {
-  std::unique_lock<std::mutex> lock(mu_);
+  const uint32_t index = static_cast<uint32_t>((id & 0xffffffffu) - 1);
+  std::unique_lock<RuntimeMutex> lock(mu_);
   Meta* m = Lookup(id);
   if (m == nullptr) return NotFound();
   const bool running = (m->state & kRunning) != 0;
@@ -502,7 +585,7 @@ absl::StatusOr<bool> TimerHeap::Impl::StopSync(TimerId id) {
   }
   bool was = (m->state & kPending) != 0;
   Disarm(*m);
-  Clean();
+  CleanAfter(index);
   Publish();
   if (running) {
     // Only callbacks are waited for, and callbacks never wait here (the
@@ -517,7 +600,13 @@ absl::StatusOr<bool> TimerHeap::Impl::StopSync(TimerId id) {
              ((s & kRemoved) != 0 && GenOf(s) == ((gen + 1) & kGenMask));
     };
     ++sync_waiters_;
-    while (same_run()) done_running_.wait(lock);
+    while (same_run()) {
+      std::unique_lock<std::mutex> w(wait_mu_);
+      lock.unlock();
+      done_running_.wait(w);
+      w.unlock();  // before mu_: CallbackDone takes them in that order
+      lock.lock();
+    }
     --sync_waiters_;
   }
   return was;
@@ -525,11 +614,11 @@ absl::StatusOr<bool> TimerHeap::Impl::StopSync(TimerId id) {
 
 absl::Status TimerHeap::Impl::Remove(TimerId id) {
   const uint32_t index = static_cast<uint32_t>((id & 0xffffffffu) - 1);
-  std::lock_guard<std::mutex> lock(mu_);
+  std::lock_guard<RuntimeMutex> lock(mu_);
   Meta* m = Lookup(id);
   if (m == nullptr) return NotFound();
   Disarm(*m);
-  Clean();
+  CleanAfter(index);
   Publish();
   if ((m->state & kRunning) != 0) {
     // Its callback runs now: CallbackDone() frees it when it returns.
@@ -543,7 +632,7 @@ absl::Status TimerHeap::Impl::Remove(TimerId id) {
 GORT_TIMER_HOT int64_t TimerHeap::Impl::Run(int64_t now, uintptr_t* tokens,
                                             size_t capacity, size_t* n) {
   size_t count = 0;
-  std::unique_lock<std::mutex> lock(mu_);
+  std::unique_lock<RuntimeMutex> lock(mu_);
   ++runs_;
   // Armings numbered from `start` on were made after this call began: they
   // wait for the next call, which bounds this one.
@@ -598,7 +687,7 @@ GORT_TIMER_HOT int64_t TimerHeap::Impl::Run(int64_t now, uintptr_t* tokens,
       if (r.period > 0) {
         int64_t next = NextTick(top.when, r.period, now);
         m.order = order_++;
-        H(0) = Slot{next, m.order, top.index};
+        H(0) = MakeSlot(next, m.order, top.index);
         SiftDown(0);
       } else {
         Disarm(m);
@@ -609,6 +698,7 @@ GORT_TIMER_HOT int64_t TimerHeap::Impl::Run(int64_t now, uintptr_t* tokens,
         if (batch_max == 1) {  // Go's way: one callback per unlock
           auto fn = r.fn;
           void* arg = reinterpret_cast<void*>(r.arg);
+          TopLive();  // the invariant holds while the lock is free
           lock.unlock();
           ++tls_callbacks;
           fn(arg, now);
@@ -626,6 +716,7 @@ GORT_TIMER_HOT int64_t TimerHeap::Impl::Run(int64_t now, uintptr_t* tokens,
       }
     }
     if (batched == 0) break;
+    TopLive();
     lock.unlock();
     ++tls_callbacks;
     for (size_t k = 0; k < batched; ++k) batch[k].fn(batch[k].arg, now);
@@ -648,7 +739,7 @@ GORT_TIMER_HOT int64_t TimerHeap::Impl::Run(int64_t now, uintptr_t* tokens,
 }
 
 absl::Status TimerHeap::Impl::Reserve(size_t n) {
-  std::lock_guard<std::mutex> lock(mu_);
+  std::lock_guard<RuntimeMutex> lock(mu_);
   // Room for n live slots and the stale ones the sweep lets stand (a
   // quarter of the live ones, and a few): no Grow() copies the heap later.
   size_t slots = n + n / 4 + 2 * kMinStaleToSweep;
@@ -659,7 +750,7 @@ absl::Status TimerHeap::Impl::Reserve(size_t n) {
 }
 
 size_t TimerHeap::Impl::MemoryUsage() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  std::lock_guard<RuntimeMutex> lock(mu_);
   return nchunks_ * sizeof(Chunk) +
          (cap_ + (cap_ > 0 ? kPad : 0)) * sizeof(Slot) +
          chunks_cap_ * sizeof(Chunk*) + sizeof(Impl);
@@ -734,13 +825,13 @@ int64_t TimerHeap::Run(int64_t now, uintptr_t* tokens, size_t capacity,
 
 bool TimerHeap::InUse() const {
   if (impl_ == nullptr) return false;
-  std::lock_guard<std::mutex> lock(impl_->mu_);
+  std::lock_guard<RuntimeMutex> lock(impl_->mu_);
   return impl_->runs_ > 0 || impl_->sync_waiters_ > 0;
 }
 
 size_t TimerHeap::pending() const {
   if (impl_ == nullptr) return 0;
-  std::lock_guard<std::mutex> lock(impl_->mu_);
+  std::lock_guard<RuntimeMutex> lock(impl_->mu_);
   return impl_->pending_;
 }
 
@@ -755,7 +846,7 @@ size_t TimerHeap::MemoryUsage() const {
 
 void TimerHeap::SetEarlierHook(void (*fn)(void* arg), void* arg) {
   if (impl_ == nullptr) return;
-  std::lock_guard<std::mutex> lock(impl_->mu_);
+  std::lock_guard<RuntimeMutex> lock(impl_->mu_);
   impl_->earlier_fn_ = fn;
   impl_->earlier_arg_ = arg;
 }
@@ -765,20 +856,20 @@ absl::Status TimerHeap::SetCallbackBatch(size_t k) {
     return absl::InvalidArgumentError("callback batch: 1 to 64");
   }
   if (impl_ == nullptr) return absl::OkStatus();
-  std::lock_guard<std::mutex> lock(impl_->mu_);
+  std::lock_guard<RuntimeMutex> lock(impl_->mu_);
   impl_->batch_ = k;
   return absl::OkStatus();
 }
 
 size_t TimerHeap::HeapSlotsForTesting() const {
   if (impl_ == nullptr) return 0;
-  std::lock_guard<std::mutex> lock(impl_->mu_);
+  std::lock_guard<RuntimeMutex> lock(impl_->mu_);
   return impl_->size_;
 }
 
 void TimerHeap::SetNextArmingForTesting(uint32_t next) {
   if (impl_ == nullptr) return;
-  std::lock_guard<std::mutex> lock(impl_->mu_);
+  std::lock_guard<RuntimeMutex> lock(impl_->mu_);
   impl_->order_ = next;
 }
 
