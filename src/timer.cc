@@ -157,7 +157,7 @@ class TimerHeap::Impl {
   size_t MemoryUsage() const;
 
   // The private helpers run with mu_ held.
-  Meta* Lookup(TimerId id);
+  GORT_TIMER_HOT Meta* Lookup(TimerId id);
   TimerId MakeId(uint32_t index) const {
     return (static_cast<uint64_t>(GenOf(M(index).state) ^ salt_) << 32) |
            (static_cast<uint64_t>(index) + 1);
@@ -196,7 +196,9 @@ class TimerHeap::Impl {
   }
 #endif
   static bool Less(const Slot& a, const Slot& b) { return KeyOf(a) < KeyOf(b); }
-  bool Grow(size_t need, bool exact = false);
+  // Room for `need` slots; the check is inline, the growing is not.
+  bool Grow(size_t need) { return need <= cap_ || GrowSlots(need, false); }
+  bool GrowSlots(size_t need, bool exact);
   bool GrowChunks(size_t chunks);
   void Push(Slot s);  // capacity ensured by the caller
   void PopTop();
@@ -214,7 +216,16 @@ class TimerHeap::Impl {
   void CleanAfter(uint32_t index) {
     if (Sweep() || (size_ > 0 && H(0).index == index)) TopLive();
   }
-  bool Sweep();  // whether it removed slots
+  // Whether stale slots are to be swept out now (then SweepSome() does a
+  // few): inline, since it is false on most calls.
+  bool Sweep() {
+    size_t live = pending_ - deferred_;
+    size_t stale = size_ - live;
+    if (stale < kMinStaleToSweep || stale <= live / 4) return false;
+    SweepSome();
+    return true;
+  }
+  void SweepSome();
   void TopLive() {
     while (size_ > 0 && !Live(H(0))) PopTop();
   }
@@ -260,7 +271,7 @@ class TimerHeap::Impl {
   void* earlier_arg_ = nullptr;          // guarded by mu_
 };
 
-TimerHeap::Impl::Meta* TimerHeap::Impl::Lookup(TimerId id) {
+GORT_TIMER_HOT TimerHeap::Impl::Meta* TimerHeap::Impl::Lookup(TimerId id) {
   uint64_t low = id & 0xffffffffu;
   if (low == 0 || low > records_) return nullptr;
   Meta& m = M(static_cast<uint32_t>(low - 1));
@@ -273,7 +284,7 @@ TimerHeap::Impl::Meta* TimerHeap::Impl::Lookup(TimerId id) {
   return &m;
 }
 
-bool TimerHeap::Impl::Grow(size_t need, bool exact) {
+bool TimerHeap::Impl::GrowSlots(size_t need, bool exact) {
   if (need <= cap_) return true;
   size_t cap = cap_ < 64 ? 64 : cap_ * 2;
   while (cap < need) cap *= 2;
@@ -412,10 +423,7 @@ void TimerHeap::Impl::RemoveAt(size_t i) {
 // from a cursor that walks the heap round and round, removing up to
 // kSweepRemovals stale ones (a slot moved into a removed one's place is
 // looked at next).
-bool TimerHeap::Impl::Sweep() {
-  size_t live = pending_ - deferred_;
-  size_t stale = size_ - live;
-  if (stale < kMinStaleToSweep || stale <= live / 4) return false;
+void TimerHeap::Impl::SweepSome() {
   size_t removals = kSweepRemovals;
   for (size_t budget = kSweepSlots; budget > 0 && removals > 0 && size_ > 0;
        --budget) {
@@ -427,7 +435,6 @@ bool TimerHeap::Impl::Sweep() {
       --removals;
     }
   }
-  return true;
 }
 
 void TimerHeap::Impl::Clean() {
@@ -743,7 +750,7 @@ absl::Status TimerHeap::Impl::Reserve(size_t n) {
   // Room for n live slots and the stale ones the sweep lets stand (a
   // quarter of the live ones, and a few): no Grow() copies the heap later.
   size_t slots = n + n / 4 + 2 * kMinStaleToSweep;
-  if (slots < n || !Grow(slots, /*exact=*/true)) return NoMemory();
+  if (slots < n || !GrowSlots(slots, /*exact=*/true)) return NoMemory();
   size_t chunks = (n + kChunkMask) >> kChunkShift;
   if (!GrowChunks(chunks)) return NoMemory();
   return absl::OkStatus();
