@@ -74,13 +74,15 @@ def dumps(d):
 
 # Benchmark name -> (op, impl, time counter) for the native run's JSON.
 def key(b, name):
-    m = re.match(r"BM_Instr(Start|Stop|FireCallback|Fire)(Cxx|C|Uv)/(\d+)$", name)
+    m = re.match(r"BM_Instr(Start|Stop|FireCallback|Fire)(CxxOwner|Cxx|CBatch64|C|Uv)/(\d+)$", name)
     if m:
         kind, impl, n = m.groups()
         op = {"Start": "start", "Stop": "stop", "Fire": "fire-token",
               "FireCallback": "fire-callback"}[kind]
         if kind == "Fire" and impl == "Uv": op = "fire-callback"
-        return [(f"{op} n={n}", {"Cxx": "gort-c++", "C": "gort-c", "Uv": "libuv"}[impl], "ns_per_op")]
+        impls = {"Cxx": "gort-c++", "CxxOwner": "gort-c++-own", "C": "gort-c",
+                 "CBatch64": "gort-c-batch64", "Uv": "libuv"}
+        return [(f"{op} n={n}", impls[impl], "ns_per_op")]
     m = re.match(r"BM_InstrGort(Cxx|C)/(\d)$", name)
     if m:
         impl = {"Cxx": "gort-c++", "C": "gort-c"}[m.group(1)]
@@ -92,7 +94,8 @@ def key(b, name):
         return [("poll (1 ready)", {"Epoll": "epoll", "Uv": "libuv"}[m.group(1)], "poll_ns")]
     return []
 
-order = {"gort-c++": 0, "gort-c": 1, "libuv": 2, "epoll": 3}
+order = {"gort-c++": 0, "gort-c++-own": 1, "gort-c": 2, "gort-c-batch64": 3,
+         "libuv": 4, "epoll": 5}
 for b in benches:
     d = os.path.join(work, b)
     cg = dumps(d)
@@ -112,7 +115,7 @@ for b in benches:
     ref = "libuv" if b == "timer" else "epoll"
     print(f"\nbench_{b}: instructions (callgrind) and time (native) per op;"
           f" ratios to {ref}" + (f"; toggle floor {floor:.1f} instr/call subtracted" if floor else ""))
-    print(f"{'op':<24} {'impl':<9} {'instr/op':>10} {'ratio':>6} {'ns/op':>9} {'ratio':>6}")
+    print(f"{'op':<24} {'impl':<14} {'instr/op':>10} {'ratio':>6} {'ns/op':>9} {'ratio':>6}")
     ops_in_order = []
     for op, _ in sorted(cg, key=lambda k: list(cg).index(k)):
         if op not in ops_in_order: ops_in_order.append(op)
@@ -136,6 +139,6 @@ for b in benches:
             ratio = f"{per[impl] / per[r]:.2f}" if per.get(r) else "-"
             tratio = f"{t / tr:.2f}" if t and tr else "-"
             ts = f"{t:.1f}" if t is not None else "-"
-            print(f"{op:<24} {impl:<9} {per[impl]:>10.1f} {ratio:>6} {ts:>9} {tratio:>6}")
+            print(f"{op:<24} {impl:<14} {per[impl]:>10.1f} {ratio:>6} {ts:>9} {tratio:>6}")
     for e in extra: print(e)
 PY

@@ -405,9 +405,11 @@ std::vector<int64_t> Whens(size_t n, std::mt19937_64& rng, int64_t span) {
   return w;
 }
 
-void BM_InstrStartCxx(benchmark::State& state) {
+// `owner`: the benchmark's thread owns the heap (TimerHeap::SetOwner).
+void StartCxx(benchmark::State& state, bool owner, const char* impl) {
   const size_t n = static_cast<size_t>(state.range(0)), k = InstrOps(n);
   TimerHeap h;
+  h.SetOwner(owner);
   std::mt19937_64 rng(11);
   Fill(h, n, rng, nullptr);
   std::vector<TimerId> pool;
@@ -415,7 +417,7 @@ void BM_InstrStartCxx(benchmark::State& state) {
   std::vector<int64_t> whens = Whens(k, rng, kSpan);
   int64_t ns = 0;
   for (auto _ : state) {
-    Region r("start n=" + std::to_string(n), "gort-c++", k);
+    Region r("start n=" + std::to_string(n), impl, k);
     Clock::time_point t0 = Clock::now();
     gort_bench::On();
     for (size_t i = 0; i < k; ++i) {
@@ -426,6 +428,13 @@ void BM_InstrStartCxx(benchmark::State& state) {
     for (TimerId id : pool) (void)h.Stop(id);
   }
   Report(state, ns, k);
+}
+
+void BM_InstrStartCxx(benchmark::State& state) {
+  StartCxx(state, false, "gort-c++");
+}
+void BM_InstrStartCxxOwner(benchmark::State& state) {
+  StartCxx(state, true, "gort-c++-own");
 }
 
 void BM_InstrStartC(benchmark::State& state) {
@@ -454,16 +463,17 @@ void BM_InstrStartC(benchmark::State& state) {
   Report(state, ns, k);
 }
 
-void BM_InstrStopCxx(benchmark::State& state) {
+void StopCxx(benchmark::State& state, bool owner, const char* impl) {
   const size_t n = static_cast<size_t>(state.range(0)), k = InstrOps(n);
   TimerHeap h;
+  h.SetOwner(owner);
   std::mt19937_64 rng(12);
   std::vector<TimerId> ids;
   Fill(h, n, rng, &ids);
   std::shuffle(ids.begin(), ids.end(), rng);
   int64_t ns = 0;
   for (auto _ : state) {
-    Region r("stop n=" + std::to_string(n), "gort-c++", k);
+    Region r("stop n=" + std::to_string(n), impl, k);
     Clock::time_point t0 = Clock::now();
     gort_bench::On();
     for (size_t i = 0; i < k; ++i) benchmark::DoNotOptimize(h.Stop(ids[i]));
@@ -475,6 +485,13 @@ void BM_InstrStopCxx(benchmark::State& state) {
     std::shuffle(ids.begin(), ids.end(), rng);
   }
   Report(state, ns, k);
+}
+
+void BM_InstrStopCxx(benchmark::State& state) {
+  StopCxx(state, false, "gort-c++");
+}
+void BM_InstrStopCxxOwner(benchmark::State& state) {
+  StopCxx(state, true, "gort-c++-own");
 }
 
 void BM_InstrStopC(benchmark::State& state) {
@@ -508,9 +525,10 @@ void BM_InstrStopC(benchmark::State& state) {
 
 // Fire: ids[0..k) due at random deadlines in [0, kSpan), the rest at
 // kFar + a random offset; Run(kSpan) fires exactly the k.
-void BM_InstrFireCxx(benchmark::State& state) {
+void FireCxx(benchmark::State& state, bool owner, const char* impl) {
   const size_t n = static_cast<size_t>(state.range(0)), k = InstrOps(n);
   TimerHeap h;
+  h.SetOwner(owner);
   std::mt19937_64 rng(13);
   (void)h.Reserve(n);
   std::vector<TimerId> ids;
@@ -525,7 +543,7 @@ void BM_InstrFireCxx(benchmark::State& state) {
   size_t fired = 0;
   for (auto _ : state) {
     {
-      Region r("fire-token n=" + std::to_string(n), "gort-c++", k);
+      Region r("fire-token n=" + std::to_string(n), impl, k);
       Clock::time_point t0 = Clock::now();
       gort_bench::On();
       for (size_t got = 0; got < k;) {
@@ -547,6 +565,13 @@ void BM_InstrFireCxx(benchmark::State& state) {
     state.SkipWithError("fired the wrong number of timers");
   }
   Report(state, ns, k);
+}
+
+void BM_InstrFireCxx(benchmark::State& state) {
+  FireCxx(state, false, "gort-c++");
+}
+void BM_InstrFireCxxOwner(benchmark::State& state) {
+  FireCxx(state, true, "gort-c++-own");
 }
 
 void BM_InstrFireC(benchmark::State& state) {
@@ -770,10 +795,13 @@ void BM_InstrFireUv(benchmark::State& state) {
 #define GORT_INSTR_BENCH(fn) \
   BENCHMARK(fn)->Arg(10000)->Arg(1000000)->Apply(gort_bench::InstrIterations)
 GORT_INSTR_BENCH(BM_InstrStartCxx);
+GORT_INSTR_BENCH(BM_InstrStartCxxOwner);
 GORT_INSTR_BENCH(BM_InstrStartC);
 GORT_INSTR_BENCH(BM_InstrStopCxx);
+GORT_INSTR_BENCH(BM_InstrStopCxxOwner);
 GORT_INSTR_BENCH(BM_InstrStopC);
 GORT_INSTR_BENCH(BM_InstrFireCxx);
+GORT_INSTR_BENCH(BM_InstrFireCxxOwner);
 GORT_INSTR_BENCH(BM_InstrFireC);
 GORT_INSTR_BENCH(BM_InstrFireCallbackC);
 GORT_INSTR_BENCH(BM_InstrFireCallbackCBatch64);

@@ -12,7 +12,7 @@ set(GORT_PORTABLE_SOURCES
   src/sysinfo.cc
   src/time.cc
   src/timer.cc
-  src/runtime_mutex.cc
+  src/owner_lock.cc
   src/netpoll.cc
   src/polldesc.cc
   src/fd_mutex.cc
@@ -51,7 +51,8 @@ if(GORT_OS STREQUAL "linux")
     src/linux/netpoll_epoll.cc
     src/posix/fd_posix.cc
     src/posix/signal_posix.cc
-    src/posix/signal_facts_posix.cc)
+    src/posix/signal_facts_posix.cc
+    src/linux/barrier_linux.cc)
   set(GORT_PLATFORM_LIBS "")
 elseif(GORT_OS STREQUAL "darwin")
   set(GORT_BACKEND_SOURCES
@@ -65,7 +66,8 @@ elseif(GORT_OS STREQUAL "darwin")
     src/darwin/netpoll_kqueue.cc
     src/posix/fd_posix.cc
     src/posix/signal_posix.cc
-    src/posix/signal_facts_posix.cc)
+    src/posix/signal_facts_posix.cc
+    src/barrier_none.cc)
   set(GORT_PLATFORM_LIBS "")
 elseif(GORT_OS STREQUAL "windows")
   set(GORT_BACKEND_SOURCES
@@ -77,7 +79,8 @@ elseif(GORT_OS STREQUAL "windows")
     src/windows/netpoll_iocp.cc
     src/windows/fd_windows.cc
     src/windows/signal_windows.cc
-    src/windows/signal_facts_windows.cc)
+    src/windows/signal_facts_windows.cc
+    src/barrier_none.cc)
   set(GORT_PLATFORM_LIBS ws2_32 advapi32)
 endif()
 

@@ -20,7 +20,7 @@
 #include "absl/status/statusor.h"
 #include "gort/errno.h"
 #include "gort/error_codes.h"
-#include "runtime_mutex.h"
+#include "owner_lock.h"
 
 // The public methods are thin checks around Impl's; inlining the hot ones
 // there keeps the private implementation from costing a second call.
@@ -237,10 +237,11 @@ class TimerHeap::Impl {
   void Free(uint32_t index);
   bool NewRecord(uint32_t* index);
 
-  // Go's runtime lock (runtime_mutex.h), not std::mutex: a pthread mutex
+  // Go's runtime lock (owner_lock.h), not std::mutex: a pthread mutex
   // costs some fifty instructions per lock and unlock, about a fifth of a
-  // Reset's. Everything below up to next_when_ is guarded by mu_.
-  mutable RuntimeMutex mu_;
+  // Reset's; biased towards an owner thread if SetOwner() named one
+  // (owner_lock.h). Everything below up to next_when_ is guarded by mu_.
+  mutable OwnerLock mu_;
   // StopSync()'s wait for a callback to return, on a std::condition_variable
   // (condition_variable_any would allocate in the constructor): the waiter
   // takes wait_mu_ before it frees mu_, and CallbackDone() (holding mu_)
@@ -518,7 +519,7 @@ void TimerHeap::Impl::CallbackDone(uint32_t index) {
 }
 
 absl::StatusOr<TimerId> TimerHeap::Impl::Add(TimerTarget target) {
-  std::lock_guard<RuntimeMutex> lock(mu_);
+  OwnerLock::Guard lock(mu_);
   uint32_t index;
   if (!NewRecord(&index)) return NoMemory();
   Record& r = R(index);
@@ -541,7 +542,7 @@ GORT_TIMER_HOT absl::StatusOr<bool> TimerHeap::Impl::Reset(TimerId id,
   void (*earlier_fn)(void*);
   void* earlier_arg;
   {
-    std::lock_guard<RuntimeMutex> lock(mu_);
+    OwnerLock::Guard lock(mu_);
     earlier_fn = earlier_fn_;  // read under the lock: SetEarlierHook may run
     earlier_arg = earlier_arg_;
     Meta* m = Lookup(id);
@@ -566,7 +567,7 @@ GORT_TIMER_HOT absl::StatusOr<bool> TimerHeap::Impl::Reset(TimerId id,
 
 GORT_TIMER_HOT absl::StatusOr<bool> TimerHeap::Impl::Stop(TimerId id) {
   const uint32_t index = static_cast<uint32_t>((id & 0xffffffffu) - 1);
-  std::lock_guard<RuntimeMutex> lock(mu_);
+  OwnerLock::Guard lock(mu_);
   Meta* m = Lookup(id);
   if (m == nullptr) return NotFound();
   bool was = (m->state & kPending) != 0;
@@ -578,7 +579,7 @@ GORT_TIMER_HOT absl::StatusOr<bool> TimerHeap::Impl::Stop(TimerId id) {
 
 absl::StatusOr<bool> TimerHeap::Impl::StopSync(TimerId id) {
   const uint32_t index = static_cast<uint32_t>((id & 0xffffffffu) - 1);
-  std::unique_lock<RuntimeMutex> lock(mu_);
+  OwnerLock::Guard lock(mu_);
   Meta* m = Lookup(id);
   if (m == nullptr) return NotFound();
   const bool running = (m->state & kRunning) != 0;
@@ -621,7 +622,7 @@ absl::StatusOr<bool> TimerHeap::Impl::StopSync(TimerId id) {
 
 absl::Status TimerHeap::Impl::Remove(TimerId id) {
   const uint32_t index = static_cast<uint32_t>((id & 0xffffffffu) - 1);
-  std::lock_guard<RuntimeMutex> lock(mu_);
+  OwnerLock::Guard lock(mu_);
   Meta* m = Lookup(id);
   if (m == nullptr) return NotFound();
   Disarm(*m);
@@ -639,7 +640,7 @@ absl::Status TimerHeap::Impl::Remove(TimerId id) {
 GORT_TIMER_HOT int64_t TimerHeap::Impl::Run(int64_t now, uintptr_t* tokens,
                                             size_t capacity, size_t* n) {
   size_t count = 0;
-  std::unique_lock<RuntimeMutex> lock(mu_);
+  OwnerLock::Guard lock(mu_);
   ++runs_;
   // Armings numbered from `start` on were made after this call began: they
   // wait for the next call, which bounds this one.
@@ -746,7 +747,7 @@ GORT_TIMER_HOT int64_t TimerHeap::Impl::Run(int64_t now, uintptr_t* tokens,
 }
 
 absl::Status TimerHeap::Impl::Reserve(size_t n) {
-  std::lock_guard<RuntimeMutex> lock(mu_);
+  OwnerLock::Guard lock(mu_);
   // Room for n live slots and the stale ones the sweep lets stand (a
   // quarter of the live ones, and a few): no Grow() copies the heap later.
   size_t slots = n + n / 4 + 2 * kMinStaleToSweep;
@@ -757,7 +758,7 @@ absl::Status TimerHeap::Impl::Reserve(size_t n) {
 }
 
 size_t TimerHeap::Impl::MemoryUsage() const {
-  std::lock_guard<RuntimeMutex> lock(mu_);
+  OwnerLock::Guard lock(mu_);
   return nchunks_ * sizeof(Chunk) +
          (cap_ + (cap_ > 0 ? kPad : 0)) * sizeof(Slot) +
          chunks_cap_ * sizeof(Chunk*) + sizeof(Impl);
@@ -832,13 +833,13 @@ int64_t TimerHeap::Run(int64_t now, uintptr_t* tokens, size_t capacity,
 
 bool TimerHeap::InUse() const {
   if (impl_ == nullptr) return false;
-  std::lock_guard<RuntimeMutex> lock(impl_->mu_);
+  OwnerLock::Guard lock(impl_->mu_);
   return impl_->runs_ > 0 || impl_->sync_waiters_ > 0;
 }
 
 size_t TimerHeap::pending() const {
   if (impl_ == nullptr) return 0;
-  std::lock_guard<RuntimeMutex> lock(impl_->mu_);
+  OwnerLock::Guard lock(impl_->mu_);
   return impl_->pending_;
 }
 
@@ -853,7 +854,7 @@ size_t TimerHeap::MemoryUsage() const {
 
 void TimerHeap::SetEarlierHook(void (*fn)(void* arg), void* arg) {
   if (impl_ == nullptr) return;
-  std::lock_guard<RuntimeMutex> lock(impl_->mu_);
+  OwnerLock::Guard lock(impl_->mu_);
   impl_->earlier_fn_ = fn;
   impl_->earlier_arg_ = arg;
 }
@@ -863,20 +864,24 @@ absl::Status TimerHeap::SetCallbackBatch(size_t k) {
     return absl::InvalidArgumentError("callback batch: 1 to 64");
   }
   if (impl_ == nullptr) return absl::OkStatus();
-  std::lock_guard<RuntimeMutex> lock(impl_->mu_);
+  OwnerLock::Guard lock(impl_->mu_);
   impl_->batch_ = k;
   return absl::OkStatus();
 }
 
+void TimerHeap::SetOwner(bool own) {
+  if (impl_ != nullptr) impl_->mu_.SetOwner(own);
+}
+
 size_t TimerHeap::HeapSlotsForTesting() const {
   if (impl_ == nullptr) return 0;
-  std::lock_guard<RuntimeMutex> lock(impl_->mu_);
+  OwnerLock::Guard lock(impl_->mu_);
   return impl_->size_;
 }
 
 void TimerHeap::SetNextArmingForTesting(uint32_t next) {
   if (impl_ == nullptr) return;
-  std::lock_guard<RuntimeMutex> lock(impl_->mu_);
+  OwnerLock::Guard lock(impl_->mu_);
   impl_->order_ = next;
 }
 

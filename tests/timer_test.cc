@@ -264,11 +264,14 @@ TEST(Timer, StaleSlotsAreSweptAFewPerCall) {
 // and NextWhen is the model's earliest pending deadline. Enough stops that
 // the stale-slot sweep runs all the time (GORT_TIMER_MODEL_OPS, default
 // 300000).
-TEST(Timer, MatchesAModelUnderRandomOperations) {
+// The heap against a model (std::set), single-threaded; `owner`: with the
+// calling thread as the heap's owner (no lock taken).
+void MatchesAModel(bool owner) {
   const char* env = std::getenv("GORT_TIMER_MODEL_OPS");
   const long ops = env != nullptr ? std::atol(env) : 300000;
   constexpr size_t kTimers = 3000;
   TimerHeap h;
+  h.SetOwner(owner);
   // The model: pending timers ordered by (deadline, arming order).
   using Key = std::tuple<int64_t, uint64_t, size_t>;
   std::set<Key> pending;
@@ -334,6 +337,98 @@ TEST(Timer, MatchesAModelUnderRandomOperations) {
   }
 }
 
+TEST(Timer, MatchesAModelUnderRandomOperations) { MatchesAModel(false); }
+
+TEST(TimerOwner, MatchesAModelAsTheOwner) { MatchesAModel(true); }
+
+// Owner mode under contention: the owner and two other threads arm and
+// stop their own timers (far deadlines: nothing fires) and check every
+// "was pending" against what they did; the owner also runs the heap, and
+// halfway one of the others takes the heap over (SetOwner), then gives it
+// back. A broken exclusion corrupts the heap's counts or order (ASan and
+// TSan builds run this too): the answers, the pending count and the
+// nearest deadline at the end say so.
+TEST(TimerOwner, OwnerAndOtherThreadsShareTheHeap) {
+  const char* env = std::getenv("GORT_STRESS_EVENTS");
+  const int ops = env != nullptr ? std::max(1000, std::atoi(env) / 10) : 100000;
+  constexpr int kThreads = 3;  // 0 is the owner
+  constexpr size_t kPerThread = 256;
+  TimerHeap h;
+  std::atomic<int> ready{0};
+  std::atomic<int> failures{0};
+  auto work = [&](int t) {
+    if (t == 0) h.SetOwner(true);
+    ready.fetch_add(1);
+    while (ready.load() < kThreads) std::this_thread::yield();
+    std::vector<TimerId> ids;
+    std::vector<bool> pending(kPerThread, false);
+    for (size_t i = 0; i < kPerThread; ++i) ids.push_back(*h.Add(Token(i)));
+    std::mt19937_64 rng(t + 77);
+    for (int op = 0; op < ops; ++op) {
+      size_t i = rng() % kPerThread;
+      if (t == 1 && op == ops / 2) h.SetOwner(true);       // take it over
+      if (t == 1 && op == 3 * ops / 4) h.SetOwner(false);  // no owner
+      if (t == 0 && op == 7 * ops / 8) h.SetOwner(true);   // back
+      absl::StatusOr<bool> was;
+      switch (rng() % 4) {
+        case 0:
+        case 1:
+          was = h.Reset(
+              ids[i],
+              (int64_t{1} << 40) + static_cast<int64_t>(rng() % 1000000), 0);
+          if (!was.ok() || *was != pending[i]) failures.fetch_add(1);
+          pending[i] = true;
+          break;
+        case 2:
+          was = h.Stop(ids[i]);
+          if (!was.ok() || *was != pending[i]) failures.fetch_add(1);
+          pending[i] = false;
+          break;
+        default:
+          if (t == 0) {
+            size_t n = 0;
+            uintptr_t tok[4];
+            h.Run(1000, tok, 4, &n);
+            if (n != 0) failures.fetch_add(1);
+          } else {
+            int64_t next = h.NextWhen();
+            if (next != -1 && next < (int64_t{1} << 40)) failures.fetch_add(1);
+          }
+      }
+    }
+    for (size_t i = 0; i < kPerThread; ++i) {
+      absl::StatusOr<bool> was = h.Stop(ids[i]);
+      if (!was.ok() || *was != pending[i]) failures.fetch_add(1);
+      if (!h.Remove(ids[i]).ok()) failures.fetch_add(1);
+    }
+  };
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) threads.emplace_back(work, t);
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(failures.load(), 0);
+  EXPECT_EQ(h.pending(), 0u);
+  EXPECT_EQ(h.NextWhen(), -1);
+}
+
+// A heap whose owner has exited: other threads' calls still work (the
+// owner's marker is only compared, never dereferenced).
+TEST(TimerOwner, OwnerThreadMayExit) {
+  TimerHeap h;
+  TimerId id = 0;
+  std::thread([&] {
+    h.SetOwner(true);
+    id = *h.Start(100, 0, Token(5));
+  }).join();
+  uintptr_t tok[2];
+  size_t n = 0;
+  h.Run(100, tok, 2, &n);
+  ASSERT_EQ(n, 1u);
+  EXPECT_EQ(tok[0], 5u);
+  EXPECT_FALSE(*h.Reset(id, 200, 0));
+  h.SetOwner(true);
+  EXPECT_TRUE(*h.Stop(id));
+}
+
 TEST(Timer, AMillionTimersFireInOrder) {
   TimerHeap h;
   constexpr int kN = 1000000;
@@ -364,7 +459,9 @@ TEST(Timer, AMillionTimersFireInOrder) {
 // Threads arm and stop timers while another thread runs them: every arming
 // either fires or is claimed by a Stop that returned true, never both, and
 // no callback runs after StopSync returned.
-TEST(Timer, NoFireAfterStopAcrossThreads) {
+// `owner`: the thread that runs the heap owns it (owner mode), the others
+// take the lock.
+void NoFireAfterStopAcrossThreads(bool owner) {
   TimerHeap h;
   constexpr int kThreads = 3;
   constexpr int kPerThread = 2000;
@@ -385,6 +482,7 @@ TEST(Timer, NoFireAfterStopAcrossThreads) {
   std::atomic<bool> done{false};
   std::atomic<int64_t> clock{0};
   std::thread runner([&] {
+    h.SetOwner(owner);
     while (!done.load()) h.Run(clock.fetch_add(1));
     h.Run(INT64_MAX);
   });
@@ -422,6 +520,14 @@ TEST(Timer, NoFireAfterStopAcrossThreads) {
   }
   std::printf("%d armings: %d fired, %d stopped in time\n",
               kThreads * kPerThread, fired, claimed.load());
+}
+
+TEST(Timer, NoFireAfterStopAcrossThreads) {
+  NoFireAfterStopAcrossThreads(false);
+}
+
+TEST(TimerOwner, NoFireAfterStopWhileTheOwnerRuns) {
+  NoFireAfterStopAcrossThreads(true);
 }
 
 // --- Semantics that cannot deadlock, and bounded runs (issue 10) ---
@@ -988,7 +1094,10 @@ TEST(TimerCApi, ChecksEveryArgument) {
     EXPECT_EQ(gort_timers_run(bad, 0, tok, 1, &n, nullptr), GORT_EBADF);
     EXPECT_EQ(gort_timers_reserve(bad, 10), GORT_EBADF);
     EXPECT_EQ(gort_timers_set_earlier(bad, nullptr, nullptr), GORT_EBADF);
+    EXPECT_EQ(gort_timers_set_owner(bad, 1), GORT_EBADF);
   }
+  EXPECT_EQ(gort_timers_set_owner(heap, 2), GORT_EINVAL);
+  EXPECT_EQ(gort_timers_set_owner(heap, -1), GORT_EINVAL);
   EXPECT_EQ(gort_timer_add(heap, nullptr, nullptr, &t), GORT_EINVAL);
   EXPECT_EQ(gort_timer_add(
                 heap, [](void*, int64_t) {}, nullptr, nullptr),

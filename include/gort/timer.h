@@ -184,6 +184,19 @@ class TimerHeap {
   /// 1..64.
   absl::Status SetCallbackBatch(size_t k);
 
+  /// Owner mode (Go's per-P timer heaps): with `own`, the calling thread
+  /// becomes the heap's owner, and its calls take no lock. Other threads'
+  /// calls still work: each takes the lock and waits until the owner's call
+  /// under way (if any) has returned, and while one is in, the owner takes
+  /// the lock too. The owner's calls then cost no atomic read-modify-write
+  /// on Linux, where the other threads' calls pay a process-wide memory
+  /// barrier (membarrier(2): a system call, microseconds) instead; one
+  /// sequentially consistent store elsewhere. So it pays where nearly every
+  /// call comes from one thread, an event loop's. Without `own`, from any
+  /// thread: no owner, every call takes the lock (the default). Setting an
+  /// owner while it is one hands the heap over.
+  void SetOwner(bool own);
+
   /// Tests only: sets the next arming number, so the renumbering before the
   /// 32-bit counter wraps can be reached without 2^32 armings.
   void SetNextArmingForTesting(uint32_t next);

@@ -182,6 +182,16 @@ int gort_timers_set_batch(gort_timers_t h, size_t k) try {
   return ExceptionToCode();
 }
 
+int gort_timers_set_owner(gort_timers_t h, int own) try {
+  auto heap = g_heaps.Acquire(h);
+  if (!heap) return GORT_EBADF;
+  if (own != 0 && own != 1) return GORT_EINVAL;
+  heap->SetOwner(own == 1);
+  return 0;
+} catch (...) {
+  return ExceptionToCode();
+}
+
 int gort_timers_run(gort_timers_t h, int64_t now, uintptr_t* tokens,
                     size_t capacity, size_t* n, int64_t* next_when) try {
   auto heap = g_heaps.Acquire(h);
