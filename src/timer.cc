@@ -204,6 +204,8 @@ class TimerHeap::Impl {
   void PopTop();
   void SiftUp(size_t i);
   void SiftDown(size_t i);
+  // The smallest of the four slots from `first` on, by full key.
+  size_t MinOfFour(size_t first) const;
   void Heapify();
   void Disarm(Meta& m);
   void RemoveAt(size_t i);  // removes slot i, keeping the heap order
@@ -348,13 +350,19 @@ void TimerHeap::Impl::SiftDown(size_t i) {
     size_t first = i * kArity + 1;
     size_t best;
     if (first + kArity <= n) {
-      const Key k0 = KeyOf(H(first)), k1 = KeyOf(H(first + 1));
-      const Key k2 = KeyOf(H(first + 2)), k3 = KeyOf(H(first + 3));
-      const size_t a = k1 < k0 ? first + 1 : first;
-      const Key ka = k1 < k0 ? k1 : k0;
-      const size_t b = k3 < k2 ? first + 3 : first + 2;
-      const Key kb = k3 < k2 ? k3 : k2;
-      best = kb < ka ? b : a;
+      // By deadline alone first (one 64-bit compare each): exact unless
+      // one of the three compares made meets equal deadlines, and then
+      // (rare outside tests) the full keys decide.
+      const int64_t w0 = H(first).when, w1 = H(first + 1).when;
+      const int64_t w2 = H(first + 2).when, w3 = H(first + 3).when;
+      const size_t a = w1 < w0 ? first + 1 : first;
+      const int64_t wa = w1 < w0 ? w1 : w0;
+      const size_t b = w3 < w2 ? first + 3 : first + 2;
+      const int64_t wb = w3 < w2 ? w3 : w2;
+      best = wb < wa ? b : a;
+      if (__builtin_expect((w0 == w1) | (w2 == w3) | (wa == wb), 0)) {
+        best = MinOfFour(first);
+      }
     } else if (first < n) {
       best = first;
       for (size_t c = first + 1; c < n; ++c) {
@@ -374,6 +382,16 @@ void TimerHeap::Impl::SiftDown(size_t i) {
     i = parent;
   }
   H(i) = s;
+}
+
+size_t TimerHeap::Impl::MinOfFour(size_t first) const {
+  const Key k0 = KeyOf(H(first)), k1 = KeyOf(H(first + 1));
+  const Key k2 = KeyOf(H(first + 2)), k3 = KeyOf(H(first + 3));
+  const size_t a = k1 < k0 ? first + 1 : first;
+  const Key ka = k1 < k0 ? k1 : k0;
+  const size_t b = k3 < k2 ? first + 3 : first + 2;
+  const Key kb = k3 < k2 ? k3 : k2;
+  return kb < ka ? b : a;
 }
 
 void TimerHeap::Impl::Heapify() {
