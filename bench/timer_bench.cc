@@ -94,9 +94,11 @@ void BM_GortStop(benchmark::State& state) {
 // The netpoller's deadline pattern: arm a timer, then stop it soon after
 // (the I/O finished first), with n other timers live. One start + one stop
 // per iteration.
-void BM_GortStartStop(benchmark::State& state) {
+// `owner`: the benchmark's thread owns the heap (owner mode: no lock).
+void StartStop(benchmark::State& state, bool owner) {
   const size_t n = static_cast<size_t>(state.range(0));
   TimerHeap h;
+  h.SetOwner(owner);
   std::mt19937_64 rng(5);
   Fill(h, n, rng, nullptr);
   std::vector<TimerId> pool;
@@ -111,6 +113,10 @@ void BM_GortStartStop(benchmark::State& state) {
     ++i;
   }
 }
+
+void BM_GortStartStop(benchmark::State& state) { StartStop(state, false); }
+// The same calls by the heap's owner, beside it in the same run.
+void BM_GortStartStopOwner(benchmark::State& state) { StartStop(state, true); }
 
 void BM_GortReset(benchmark::State& state) {
   const size_t n = static_cast<size_t>(state.range(0));
@@ -822,6 +828,7 @@ GORT_TIMER_BENCH(BM_BaselineStart);
 GORT_TIMER_BENCH(BM_GortStop);
 GORT_TIMER_BENCH(BM_BaselineStop);
 GORT_TIMER_BENCH(BM_GortStartStop);
+GORT_TIMER_BENCH(BM_GortStartStopOwner);
 GORT_TIMER_BENCH(BM_BaselineStartStop);
 GORT_TIMER_BENCH(BM_GortReset);
 GORT_TIMER_BENCH(BM_BaselineReset);
