@@ -15,27 +15,6 @@ namespace gort::internal {
 
 std::atomic<BlockHook> g_block_hook{nullptr};
 
-int PollDesc::ErrorOf(uint32_t bits, PollMode mode) {
-  if (bits & kInfoClosing) return GORT_ECANCELED;
-  if ((mode == PollMode::kRead && (bits & kInfoExpiredRead)) ||
-      (mode == PollMode::kWrite && (bits & kInfoExpiredWrite))) {
-    return GORT_ETIMEDOUT;
-  }
-  if (mode == PollMode::kRead && (bits & kInfoEventErr)) return GORT_EIO;
-  return 0;
-}
-
-int PollDesc::Reset(PollMode mode) {
-  std::atomic<uintptr_t>& gp = g(mode);
-  uintptr_t old = gp.load(std::memory_order_acquire);
-  while (old == kPdReady) {
-    if (gp.compare_exchange_weak(old, kPdNil, std::memory_order_acq_rel)) {
-      return 0;
-    }
-  }
-  return old > kPdReady ? GORT_EBUSY : 0;
-}
-
 // Handshake 1, the waiter's side (Go's netpollblock: "need to recheck
 // error states after setting gpp to pdWait ... this is necessary because
 // runtime_pollUnblock/runtime_pollSetDeadline/deadlineimpl do the opposite:
@@ -134,27 +113,6 @@ int PollDesc::Block(PollMode mode, uintptr_t token, bool waitio) {
     }
     err = waitio ? 0 : CheckErr(mode);
     if (err != 0) return err;
-  }
-}
-
-uintptr_t PollDesc::Ready(PollMode mode) {
-  std::atomic<uintptr_t>& gp = g(mode);
-  uintptr_t old = gp.load(std::memory_order_acquire);
-  for (;;) {
-    if (old == kPdReady) return 0;
-    uintptr_t next = old <= kPdWait ? kPdReady : kPdNil;
-    if (gp.compare_exchange_weak(old, next, std::memory_order_acq_rel,
-                                 std::memory_order_acquire)) {
-      return old > kPdWait ? old : 0;
-    }
-  }
-}
-
-void PollDesc::SetEventErr(bool error_only) {
-  if (error_only) {
-    info.fetch_or(kInfoEventErr, std::memory_order_acq_rel);
-  } else if (info.load(std::memory_order_relaxed) & kInfoEventErr) {
-    info.fetch_and(~kInfoEventErr, std::memory_order_acq_rel);
   }
 }
 
