@@ -316,9 +316,11 @@ int Fd::Impl::Destroy() {
 
 // Go's FD.Read. Read, Write and WaitRead (and the Begin and Ready they
 // use) are inline: each has one caller, the public Fd method, and an echo
-// round trip runs all three, so a call layer less is worth keeping.
-inline absl::Status Fd::Impl::Read(void* buf, size_t n, uintptr_t token,
-                                   IoResult* r) {
+// round trip runs all three, so a call layer less is worth keeping (Read
+// and Write are too big for the compiler to inline on its own).
+[[gnu::always_inline]] inline absl::Status Fd::Impl::Read(void* buf, size_t n,
+                                                          uintptr_t token,
+                                                          IoResult* r) {
   absl::Status s = CheckIoArgs(buf, n, token, r, "read");
   if (!s.ok()) return s;
   *r = IoResult{};
@@ -372,8 +374,10 @@ inline absl::Status Fd::Impl::WaitRead(uintptr_t token, IoResult* r) {
 }
 
 // Go's FD.Write: every byte, or an error with the count written before it.
-inline absl::Status Fd::Impl::Write(const void* buf, size_t n, uintptr_t token,
-                                    IoResult* r) {
+[[gnu::always_inline]] inline absl::Status Fd::Impl::Write(const void* buf,
+                                                           size_t n,
+                                                           uintptr_t token,
+                                                           IoResult* r) {
   absl::Status s = CheckIoArgs(buf, n, token, r, "write");
   if (!s.ok()) return s;
   *r = IoResult{};
@@ -393,7 +397,7 @@ inline absl::Status Fd::Impl::Write(const void* buf, size_t n, uintptr_t token,
     if (k == FdKind::kStream && len > internal::kMaxRW) len = internal::kMaxRW;
     ssize_t put = k == FdKind::kPipe ? WritePipe(sysfd(), p + done, len)
                                      : send(sysfd(), p + done, len, kSendFlags);
-    int err = errno;
+    int err = put < 0 ? errno : 0;  // errno only after a failure
     if (put > 0) done += static_cast<size_t>(put);
     r->n = done;
     if (done == n && put >= 0) {
