@@ -72,50 +72,6 @@ void PollDesc::PublishAndUnblock(uint32_t modes, uintptr_t* rg_token,
   }
 }
 
-int PollDesc::Block(PollMode mode, uintptr_t token, bool waitio) {
-  std::atomic<uintptr_t>& gp = g(mode);
-  for (;;) {
-    int err = 0;
-    if (!SetWait(mode, &err)) {
-      uintptr_t old = gp.load(std::memory_order_acquire);
-      if (old == kPdReady) {
-        if (gp.compare_exchange_weak(old, kPdNil, std::memory_order_acq_rel)) {
-          return kBlockReady;
-        }
-        continue;
-      }
-      if (old == kPdNil) continue;  // changed under us: try again
-      return GORT_EBUSY;            // pdWait or a token: another waiter
-    }
-    if (BlockHook hook = g_block_hook.load(std::memory_order_relaxed)) {
-      hook(this, mode);
-    }
-    if (waitio) err = 0;  // Go: park if waitio || no error
-    if (err == 0) {
-      // Go's netpollblockcommit: publish the token unless something
-      // unblocked the direction since SetWait.
-      uintptr_t wait = kPdWait;
-      if (gp.compare_exchange_strong(wait, token, std::memory_order_seq_cst)) {
-        return kBlockParked;
-      }
-    }
-    // Readiness, a deadline or close came in between, or an error is
-    // visible. Take back only what is ours: our pdWait, or the pdReady that
-    // readiness put in its place. nil or a token means our wait was already
-    // undone and another waiter may have parked since: leave it (Go swaps
-    // blindly because its fdMutex admits one waiter; gort lets two race).
-    uintptr_t cur = gp.load(std::memory_order_acquire);
-    while (cur == kPdWait || cur == kPdReady) {
-      if (gp.compare_exchange_weak(cur, kPdNil, std::memory_order_acq_rel)) {
-        if (cur == kPdReady) return kBlockReady;
-        break;
-      }
-    }
-    err = waitio ? 0 : CheckErr(mode);
-    if (err != 0) return err;
-  }
-}
-
 PollDescTable::PollDescTable(uint32_t seq_base) : seq_base_(seq_base & ~1u) {}
 
 PollDescTable::~PollDescTable() {
