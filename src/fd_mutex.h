@@ -9,9 +9,15 @@
 // waitRead holds its rwlock, so the descriptor is destroyed (closed) only
 // once every call has returned and every operation has ended.
 //
-// The state word: bit 0 closed, the rest a count of references (each
-// kRef). The descriptor is destroyed by whoever drops the count to zero
-// with the closed bit set, exactly once.
+// The state word: bit 0 closed, bits 1 and 2 the read and write slots
+// held, the rest a count of references (each kRef). Claiming a slot sets
+// its bit and takes the call's and the slot's references in one CAS that
+// also checks the closed bit, so a new operation costs one atomic
+// read-modify-write to begin and one to end; the holder's token is stored
+// beside the word (slot_) once the slot is claimed, and cleared before the
+// slot's bit is. The descriptor is destroyed by whoever drops the count to
+// zero with the closed bit set, exactly once (a held slot holds a
+// reference, so its bit is clear by then).
 #ifndef GORT_SRC_FD_MUTEX_H_
 #define GORT_SRC_FD_MUTEX_H_
 
@@ -61,9 +67,11 @@ class FdMutex {
   bool closed() const {
     return (state_.load(std::memory_order_acquire) & kClosed) != 0;
   }
-  // The token holding `dir`'s slot, 0 if none.
-  uintptr_t holder(int dir) const {
-    return slot_[dir].load(std::memory_order_acquire);
+  // Whether an operation holds `dir`'s slot. Read after IncrefAndClose(),
+  // it is exact: a Begin() that claimed the slot before the close set its
+  // bit in the same word, and every Begin() after the close fails.
+  bool held(int dir) const {
+    return (state_.load(std::memory_order_acquire) & HeldBit(dir)) != 0;
   }
   // True once destroyed: closed and no reference left.
   bool idle_and_closed() const {
@@ -72,7 +80,12 @@ class FdMutex {
 
  private:
   static constexpr uint64_t kClosed = 1;
-  static constexpr uint64_t kRef = 2;
+  static constexpr uint64_t kHeldRead = 2;
+  static constexpr uint64_t kHeldWrite = 4;
+  static constexpr uint64_t kRef = 8;
+  static constexpr uint64_t HeldBit(int dir) {
+    return dir == kRead ? kHeldRead : kHeldWrite;
+  }
 
   bool Drop(uint64_t refs);  // true: the count reached zero while closed
 
@@ -92,30 +105,30 @@ inline int FdMutex::Begin(int dir, uintptr_t token, Op* op) {
     *op = Op::kContinued;
     return 0;
   }
-  uintptr_t expected = 0;
-  if (!slot.compare_exchange_strong(expected, token,
-                                    std::memory_order_acq_rel)) {
-    return closed() ? -GORT_ECANCELED : -GORT_EBUSY;
-  }
-  // The slot is ours; take the call's and the slot's references unless
-  // closed. Checking the bit and counting in one CAS means a closer either
-  // sees our references (and leaves destroying to us) or we see its bit.
+  // Claim the slot and take the call's and the slot's references unless
+  // closed or held. Checking the bits and counting in one CAS means a
+  // closer either sees our references and slot (and leaves destroying to
+  // us) or we see its bit.
+  const uint64_t held = HeldBit(dir);
   uint64_t s = state_.load(std::memory_order_relaxed);
   do {
-    if ((s & kClosed) != 0) {
-      slot.store(0, std::memory_order_release);
-      return -GORT_ECANCELED;
-    }
-  } while (!state_.compare_exchange_weak(
-      s, s + 2 * kRef, std::memory_order_acq_rel, std::memory_order_relaxed));
+    if ((s & kClosed) != 0) return -GORT_ECANCELED;
+    if ((s & held) != 0) return -GORT_EBUSY;
+  } while (!state_.compare_exchange_weak(s, s + 2 * kRef + held,
+                                         std::memory_order_acq_rel,
+                                         std::memory_order_relaxed));
+  // Ours alone until End(): nobody else stores it while the bit is set.
+  slot.store(token, std::memory_order_release);
   *op = Op::kStarted;
   return 0;
 }
 
 inline bool FdMutex::End(int dir, bool finished) {
   if (!finished) return Drop(kRef);
+  // The token goes before the bit: the next holder's store comes after
+  // its CAS, which reads our release of the bit.
   slot_[dir].store(0, std::memory_order_release);
-  return Drop(2 * kRef);
+  return Drop(2 * kRef + HeldBit(dir));
 }
 
 inline bool FdMutex::Incref() {
