@@ -9,14 +9,22 @@
 // waitRead holds its rwlock, so the descriptor is destroyed (closed) only
 // once every call has returned and every operation has ended.
 //
-// The state word: bit 0 closed, the rest a count of references (each
-// kRef). The descriptor is destroyed by whoever drops the count to zero
-// with the closed bit set, exactly once.
+// The state word: bit 0 closed, bits 1 and 2 the read and write slots
+// held, the rest a count of references (each kRef). Claiming a slot sets
+// its bit and takes the call's and the slot's references in one CAS that
+// also checks the closed bit, so a new operation costs one atomic
+// read-modify-write to begin and one to end; the holder's token is stored
+// beside the word (slot_) once the slot is claimed, and cleared before the
+// slot's bit is. The descriptor is destroyed by whoever drops the count to
+// zero with the closed bit set, exactly once (a held slot holds a
+// reference, so its bit is clear by then).
 #ifndef GORT_SRC_FD_MUTEX_H_
 #define GORT_SRC_FD_MUTEX_H_
 
 #include <atomic>
 #include <cstdint>
+
+#include "gort/error_codes.h"
 
 namespace gort::internal {
 
@@ -59,9 +67,11 @@ class FdMutex {
   bool closed() const {
     return (state_.load(std::memory_order_acquire) & kClosed) != 0;
   }
-  // The token holding `dir`'s slot, 0 if none.
-  uintptr_t holder(int dir) const {
-    return slot_[dir].load(std::memory_order_acquire);
+  // Whether an operation holds `dir`'s slot. Read after IncrefAndClose(),
+  // it is exact: a Begin() that claimed the slot before the close set its
+  // bit in the same word, and every Begin() after the close fails.
+  bool held(int dir) const {
+    return (state_.load(std::memory_order_acquire) & HeldBit(dir)) != 0;
   }
   // True once destroyed: closed and no reference left.
   bool idle_and_closed() const {
@@ -70,13 +80,72 @@ class FdMutex {
 
  private:
   static constexpr uint64_t kClosed = 1;
-  static constexpr uint64_t kRef = 2;
+  static constexpr uint64_t kHeldRead = 2;
+  static constexpr uint64_t kHeldWrite = 4;
+  static constexpr uint64_t kRef = 8;
+  static constexpr uint64_t HeldBit(int dir) {
+    return dir == kRead ? kHeldRead : kHeldWrite;
+  }
 
   bool Drop(uint64_t refs);  // true: the count reached zero while closed
 
   std::atomic<uint64_t> state_{0};
   std::atomic<uintptr_t> slot_[2] = {};
 };
+
+// Begin, End, Incref, Decref and Drop run on every Read, Write and
+// WaitRead: defined here so the FD layer inlines them.
+inline int FdMutex::Begin(int dir, uintptr_t token, Op* op) {
+  if (token == 0 || (dir != kRead && dir != kWrite)) return -GORT_EINVAL;
+  std::atomic<uintptr_t>& slot = slot_[dir];
+  if (slot.load(std::memory_order_acquire) == token) {
+    // The slot's own reference keeps the count above zero, so no closer
+    // can destroy the descriptor under this call.
+    state_.fetch_add(kRef, std::memory_order_relaxed);
+    *op = Op::kContinued;
+    return 0;
+  }
+  // Claim the slot and take the call's and the slot's references unless
+  // closed or held. Checking the bits and counting in one CAS means a
+  // closer either sees our references and slot (and leaves destroying to
+  // us) or we see its bit.
+  const uint64_t held = HeldBit(dir);
+  uint64_t s = state_.load(std::memory_order_relaxed);
+  do {
+    if ((s & kClosed) != 0) return -GORT_ECANCELED;
+    if ((s & held) != 0) return -GORT_EBUSY;
+  } while (!state_.compare_exchange_weak(s, s + 2 * kRef + held,
+                                         std::memory_order_acq_rel,
+                                         std::memory_order_relaxed));
+  // Ours alone until End(): nobody else stores it while the bit is set.
+  slot.store(token, std::memory_order_release);
+  *op = Op::kStarted;
+  return 0;
+}
+
+inline bool FdMutex::End(int dir, bool finished) {
+  if (!finished) return Drop(kRef);
+  // The token goes before the bit: the next holder's store comes after
+  // its CAS, which reads our release of the bit.
+  slot_[dir].store(0, std::memory_order_release);
+  return Drop(2 * kRef + HeldBit(dir));
+}
+
+inline bool FdMutex::Incref() {
+  uint64_t s = state_.load(std::memory_order_relaxed);
+  do {
+    if ((s & kClosed) != 0) return false;
+  } while (!state_.compare_exchange_weak(s, s + kRef, std::memory_order_acq_rel,
+                                         std::memory_order_relaxed));
+  return true;
+}
+
+inline bool FdMutex::Decref() { return Drop(kRef); }
+
+inline bool FdMutex::Drop(uint64_t refs) {
+  uint64_t old = state_.fetch_sub(refs, std::memory_order_acq_rel);
+  return old - refs == kClosed;
+}
 
 }  // namespace gort::internal
 

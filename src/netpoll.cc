@@ -118,8 +118,23 @@ class Poller::Impl {
   // Hands a waiter out: into `sink` while it has room, else to the queue
   // the next Poll() drains. Outside Poll() (`sink` null) it then wakes a
   // poller, as Go's netpollgoready makes the goroutine runnable.
-  void HandOut(Sink* sink, uintptr_t token, PollMode mode, PollReason reason);
-  void TakeQueued(Sink* sink);
+  // Inline: Poll() calls it for both directions of every event, mostly
+  // with no token or room in `sink`; the queue is QueueOut()'s.
+  void HandOut(Sink* sink, uintptr_t token, PollMode mode, PollReason reason) {
+    if (token == 0) return;
+    if (sink != nullptr && sink->count < sink->n) {
+      sink->out[sink->count++] = PollEvent{token, mode, reason};
+      return;
+    }
+    QueueOut(sink, PollEvent{token, mode, reason});
+  }
+  void QueueOut(Sink* sink, const PollEvent& ev);
+  // Inline: twice per Poll(), and the queue is nearly always empty.
+  void TakeQueued(Sink* sink) {
+    if (queued_.load(std::memory_order_seq_cst) == 0) return;
+    TakeQueuedLocked(sink);
+  }
+  void TakeQueuedLocked(Sink* sink);
 #ifdef _WIN32
   // A completed operation record (its packet taken, or a start that queued
   // none): idle again, then the direction readied as its packet does.
@@ -201,14 +216,7 @@ absl::StatusOr<TimerId> Poller::Impl::ArmTimer(const PollDesc& pd, int64_t when,
   return deadlines_.Start(when, 0, t);
 }
 
-void Poller::Impl::HandOut(Sink* sink, uintptr_t token, PollMode mode,
-                           PollReason reason) {
-  if (token == 0) return;
-  PollEvent ev{token, mode, reason};
-  if (sink != nullptr && sink->count < sink->n) {
-    sink->out[sink->count++] = ev;
-    return;
-  }
+void Poller::Impl::QueueOut(Sink* sink, const PollEvent& ev) {
   {
     std::lock_guard<std::mutex> lock(queue_mu_);
     if (queue_.size() == queue_.capacity()) GrowQueueOrDie();
@@ -242,8 +250,7 @@ void Poller::Impl::GrowQueueOrDie() {
   }
 }
 
-void Poller::Impl::TakeQueued(Sink* sink) {
-  if (queued_.load(std::memory_order_seq_cst) == 0) return;
+void Poller::Impl::TakeQueuedLocked(Sink* sink) {
   std::lock_guard<std::mutex> lock(queue_mu_);
   size_t k = std::min(queue_.size(), sink->n - sink->count);
   std::copy(queue_.begin(), queue_.begin() + k, sink->out + sink->count);
@@ -489,8 +496,10 @@ absl::Status Poller::Impl::SetDeadline(PollDescId id, int64_t d,
 // than `n`, or queued while it ran) get a Wake() too, so another thread
 // blocked in Poll() takes them: Go's netpoll returns every ready goroutine
 // and injectglist starts idle Ps for them.
-absl::StatusOr<size_t> Poller::Impl::Poll(int64_t delay, PollEvent* out,
-                                          size_t n) {
+// Always inlined into Poller::Poll(), its only caller (a call layer less
+// on every poll).
+[[gnu::always_inline]] inline absl::StatusOr<size_t> Poller::Impl::Poll(
+    int64_t delay, PollEvent* out, size_t n) {
   if (out == nullptr || n == 0) return Err(GORT_EINVAL, "netpoll poll");
   Sink sink{out, n, 0};
   TakeQueued(&sink);

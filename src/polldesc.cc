@@ -15,27 +15,6 @@ namespace gort::internal {
 
 std::atomic<BlockHook> g_block_hook{nullptr};
 
-int PollDesc::ErrorOf(uint32_t bits, PollMode mode) {
-  if (bits & kInfoClosing) return GORT_ECANCELED;
-  if ((mode == PollMode::kRead && (bits & kInfoExpiredRead)) ||
-      (mode == PollMode::kWrite && (bits & kInfoExpiredWrite))) {
-    return GORT_ETIMEDOUT;
-  }
-  if (mode == PollMode::kRead && (bits & kInfoEventErr)) return GORT_EIO;
-  return 0;
-}
-
-int PollDesc::Reset(PollMode mode) {
-  std::atomic<uintptr_t>& gp = g(mode);
-  uintptr_t old = gp.load(std::memory_order_acquire);
-  while (old == kPdReady) {
-    if (gp.compare_exchange_weak(old, kPdNil, std::memory_order_acq_rel)) {
-      return 0;
-    }
-  }
-  return old > kPdReady ? GORT_EBUSY : 0;
-}
-
 // Handshake 1, the waiter's side (Go's netpollblock: "need to recheck
 // error states after setting gpp to pdWait ... this is necessary because
 // runtime_pollUnblock/runtime_pollSetDeadline/deadlineimpl do the opposite:
@@ -90,71 +69,6 @@ void PollDesc::PublishAndUnblock(uint32_t modes, uintptr_t* rg_token,
         break;
       }
     }
-  }
-}
-
-int PollDesc::Block(PollMode mode, uintptr_t token, bool waitio) {
-  std::atomic<uintptr_t>& gp = g(mode);
-  for (;;) {
-    int err = 0;
-    if (!SetWait(mode, &err)) {
-      uintptr_t old = gp.load(std::memory_order_acquire);
-      if (old == kPdReady) {
-        if (gp.compare_exchange_weak(old, kPdNil, std::memory_order_acq_rel)) {
-          return kBlockReady;
-        }
-        continue;
-      }
-      if (old == kPdNil) continue;  // changed under us: try again
-      return GORT_EBUSY;            // pdWait or a token: another waiter
-    }
-    if (BlockHook hook = g_block_hook.load(std::memory_order_relaxed)) {
-      hook(this, mode);
-    }
-    if (waitio) err = 0;  // Go: park if waitio || no error
-    if (err == 0) {
-      // Go's netpollblockcommit: publish the token unless something
-      // unblocked the direction since SetWait.
-      uintptr_t wait = kPdWait;
-      if (gp.compare_exchange_strong(wait, token, std::memory_order_seq_cst)) {
-        return kBlockParked;
-      }
-    }
-    // Readiness, a deadline or close came in between, or an error is
-    // visible. Take back only what is ours: our pdWait, or the pdReady that
-    // readiness put in its place. nil or a token means our wait was already
-    // undone and another waiter may have parked since: leave it (Go swaps
-    // blindly because its fdMutex admits one waiter; gort lets two race).
-    uintptr_t cur = gp.load(std::memory_order_acquire);
-    while (cur == kPdWait || cur == kPdReady) {
-      if (gp.compare_exchange_weak(cur, kPdNil, std::memory_order_acq_rel)) {
-        if (cur == kPdReady) return kBlockReady;
-        break;
-      }
-    }
-    err = waitio ? 0 : CheckErr(mode);
-    if (err != 0) return err;
-  }
-}
-
-uintptr_t PollDesc::Ready(PollMode mode) {
-  std::atomic<uintptr_t>& gp = g(mode);
-  uintptr_t old = gp.load(std::memory_order_acquire);
-  for (;;) {
-    if (old == kPdReady) return 0;
-    uintptr_t next = old <= kPdWait ? kPdReady : kPdNil;
-    if (gp.compare_exchange_weak(old, next, std::memory_order_acq_rel,
-                                 std::memory_order_acquire)) {
-      return old > kPdWait ? old : 0;
-    }
-  }
-}
-
-void PollDesc::SetEventErr(bool error_only) {
-  if (error_only) {
-    info.fetch_or(kInfoEventErr, std::memory_order_acq_rel);
-  } else if (info.load(std::memory_order_relaxed) & kInfoEventErr) {
-    info.fetch_and(~kInfoEventErr, std::memory_order_acq_rel);
   }
 }
 

@@ -30,6 +30,7 @@
 #include <cstdint>
 #include <mutex>
 
+#include "gort/error_codes.h"
 #include "gort/netpoll.h"
 #include "gort/timer.h"
 #include "netpoll_internal.h"
@@ -63,7 +64,11 @@ inline constexpr int kBlockParked = 1;
 using BlockHook = void (*)(PollDesc* pd, PollMode mode);
 extern std::atomic<BlockHook> g_block_hook;
 
-// One watched descriptor. Type-stable: once allocated it stays valid memory
+// One watched descriptor. Its small lock-free steps that every Read, Write
+// and harvested event runs (ErrorOf, Reset, Ready, SetEventErr) are defined
+// here so that fd_posix.cc and netpoll.cc inline them; the two handshake
+// halves stay out of line (GORT_NOINLINE) for the fence check.
+// Type-stable: once allocated it stays valid memory
 // for the poller's life, whatever happens to the descriptor.
 struct PollDesc {
   // Lock-free part (Go: rg, wg, atomicInfo, fdseq). seq is odd while the
@@ -112,11 +117,28 @@ struct PollDesc {
   int CheckErr(PollMode mode) const {
     return ErrorOf(info.load(std::memory_order_seq_cst), mode);
   }
-  static int ErrorOf(uint32_t info_bits, PollMode mode);
+  static int ErrorOf(uint32_t info_bits, PollMode mode) {
+    if (info_bits & kInfoClosing) return GORT_ECANCELED;
+    if ((mode == PollMode::kRead && (info_bits & kInfoExpiredRead)) ||
+        (mode == PollMode::kWrite && (info_bits & kInfoExpiredWrite))) {
+      return GORT_ETIMEDOUT;
+    }
+    if (mode == PollMode::kRead && (info_bits & kInfoEventErr)) return GORT_EIO;
+    return 0;
+  }
 
   // Go's poll_runtime_pollReset after its error check: forgets a readiness
   // notification. EBUSY if a waiter is parked.
-  int Reset(PollMode mode);
+  int Reset(PollMode mode) {
+    std::atomic<uintptr_t>& gp = g(mode);
+    uintptr_t old = gp.load(std::memory_order_acquire);
+    while (old == kPdReady) {
+      if (gp.compare_exchange_weak(old, kPdNil, std::memory_order_acq_rel)) {
+        return 0;
+      }
+    }
+    return old > kPdReady ? GORT_EBUSY : 0;
+  }
 
   // Go's netpollblock with netpollblockcommit: consumes readiness
   // (kBlockReady) or publishes `token` (kBlockParked), else the error the
@@ -142,12 +164,75 @@ struct PollDesc {
   // Go's netpollunblock(ioready=true), from Poll() for a harvested event:
   // readies the direction, or takes and returns a parked token (which then
   // consumes the notification).
-  uintptr_t Ready(PollMode mode);
+  uintptr_t Ready(PollMode mode) {
+    std::atomic<uintptr_t>& gp = g(mode);
+    uintptr_t old = gp.load(std::memory_order_acquire);
+    for (;;) {
+      if (old == kPdReady) return 0;
+      uintptr_t next = old <= kPdWait ? kPdReady : kPdNil;
+      if (gp.compare_exchange_weak(old, next, std::memory_order_acq_rel,
+                                   std::memory_order_acquire)) {
+        return old > kPdWait ? old : 0;
+      }
+    }
+  }
 
   // Go's setEventErr: only an event that is nothing but an error marks
   // reads as failed; any other event clears the mark.
-  void SetEventErr(bool error_only);
+  void SetEventErr(bool error_only) {
+    if (error_only) {
+      info.fetch_or(kInfoEventErr, std::memory_order_acq_rel);
+    } else if (info.load(std::memory_order_relaxed) & kInfoEventErr) {
+      info.fetch_and(~kInfoEventErr, std::memory_order_acq_rel);
+    }
+  }
 };
+
+// Inline (it is most of every park: the embedder's Wait, an Fd operation
+// that found EAGAIN, WaitRead); its ordering half is SetWait's, out of line.
+inline int PollDesc::Block(PollMode mode, uintptr_t token, bool waitio) {
+  std::atomic<uintptr_t>& gp = g(mode);
+  for (;;) {
+    int err = 0;
+    if (!SetWait(mode, &err)) {
+      uintptr_t old = gp.load(std::memory_order_acquire);
+      if (old == kPdReady) {
+        if (gp.compare_exchange_weak(old, kPdNil, std::memory_order_acq_rel)) {
+          return kBlockReady;
+        }
+        continue;
+      }
+      if (old == kPdNil) continue;  // changed under us: try again
+      return GORT_EBUSY;            // pdWait or a token: another waiter
+    }
+    if (BlockHook hook = g_block_hook.load(std::memory_order_relaxed)) {
+      hook(this, mode);
+    }
+    if (waitio) err = 0;  // Go: park if waitio || no error
+    if (err == 0) {
+      // Go's netpollblockcommit: publish the token unless something
+      // unblocked the direction since SetWait.
+      uintptr_t wait = kPdWait;
+      if (gp.compare_exchange_strong(wait, token, std::memory_order_seq_cst)) {
+        return kBlockParked;
+      }
+    }
+    // Readiness, a deadline or close came in between, or an error is
+    // visible. Take back only what is ours: our pdWait, or the pdReady that
+    // readiness put in its place. nil or a token means our wait was already
+    // undone and another waiter may have parked since: leave it (Go swaps
+    // blindly because its fdMutex admits one waiter; gort lets two race).
+    uintptr_t cur = gp.load(std::memory_order_acquire);
+    while (cur == kPdWait || cur == kPdReady) {
+      if (gp.compare_exchange_weak(cur, kPdNil, std::memory_order_acq_rel)) {
+        if (cur == kPdReady) return kBlockReady;
+        break;
+      }
+    }
+    err = waitio ? 0 : CheckErr(mode);
+    if (err != 0) return err;
+  }
+}
 
 // The pollDescs of one poller (Go's pollCache). Handles are
 // (seq << 32) | (index + 1). pollDescs live in chunks that are never freed

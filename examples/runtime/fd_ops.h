@@ -61,8 +61,11 @@ class IoAwait : public Waiter {
     gort::IoResult r;
     absl::Status s = static_cast<Op*>(this)->Call(
         reinterpret_cast<uintptr_t>(static_cast<Waiter*>(this)), &r);
-    if (s.ok() && r.state == gort::IoState::kParked) return false;
-    out_.status = std::move(s);
+    if (s.ok()) {
+      if (r.state == gort::IoState::kParked) return false;
+    } else {
+      out_.status = std::move(s);  // out_.status is OK until then
+    }
     out_.n = r.n;
     return true;
   }

@@ -53,8 +53,7 @@ void Scheduler::Ready(Waiter* w) {
   }
 }
 
-Waiter* Scheduler::Pop() {
-  if (queued_.load(std::memory_order_relaxed) == 0) return nullptr;
+Waiter* Scheduler::PopLocked() {
   std::lock_guard<std::mutex> lock(mu_);
   Waiter* w = head_;
   if (w == nullptr) return nullptr;
@@ -65,9 +64,8 @@ Waiter* Scheduler::Pop() {
   return w;
 }
 
-int64_t Scheduler::RunTimers() {
-  int64_t next = timers_.NextWhen();
-  if (next < 0) return -1;  // no timer: no clock read, an endless wait
+// RunTimers() past its check: `next` is the heap's nearest deadline (>= 0).
+int64_t Scheduler::RunTimersUntil(int64_t next) {
   int64_t now = gort::Nanotime();
   if (next > now) return next - now;
   uintptr_t tokens[64];

@@ -74,9 +74,20 @@ class Scheduler {
  private:
   explicit Scheduler(std::unique_ptr<gort::Poller> poller, int workers);
   void Worker();
-  Waiter* Pop();
+  // Inline: the worker loop runs both on every turn, and with an empty
+  // queue and no timer armed each is one load.
+  Waiter* Pop() {
+    if (queued_.load(std::memory_order_relaxed) == 0) return nullptr;
+    return PopLocked();
+  }
+  Waiter* PopLocked();
   // Runs due timers' waiters; returns the delay Poll() may wait.
-  int64_t RunTimers();
+  int64_t RunTimers() {
+    int64_t next = timers_.NextWhen();
+    if (next < 0) return -1;  // no timer: no clock read, an endless wait
+    return RunTimersUntil(next);
+  }
+  int64_t RunTimersUntil(int64_t next);
 
   std::unique_ptr<gort::Poller> poller_;
   gort::TimerHeap timers_;

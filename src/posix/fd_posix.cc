@@ -266,8 +266,8 @@ absl::StatusOr<std::unique_ptr<Fd>> Fd::Impl::Wrap(Poller& poller, int sysfd,
   return fd;
 }
 
-absl::Status Fd::Impl::Begin(PollMode mode, uintptr_t token, bool* started,
-                             const char* context) {
+inline absl::Status Fd::Impl::Begin(PollMode mode, uintptr_t token,
+                                    bool* started, const char* context) {
   FdMutex::Op op;
   int rc = fdmu_.Begin(internal::Slot(mode), token, &op);
   if (rc != 0) return FdMutexError(rc, context);
@@ -277,7 +277,7 @@ absl::Status Fd::Impl::Begin(PollMode mode, uintptr_t token, bool* started,
 
 // Poller::Prepare() for a new operation, Poller::Check() for a continued
 // one, on the pinned pollDesc (no handle lookup: see desc_).
-absl::Status Fd::Impl::Ready(PollMode mode, bool started) {
+inline absl::Status Fd::Impl::Ready(PollMode mode, bool started) {
   int code = desc_->CheckErr(mode);
   if (code == 0 && started) code = desc_->Reset(mode);
   if (code != 0) return internal::FdError(code, "netpoll prepare");
@@ -314,8 +314,13 @@ int Fd::Impl::Destroy() {
   return err;
 }
 
-// Go's FD.Read.
-absl::Status Fd::Impl::Read(void* buf, size_t n, uintptr_t token, IoResult* r) {
+// Go's FD.Read. Read, Write and WaitRead (and the Begin and Ready they
+// use) are inline: each has one caller, the public Fd method, and an echo
+// round trip runs all three, so a call layer less is worth keeping (Read
+// and Write are too big for the compiler to inline on its own).
+[[gnu::always_inline]] inline absl::Status Fd::Impl::Read(void* buf, size_t n,
+                                                          uintptr_t token,
+                                                          IoResult* r) {
   absl::Status s = CheckIoArgs(buf, n, token, r, "read");
   if (!s.ok()) return s;
   *r = IoResult{};
@@ -352,7 +357,7 @@ absl::Status Fd::Impl::Read(void* buf, size_t n, uintptr_t token, IoResult* r) {
 // It takes no slot of the fdMutex, only a reference for the call (so the
 // pollDesc cannot be unregistered under it): a parked wait is over when
 // its token comes out, and a read after it finds the direction free.
-absl::Status Fd::Impl::WaitRead(uintptr_t token, IoResult* r) {
+inline absl::Status Fd::Impl::WaitRead(uintptr_t token, IoResult* r) {
   absl::Status s = CheckIoArgs(nullptr, 0, token, r, "wait read");
   if (!s.ok()) return s;
   *r = IoResult{};
@@ -369,8 +374,10 @@ absl::Status Fd::Impl::WaitRead(uintptr_t token, IoResult* r) {
 }
 
 // Go's FD.Write: every byte, or an error with the count written before it.
-absl::Status Fd::Impl::Write(const void* buf, size_t n, uintptr_t token,
-                             IoResult* r) {
+[[gnu::always_inline]] inline absl::Status Fd::Impl::Write(const void* buf,
+                                                           size_t n,
+                                                           uintptr_t token,
+                                                           IoResult* r) {
   absl::Status s = CheckIoArgs(buf, n, token, r, "write");
   if (!s.ok()) return s;
   *r = IoResult{};
@@ -390,7 +397,7 @@ absl::Status Fd::Impl::Write(const void* buf, size_t n, uintptr_t token,
     if (k == FdKind::kStream && len > internal::kMaxRW) len = internal::kMaxRW;
     ssize_t put = k == FdKind::kPipe ? WritePipe(sysfd(), p + done, len)
                                      : send(sysfd(), p + done, len, kSendFlags);
-    int err = errno;
+    int err = put < 0 ? errno : 0;  // errno only after a failure
     if (put > 0) done += static_cast<size_t>(put);
     r->n = done;
     if (done == n && put >= 0) {

@@ -822,8 +822,7 @@ absl::Status Fd::Close() {
   (void)fd.poller_->Evict(fd.pd_);
   // Cancels every operation this process issued on the handle; the
   // holders collect the cancelled packets (ECANCELED) when they come back.
-  if (fd.mu_.holder(FdMutex::kRead) != 0 ||
-      fd.mu_.holder(FdMutex::kWrite) != 0) {
+  if (fd.mu_.held(FdMutex::kRead) || fd.mu_.held(FdMutex::kWrite)) {
     (void)CancelIoEx(fd.handle(), nullptr);
   }
   if (fd.mu_.Decref()) fd.Destroy();
