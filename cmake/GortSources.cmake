@@ -67,7 +67,7 @@ elseif(GORT_OS STREQUAL "darwin")
     src/posix/fd_posix.cc
     src/posix/signal_posix.cc
     src/posix/signal_facts_posix.cc
-    src/barrier_none.cc)
+    src/darwin/barrier_darwin.cc)
   set(GORT_PLATFORM_LIBS "")
 elseif(GORT_OS STREQUAL "windows")
   set(GORT_BACKEND_SOURCES
@@ -80,7 +80,7 @@ elseif(GORT_OS STREQUAL "windows")
     src/windows/fd_windows.cc
     src/windows/signal_windows.cc
     src/windows/signal_facts_windows.cc
-    src/barrier_none.cc)
+    src/windows/barrier_windows.cc)
   set(GORT_PLATFORM_LIBS ws2_32 advapi32)
 endif()
 
