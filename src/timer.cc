@@ -138,9 +138,10 @@ class TimerHeap::Impl {
   }
   static_assert(sizeof(Record) == 32, "a record is half a cache line");
 
-  Impl() noexcept
+  explicit Impl(std::atomic<int64_t>* next_when) noexcept
       : salt_(g_heap_serial.fetch_add(1, std::memory_order_relaxed) *
-              0x9e3779b9u) {}
+              0x9e3779b9u),
+        next_when_(*next_when) {}
   ~Impl() {
     for (size_t i = 0; i < nchunks_; ++i) delete chunks_[i];
     delete[] chunks_;
@@ -260,16 +261,16 @@ class TimerHeap::Impl {
   Chunk** chunks_ = nullptr;  // chunks never move: handles stay checkable
   size_t nchunks_ = 0;
   size_t chunks_cap_ = 0;
-  uint32_t records_ = 0;    // records handed out
-  uint32_t free_head_ = 0;  // 1-based; 0 = none
-  uint32_t order_ = 0;      // next arming number
-  uint64_t epoch_ = 0;      // renumberings so far
-  size_t pending_ = 0;      // pending timers: live slots + deferred_
-  size_t deferred_ = 0;     // pending timers with kDeferred (no slot)
-  int runs_ = 0;            // threads in Run()
-  int sync_waiters_ = 0;    // threads waiting in StopSync()
-  const uint32_t salt_;     // mixed into every handle's generation
-  std::atomic<int64_t> next_when_{-1};
+  uint32_t records_ = 0;             // records handed out
+  uint32_t free_head_ = 0;           // 1-based; 0 = none
+  uint32_t order_ = 0;               // next arming number
+  uint64_t epoch_ = 0;               // renumberings so far
+  size_t pending_ = 0;               // pending timers: live slots + deferred_
+  size_t deferred_ = 0;              // pending timers with kDeferred (no slot)
+  int runs_ = 0;                     // threads in Run()
+  int sync_waiters_ = 0;             // threads waiting in StopSync()
+  const uint32_t salt_;              // mixed into every handle's generation
+  std::atomic<int64_t>& next_when_;  // the TimerHeap's, read inline there
   void (*earlier_fn_)(void*) = nullptr;  // guarded by mu_
   void* earlier_arg_ = nullptr;          // guarded by mu_
 };
@@ -784,7 +785,7 @@ size_t TimerHeap::Impl::MemoryUsage() const {
 
 // --- TimerHeap: argument checks, then the implementation ---
 
-TimerHeap::TimerHeap() : impl_(new (std::nothrow) Impl()) {}
+TimerHeap::TimerHeap() : impl_(new (std::nothrow) Impl(&next_when_)) {}
 
 TimerHeap::~TimerHeap() {
   if (impl_ != nullptr && InUse()) {
@@ -833,11 +834,6 @@ absl::StatusOr<bool> TimerHeap::StopSync(TimerId id) {
 absl::Status TimerHeap::Remove(TimerId id) {
   if (impl_ == nullptr) return NotFound();
   return impl_->Remove(id);
-}
-
-int64_t TimerHeap::NextWhen() const {
-  return impl_ == nullptr ? -1
-                          : impl_->next_when_.load(std::memory_order_acquire);
 }
 
 int64_t TimerHeap::Run(int64_t now, uintptr_t* tokens, size_t capacity,

@@ -66,6 +66,7 @@
 #ifndef GORT_GORT_TIMER_H_
 #define GORT_GORT_TIMER_H_
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -134,9 +135,11 @@ class TimerHeap {
   /// stale, removed or other heap's handle.
   absl::Status Remove(TimerId id);
 
-  /// The nearest pending deadline, or -1 if no timer is pending. Lock-free:
-  /// one atomic load.
-  int64_t NextWhen() const;
+  /// The nearest pending deadline, or -1 if no timer is pending. Lock-free
+  /// and inline: one atomic load (a poller reads it on every Poll).
+  int64_t NextWhen() const {
+    return next_when_.load(std::memory_order_acquire);
+  }
 
   /// Fires the timers whose deadline is <= `now` and that were armed before
   /// this call: runs callbacks and writes tokens into `tokens` (at most
@@ -208,6 +211,8 @@ class TimerHeap {
   class Impl;
 
  private:
+  // Published by the implementation under its lock; read without it.
+  std::atomic<int64_t> next_when_{-1};
   std::unique_ptr<Impl> impl_;
 };
 
