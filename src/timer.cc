@@ -36,7 +36,7 @@ namespace {
 constexpr uint32_t kPending = 1;   // armed and not yet fired or stopped
 constexpr uint32_t kRemoved = 2;   // removed while its callback ran
 constexpr uint32_t kRunning = 4;   // its callback runs now (on one thread)
-constexpr uint32_t kDeferred = 8;  // came due while running: no heap slot
+constexpr uint32_t kDeferred = 8;  // came due while running: a tail slot
 constexpr uint32_t kGenShift = 4;  // the generation counts in the top bits
 constexpr uint32_t kGenOne = 1u << kGenShift;
 constexpr uint32_t kGenMask = 0xffffffffu >> kGenShift;
@@ -108,15 +108,15 @@ class TimerHeap::Impl {
     uint32_t state;  // gen << kGenShift | kDeferred | kRunning | kRemoved |
                      // kPending
   };
-  // What firing reads; aligned so it never straddles two cache lines.
+  // A timer: its Meta and what firing reads, in one half cache line, so a
+  // fire or a stop at a million timers misses the cache once per timer.
   struct alignas(32) Record {
+    Meta meta;
     void (*fn)(void*, int64_t);
-    uintptr_t arg;          // callback argument, or the token
-    int64_t period;         // > 0 for a periodic timer
-    int64_t deferred_when;  // the deadline of a kDeferred timer
+    uintptr_t arg;   // callback argument, or the token
+    int64_t period;  // > 0 for a periodic timer
   };
   struct Chunk {
-    Meta meta[size_t{1} << kChunkShift];
     Record rec[size_t{1} << kChunkShift];
   };
   // Laid out so that, read as one little-endian 128-bit number, a slot
@@ -164,12 +164,24 @@ class TimerHeap::Impl {
            (static_cast<uint64_t>(index) + 1);
   }
   Meta& M(uint32_t index) const {
-    return chunks_[index >> kChunkShift]->meta[index & kChunkMask];
+    return chunks_[index >> kChunkShift]->rec[index & kChunkMask].meta;
   }
   Record& R(uint32_t index) const {
     return chunks_[index >> kChunkShift]->rec[index & kChunkMask];
   }
   Slot& H(size_t i) const { return slots_[i + kPad]; }
+  // The deferred timers' slots (kDeferred: came due while their callback
+  // ran) wait at the far end of the slot array, T(0) the last slot, so a
+  // deferred timer costs no record space; few are ever deferred at once.
+  Slot& T(size_t j) const { return slots_[kPad + cap_ - 1 - j]; }
+  void AddDeferred(Slot s) { T(deferred_++) = s; }
+  // Out of line and cold: deferral is rare, and inlined it weighs on
+  // every Disarm's register allocation.
+#if defined(__GNUC__)
+  [[gnu::noinline, gnu::cold]]
+#endif
+  Slot
+  TakeDeferred(uint32_t index);
   bool Live(const Slot& s) const {
     const Meta& m = M(s.index);
     return (m.state & kPending) != 0 && m.order == s.order;
@@ -208,7 +220,7 @@ class TimerHeap::Impl {
   // The smallest of the four slots from `first` on, by full key.
   size_t MinOfFour(size_t first) const;
   void Heapify();
-  void Disarm(Meta& m);
+  void Disarm(uint32_t index, Meta& m);
   void RemoveAt(size_t i);  // removes slot i, keeping the heap order
   // Invariant: whenever mu_ is free, the top slot (if any) is live, so
   // NextWhen() is exact. Stop, Reset and Remove make only their timer's
@@ -255,8 +267,9 @@ class TimerHeap::Impl {
   size_t size_ = 0;
   size_t sweep_ = 0;  // Clean()'s cursor into the heap
   size_t batch_ = 1;  // callbacks per unlock in Run() (SetCallbackBatch)
-  // Invariant: size_ + deferred_ <= cap_, so a deferred timer can always be
-  // pushed back without allocating.
+  // Invariant: size_ + deferred_ <= cap_: the heap's slots from the front,
+  // the deferred ones' from the back (T), and a deferred timer can always
+  // be pushed back without allocating.
   size_t cap_ = 0;
   Chunk** chunks_ = nullptr;  // chunks never move: handles stay checkable
   size_t nchunks_ = 0;
@@ -298,6 +311,8 @@ bool TimerHeap::Impl::GrowSlots(size_t need, bool exact) {
   if (slots == nullptr) return false;
   if (slots_ != nullptr) {
     std::memcpy(slots + kPad, slots_ + kPad, size_ * sizeof(Slot));
+    std::memcpy(slots + kPad + cap - deferred_,
+                slots_ + kPad + cap_ - deferred_, deferred_ * sizeof(Slot));
     ::operator delete(slots_, kLine);
   }
   slots_ = slots;
@@ -414,14 +429,26 @@ void TimerHeap::Impl::PopTop() {
   }
 }
 
-void TimerHeap::Impl::Disarm(Meta& m) {
+TimerHeap::Impl::Slot TimerHeap::Impl::TakeDeferred(uint32_t index) {
+  for (size_t j = 0; j < deferred_; ++j) {
+    if (T(j).index == index) {
+      Slot s = T(j);
+      T(j) = T(--deferred_);
+      return s;
+    }
+  }
+  std::fputs("gort: timer heap: deferred timer without its slot\n", stderr);
+  std::abort();
+}
+
+void TimerHeap::Impl::Disarm(uint32_t index, Meta& m) {
   if ((m.state & kPending) != 0) {
     m.state &= ~kPending;
     --pending_;
   }
   if ((m.state & kDeferred) != 0) {
     m.state &= ~kDeferred;
-    --deferred_;
+    (void)TakeDeferred(index);
   }
 }
 
@@ -467,15 +494,13 @@ void TimerHeap::Impl::Clean() {
 // Every Run() in progress notices epoch_ and stops at its next due timer
 // (its start number is meaningless now); its caller calls again.
 void TimerHeap::Impl::Renumber() {
-  // Deferred timers hold their arming in their record only: give them
-  // their slot back (room is reserved), so they are renumbered too; they
+  // Deferred timers' slots wait at the array's far end: put them back in
+  // the heap (room is reserved), so they are renumbered too; they
   // are deferred again if they come due while their callback still runs.
-  for (uint32_t i = 0; deferred_ > 0 && i < records_; ++i) {
-    Meta& m = M(i);
-    if ((m.state & kDeferred) == 0) continue;
-    m.state &= ~kDeferred;
-    --deferred_;
-    Push(MakeSlot(R(i).deferred_when, m.order, i));
+  while (deferred_ > 0) {
+    Slot s = T(--deferred_);  // read before Push may write its place
+    M(s.index).state &= ~kDeferred;
+    Push(s);
   }
   size_t out = 0;
   for (size_t i = 0; i < size_; ++i) {
@@ -528,8 +553,7 @@ void TimerHeap::Impl::CallbackDone(uint32_t index) {
     Free(index);
   } else if ((m.state & kDeferred) != 0) {
     m.state &= ~kDeferred;
-    --deferred_;
-    Push(MakeSlot(R(index).deferred_when, m.order, index));
+    Push(TakeDeferred(index));  // TakeDeferred frees the place Push uses
   }
   if (sync_waiters_ > 0) {
     std::lock_guard<std::mutex> w(wait_mu_);
@@ -569,7 +593,7 @@ GORT_TIMER_HOT absl::StatusOr<bool> TimerHeap::Impl::Reset(TimerId id,
     if (order_ >= kRenumberAt) Renumber();
     if (!Grow(size_ + deferred_ + 1)) return NoMemory();
     was = (m->state & kPending) != 0;
-    Disarm(*m);
+    Disarm(index, *m);
     R(index).period = period;
     m->order = order_++;
     m->state |= kPending;
@@ -590,7 +614,7 @@ GORT_TIMER_HOT absl::StatusOr<bool> TimerHeap::Impl::Stop(TimerId id) {
   Meta* m = Lookup(id);
   if (m == nullptr) return NotFound();
   bool was = (m->state & kPending) != 0;
-  Disarm(*m);
+  Disarm(index, *m);
   CleanAfter(index);
   Publish();
   return was;
@@ -611,7 +635,7 @@ absl::StatusOr<bool> TimerHeap::Impl::StopSync(TimerId id) {
             "callback runs: the wait could deadlock");
   }
   bool was = (m->state & kPending) != 0;
-  Disarm(*m);
+  Disarm(index, *m);
   CleanAfter(index);
   Publish();
   if (running) {
@@ -644,7 +668,7 @@ absl::Status TimerHeap::Impl::Remove(TimerId id) {
   OwnerLock::Guard lock(mu_);
   Meta* m = Lookup(id);
   if (m == nullptr) return NotFound();
-  Disarm(*m);
+  Disarm(index, *m);
   CleanAfter(index);
   Publish();
   if ((m->state & kRunning) != 0) {
@@ -705,10 +729,9 @@ GORT_TIMER_HOT int64_t TimerHeap::Impl::Run(int64_t now, uintptr_t* tokens,
         // Its callback runs now (on another thread, lower on this stack,
         // or later in this batch): it comes due again when that callback
         // returns (CallbackDone).
-        r.deferred_when = top.when;
         m.state |= kDeferred;
-        ++deferred_;
-        PopTop();
+        PopTop();  // first: size_ + deferred_ + 1 <= cap_ only after it
+        AddDeferred(top);
         continue;
       }
       if (r.period > 0) {
@@ -717,7 +740,7 @@ GORT_TIMER_HOT int64_t TimerHeap::Impl::Run(int64_t now, uintptr_t* tokens,
         H(0) = MakeSlot(next, m.order, top.index);
         SiftDown(0);
       } else {
-        Disarm(m);
+        Disarm(top.index, m);
         PopTop();
       }
       if (r.fn != nullptr) {

@@ -839,6 +839,76 @@ TEST(TimerEdge, PeriodicCallbackDoesNotNestOnTheSameThread) {
   EXPECT_EQ(c.fires, 2);
 }
 
+// A timer deferred (due again while its callback runs) keeps its place
+// across what can happen before the callback returns: the heap growing
+// (its slot array is copied), the arming counter's renumbering, other
+// deferred timers, a Stop, a Reset. The deferred slots wait at the far
+// end of the slot array; each case must give back exactly its timer.
+TEST(TimerEdge, DeferredTimersSurviveGrowthRenumberingStopAndReset) {
+  for (int variant = 0; variant < 4; ++variant) {
+    SCOPED_TRACE(variant);
+    TimerHeap h;
+    struct Ctx {
+      TimerHeap* h;
+      int variant;
+      TimerId self[2] = {0, 0};
+      int fires[2] = {0, 0};
+      std::vector<TimerId> extra;
+    } c{&h, variant, {0, 0}, {0, 0}, {}};
+    struct Arg {
+      Ctx* c;
+      int which;
+    } args[2] = {{&c, 0}, {&c, 1}};
+    auto fire = [](void* p, int64_t now) {
+      auto* a = static_cast<Arg*>(p);
+      Ctx* x = a->c;
+      if (++x->fires[a->which] != 1 || a->which != 0) return;
+      // Timer 0's first run: both periodic timers come due again in a
+      // nested Run (timer 1 fires there and re-arms, timer 0 is deferred).
+      x->h->Run(now + 100);
+      if (x->variant == 0) {  // growth: the slot array is reallocated
+        for (int i = 0; i < 5000; ++i) {
+          x->extra.push_back(*x->h->Start(int64_t{1} << 40, 0, Token(1)));
+        }
+      } else if (x->variant == 1) {  // renumbering before the wrap
+        x->h->SetNextArmingForTesting(0xfffffff0u);
+        for (int i = 0; i < 40; ++i) {
+          x->extra.push_back(*x->h->Start(int64_t{1} << 40, 0, Token(1)));
+        }
+      } else if (x->variant == 2) {  // a Stop of the deferred timer
+        EXPECT_TRUE(*x->h->Stop(x->self[0]));
+      } else {  // a Reset of it: the new arming replaces the deferred one
+        EXPECT_TRUE(*x->h->Reset(x->self[0], now + 1000, 0));
+      }
+    };
+    c.self[0] = *h.Start(0, 1, TimerTarget{fire, &args[0], 0});
+    c.self[1] = *h.Start(0, 1, TimerTarget{fire, &args[1], 0});
+    h.Run(0);
+    EXPECT_EQ(c.fires[0], 1);
+    EXPECT_EQ(c.fires[1], 1);  // in the nested Run; re-armed at 101
+    if (variant == 2) {
+      EXPECT_FALSE(*h.Stop(c.self[0]));  // stopped while deferred
+      h.Run(10);
+      EXPECT_EQ(c.fires[0], 1);
+    } else if (variant == 3) {
+      h.Run(999);
+      EXPECT_EQ(c.fires[0], 1);  // the deferred tick is gone
+      h.Run(1000);
+      EXPECT_EQ(c.fires[0], 2);
+    } else {
+      h.Run(200);  // the deferred tick, after its callback returned
+      EXPECT_EQ(c.fires[0], 2);
+      EXPECT_EQ(c.fires[1], 2);
+    }
+    EXPECT_EQ(h.pending(), c.extra.size() + (variant >= 2 ? 1u : 2u));
+    for (TimerId id : c.extra) EXPECT_TRUE(h.Remove(id).ok());
+    EXPECT_TRUE(h.Remove(c.self[0]).ok());
+    EXPECT_TRUE(h.Remove(c.self[1]).ok());
+    EXPECT_EQ(h.pending(), 0u);
+    EXPECT_EQ(h.NextWhen(), -1);
+  }
+}
+
 // ... nor on two threads running the heap at once.
 TEST(TimerEdge, PeriodicCallbackDoesNotRunOnTwoThreadsAtOnce) {
   TimerHeap h;
