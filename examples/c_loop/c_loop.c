@@ -230,6 +230,9 @@ static int setup(app* a) {
   int rc;
   if ((rc = gort_poller_open(&a->poller)) != 0 ||
       (rc = gort_timers_new(&a->heap)) != 0 ||
+      /* Only this thread uses the heap: it owns it, and its calls on the
+         heap take no lock. */
+      (rc = gort_timers_set_owner(a->heap, 1)) != 0 ||
       (rc = gort_timers_set_earlier(a->heap, on_earlier, a)) != 0) {
     fail(a, "open", rc);
     return rc;
