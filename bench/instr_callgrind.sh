@@ -19,6 +19,8 @@
 # collection toggles around each call (the "empty" row, subtracted).
 # Time: the same benchmarks natively (ns per op; for the poller, per call
 # less an empty steady_clock pair), as noisy as the machine is.
+# Go's runtime timers (bench/go_timers, time only) print after the timer
+# table when `go` is installed (scripts/setup.sh installs golang-go).
 # The libuv rows need libuv found at build time (pkg-config libuv;
 # scripts/setup.sh installs libuv1-dev); without it they are missing.
 #
@@ -52,6 +54,12 @@ for b in $benches; do
     { echo "bench_$b failed:"; tail -20 "$work/$b/time.log"; exit 1; }
 done
 if [ -n "${INSTR_KEEP:-}" ]; then mkdir -p "$INSTR_KEEP"; cp -r "$work"/* "$INSTR_KEEP/"; fi
+# Go's own timers in the same run (time only: bench/go_timers/main.go).
+go_line=
+go_failed=no
+if [[ " $benches " == *" timer "* ]] && command -v go >/dev/null; then
+  go_line=$(cd bench/go_timers && go run . 2>&1) || go_failed=yes
+fi
 
 python3 - "$work" $benches <<'PY'
 import glob, json, os, re, sys
@@ -142,3 +150,9 @@ for b in benches:
             print(f"{op:<24} {impl:<14} {per[impl]:>10.1f} {ratio:>6} {ts:>9} {tratio:>6}")
     for e in extra: print(e)
 PY
+if [ -n "$go_line" ]; then
+  echo
+  echo "Go's runtime timers, same run (ns per op; fire in CPU ns):"
+  echo "$go_line"
+fi
+[ "$go_failed" = no ] || { echo "bench/go_timers failed"; exit 1; }

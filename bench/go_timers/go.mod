@@ -1,0 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
+module gorttimersbench
+
+go 1.19
