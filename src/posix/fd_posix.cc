@@ -323,6 +323,8 @@ int Fd::Impl::Destroy() {
 [[gnu::always_inline]] inline absl::Status Fd::Impl::Read(void* buf, size_t n,
                                                           uintptr_t token,
                                                           IoResult* r) {
+  // The argument check's status ends with the if: the success path then
+  // carries no status (nor does it below: the helpers return codes).
   if (absl::Status s = CheckIoArgs(buf, n, token, r, "read"); !s.ok()) return s;
   *r = IoResult{};
   bool started = false;
@@ -361,8 +363,10 @@ int Fd::Impl::Destroy() {
 // pollDesc cannot be unregistered under it): a parked wait is over when
 // its token comes out, and a read after it finds the direction free.
 inline absl::Status Fd::Impl::WaitRead(uintptr_t token, IoResult* r) {
-  if (absl::Status s = CheckIoArgs(nullptr, 0, token, r, "wait read"); !s.ok())
+  if (absl::Status s = CheckIoArgs(nullptr, 0, token, r, "wait read");
+      !s.ok()) {
     return s;
+  }
   *r = IoResult{};
   Ref ref(this);
   if (!ref) return internal::FdError(GORT_ECANCELED, "wait read");
@@ -381,8 +385,9 @@ inline absl::Status Fd::Impl::WaitRead(uintptr_t token, IoResult* r) {
                                                            size_t n,
                                                            uintptr_t token,
                                                            IoResult* r) {
-  if (absl::Status s = CheckIoArgs(buf, n, token, r, "write"); !s.ok())
+  if (absl::Status s = CheckIoArgs(buf, n, token, r, "write"); !s.ok()) {
     return s;
+  }
   *r = IoResult{};
   bool started = false;
   if (int rc = Begin(PollMode::kWrite, token, &started); rc != 0) {
@@ -429,8 +434,9 @@ inline absl::Status Fd::Impl::WaitRead(uintptr_t token, IoResult* r) {
 // net's newFD + init for the connection.
 absl::Status Fd::Impl::Accept(uintptr_t token, IoResult* r,
                               std::unique_ptr<Fd>* out, SockAddr* peer) {
-  if (absl::Status s = CheckIoArgs(nullptr, 0, token, r, "accept"); !s.ok())
+  if (absl::Status s = CheckIoArgs(nullptr, 0, token, r, "accept"); !s.ok()) {
     return s;
+  }
   if (out == nullptr) return FdError(GORT_EINVAL, "accept");
   *r = IoResult{};
   bool started = false;
@@ -498,8 +504,9 @@ absl::Status Fd::Impl::Accept(uintptr_t token, IoResult* r,
 // continued one (woken) reads SO_ERROR first.
 absl::Status Fd::Impl::Connect(const SockAddr& addr, uintptr_t token,
                                IoResult* r) {
-  if (absl::Status s = CheckIoArgs(nullptr, 0, token, r, "connect"); !s.ok())
+  if (absl::Status s = CheckIoArgs(nullptr, 0, token, r, "connect"); !s.ok()) {
     return s;
+  }
   if (absl::Status s = CheckSockAddr(addr, "connect"); !s.ok()) return s;
   *r = IoResult{};
   bool started = false;
@@ -557,8 +564,9 @@ absl::Status Fd::Impl::Connect(const SockAddr& addr, uintptr_t token,
 // Go's FD.ReadFrom (recvfrom(2)); an empty datagram is a kDone of 0 bytes.
 absl::Status Fd::Impl::ReadFrom(void* buf, size_t n, SockAddr* from,
                                 uintptr_t token, IoResult* r) {
-  if (absl::Status s = CheckIoArgs(buf, n, token, r, "readfrom"); !s.ok())
+  if (absl::Status s = CheckIoArgs(buf, n, token, r, "readfrom"); !s.ok()) {
     return s;
+  }
   *r = IoResult{};
   bool started = false;
   if (int rc = Begin(PollMode::kRead, token, &started); rc != 0) {
@@ -597,8 +605,9 @@ absl::Status Fd::Impl::ReadFrom(void* buf, size_t n, SockAddr* from,
 // Go's FD.WriteTo (sendto(2)): one datagram.
 absl::Status Fd::Impl::WriteTo(const void* buf, size_t n, const SockAddr& to,
                                uintptr_t token, IoResult* r) {
-  if (absl::Status s = CheckIoArgs(buf, n, token, r, "writeto"); !s.ok())
+  if (absl::Status s = CheckIoArgs(buf, n, token, r, "writeto"); !s.ok()) {
     return s;
+  }
   if (absl::Status s = CheckSockAddr(to, "writeto"); !s.ok()) return s;
   *r = IoResult{};
   bool started = false;
