@@ -526,15 +526,21 @@ absl::Status Poller::Impl::SetDeadline(PollDescId id, int64_t d,
     if (n - count > internal::kStackEvents && big.Claim()) {
       evs = harvest_.Get(stack, n - count, &cap);
     }
-    absl::StatusOr<internal::BackendWaitResult> r =
-        backend_->Wait(wait, evs, cap);
-    if (!r.ok()) return r.status();
-    if (r->broke) wake_sig_.store(0, std::memory_order_seq_cst);
-    if (r->foreign != 0) {
-      foreign_events_.fetch_add(r->foreign, std::memory_order_relaxed);
+    // The result is copied out of its StatusOr, which then ends: the loop
+    // below keeps the count in a register rather than re-reading it.
+    internal::BackendWaitResult r;
+    {
+      absl::StatusOr<internal::BackendWaitResult> got =
+          backend_->Wait(wait, evs, cap);
+      if (!got.ok()) return got.status();
+      r = *got;
     }
-    if (r->n != 0) events_.fetch_add(r->n, std::memory_order_relaxed);
-    for (size_t i = 0; i < r->n; ++i) {
+    if (r.broke) wake_sig_.store(0, std::memory_order_seq_cst);
+    if (r.foreign != 0) {
+      foreign_events_.fetch_add(r.foreign, std::memory_order_relaxed);
+    }
+    if (r.n != 0) events_.fetch_add(r.n, std::memory_order_relaxed);
+    for (size_t i = 0; i < r.n; ++i) {
       const BackendEvent& ev = evs[i];
 #ifdef _WIN32
       if (ev.op != nullptr) {

@@ -81,6 +81,8 @@ int64_t Scheduler::RunTimersUntil(int64_t next) {
 
 void Scheduler::Worker() {
   gort::PollEvent events[128];
+  // Read once: the compiler would reload the member around every call.
+  const bool alone = workers_ == 1;
   while (!stop_.load(std::memory_order_relaxed)) {
     if (Waiter* w = Pop()) {
       w->Run();
@@ -91,15 +93,15 @@ void Scheduler::Worker() {
     // With one worker only other threads' Ready() and Stop() need waking
     // it, and they always Wake(): the counter (two locked instructions per
     // poll) is kept only when workers can wake each other.
-    if (workers_ > 1) polling_.fetch_add(1, std::memory_order_seq_cst);
+    if (!alone) polling_.fetch_add(1, std::memory_order_seq_cst);
     if (queued_.load(std::memory_order_seq_cst) != 0 ||
         stop_.load(std::memory_order_seq_cst)) {
       delay = 0;
     }
     absl::StatusOr<size_t> n = poller_->Poll(delay, events, 128);
-    if (workers_ > 1) polling_.fetch_sub(1, std::memory_order_relaxed);
+    if (!alone) polling_.fetch_sub(1, std::memory_order_relaxed);
     if (!n.ok()) continue;  // EINTR-like conditions: poll again
-    if (workers_ == 1) {
+    if (alone) {
       // One worker: run them here, without the queue's lock.
       for (size_t i = 0; i < *n; ++i) {
         reinterpret_cast<Waiter*>(events[i].token)->Run();

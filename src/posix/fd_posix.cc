@@ -179,21 +179,25 @@ class Fd::Impl {
 
  private:
   // Begins a call of operation `token` in direction `mode` (the fdMutex
-  // slot); *started tells a new operation from a continued one.
-  absl::Status Begin(PollMode mode, uintptr_t token, bool* started,
-                     const char* context);
+  // slot); *started tells a new operation from a continued one. 0, or
+  // FdMutex::Begin()'s code for FdMutexError(). These helpers return codes,
+  // not statuses: the caller makes a status only on failure, so the
+  // success path of every Read and Write carries none (#16).
+  int Begin(PollMode mode, uintptr_t token, bool* started);
   // Then checks the pollDesc: Prepare() for a new operation, Check() for a
-  // continued one.
-  absl::Status Ready(PollMode mode, bool started);
+  // continued one. 0 or a GORT_E* code (context "netpoll prepare").
+  int Ready(PollMode mode, bool started);
   // One call of an operation, from its Begin(): ends the call when it
   // returns or throws (an error status may allocate), finishing the
   // operation unless Park() was called. The last reference of a closed Fd
-  // destroys it here.
+  // destroys it here. The direction is a template argument, so the call
+  // keeps no more than the Fd and one flag (in registers on the fast path).
+  template <PollMode kMode>
   class Call {
    public:
-    Call(Impl* fd, PollMode mode) : fd_(fd), mode_(mode) {}
+    explicit Call(Impl* fd) : fd_(fd) {}
     ~Call() {
-      if (fd_->fdmu_.End(internal::Slot(mode_), !parked_)) {
+      if (fd_->fdmu_.End(internal::Slot(kMode), !parked_)) {
         (void)fd_->Destroy();
       }
     }
@@ -204,7 +208,6 @@ class Fd::Impl {
 
    private:
     Impl* const fd_;
-    const PollMode mode_;
     bool parked_ = false;
   };
 
@@ -225,13 +228,14 @@ class Fd::Impl {
     const bool held_;
   };
 
-  // After EAGAIN: Poller::Wait(). True: the token is parked and the call
-  // must return at once, touching neither *r nor the operation's state
-  // (another thread may be continuing it already); false: the direction
-  // was ready, try again; or the error. *r says kParked before the token
-  // is published, so the parked call never writes it afterwards.
-  absl::StatusOr<bool> Park(PollMode mode, uintptr_t token, IoResult* r,
-                            Call* call);
+  // After EAGAIN: Poller::Wait(). kBlockParked: the token is parked and the
+  // call must return at once, touching neither *r nor the operation's
+  // state (another thread may be continuing it already); kBlockReady: the
+  // direction was ready, try again; else a GORT_E* code (context "netpoll
+  // wait"). *r says kParked before the token is published, so the parked
+  // call never writes it afterwards.
+  template <PollMode kMode>
+  int Park(uintptr_t token, IoResult* r, Call<kMode>* call);
 
   Poller& poller_;
   std::atomic<int> sysfd_;
@@ -266,37 +270,35 @@ absl::StatusOr<std::unique_ptr<Fd>> Fd::Impl::Wrap(Poller& poller, int sysfd,
   return fd;
 }
 
-inline absl::Status Fd::Impl::Begin(PollMode mode, uintptr_t token,
-                                    bool* started, const char* context) {
+inline int Fd::Impl::Begin(PollMode mode, uintptr_t token, bool* started) {
   FdMutex::Op op;
   int rc = fdmu_.Begin(internal::Slot(mode), token, &op);
-  if (rc != 0) return FdMutexError(rc, context);
-  *started = op == FdMutex::Op::kStarted;
-  return absl::OkStatus();
+  if (rc == 0) *started = op == FdMutex::Op::kStarted;
+  return rc;
 }
 
 // Poller::Prepare() for a new operation, Poller::Check() for a continued
 // one, on the pinned pollDesc (no handle lookup: see desc_).
-inline absl::Status Fd::Impl::Ready(PollMode mode, bool started) {
+inline int Fd::Impl::Ready(PollMode mode, bool started) {
   int code = desc_->CheckErr(mode);
   if (code == 0 && started) code = desc_->Reset(mode);
-  if (code != 0) return internal::FdError(code, "netpoll prepare");
-  return absl::OkStatus();
+  return code;
 }
 
 // Poller::Wait() on the pinned pollDesc; the token was checked on entry.
-absl::StatusOr<bool> Fd::Impl::Park(PollMode mode, uintptr_t token, IoResult* r,
-                                    Call* call) {
+// Always inlined, so `call` stays in registers rather than escaping.
+template <PollMode kMode>
+[[gnu::always_inline]] inline int Fd::Impl::Park(uintptr_t token, IoResult* r,
+                                                 Call<kMode>* call) {
   r->state = IoState::kParked;
-  int code = desc_->CheckErr(mode);
-  if (code == 0) code = desc_->Block(mode, token);
+  int code = desc_->CheckErr(kMode);
+  if (code == 0) code = desc_->Block(kMode, token);
   if (code == internal::kBlockParked) {
     call->Park();
-    return true;
+    return code;
   }
   r->state = IoState::kDone;
-  if (code == internal::kBlockReady) return false;
-  return internal::FdError(code, "netpoll wait");
+  return code;
 }
 
 int Fd::Impl::Destroy() {
@@ -321,18 +323,21 @@ int Fd::Impl::Destroy() {
 [[gnu::always_inline]] inline absl::Status Fd::Impl::Read(void* buf, size_t n,
                                                           uintptr_t token,
                                                           IoResult* r) {
-  absl::Status s = CheckIoArgs(buf, n, token, r, "read");
-  if (!s.ok()) return s;
+  // The argument check's status ends with the if: the success path then
+  // carries no status (nor does it below: the helpers return codes).
+  if (absl::Status s = CheckIoArgs(buf, n, token, r, "read"); !s.ok()) return s;
   *r = IoResult{};
   bool started = false;
-  s = Begin(PollMode::kRead, token, &started, "read");
-  if (!s.ok()) return s;
-  Call call(this, PollMode::kRead);
+  if (int rc = Begin(PollMode::kRead, token, &started); rc != 0) {
+    return FdMutexError(rc, "read");
+  }
+  Call<PollMode::kRead> call(this);
   if (n == 0) {  // Go: a zero-byte read returns at once, without the poller
     return absl::OkStatus();
   }
-  s = Ready(PollMode::kRead, started);
-  if (!s.ok()) return s;
+  if (int code = Ready(PollMode::kRead, started); code != 0) {
+    return FdError(code, "netpoll prepare");
+  }
   if (kind() == FdKind::kStream && n > internal::kMaxRW) n = internal::kMaxRW;
   for (;;) {
     ssize_t got = read(sysfd(), buf, n);
@@ -343,9 +348,9 @@ int Fd::Impl::Destroy() {
     int err = errno;
     if (err == EINTR) continue;
     if (err == EAGAIN || err == EWOULDBLOCK) {
-      absl::StatusOr<bool> parked = Park(PollMode::kRead, token, r, &call);
-      if (!parked.ok()) return parked.status();
-      if (*parked) return absl::OkStatus();
+      int code = Park(token, r, &call);
+      if (code == internal::kBlockParked) return absl::OkStatus();
+      if (code != internal::kBlockReady) return FdError(code, "netpoll wait");
       continue;
     }
     return SysErr(err, "read");
@@ -358,8 +363,10 @@ int Fd::Impl::Destroy() {
 // pollDesc cannot be unregistered under it): a parked wait is over when
 // its token comes out, and a read after it finds the direction free.
 inline absl::Status Fd::Impl::WaitRead(uintptr_t token, IoResult* r) {
-  absl::Status s = CheckIoArgs(nullptr, 0, token, r, "wait read");
-  if (!s.ok()) return s;
+  if (absl::Status s = CheckIoArgs(nullptr, 0, token, r, "wait read");
+      !s.ok()) {
+    return s;
+  }
   *r = IoResult{};
   Ref ref(this);
   if (!ref) return internal::FdError(GORT_ECANCELED, "wait read");
@@ -378,18 +385,21 @@ inline absl::Status Fd::Impl::WaitRead(uintptr_t token, IoResult* r) {
                                                            size_t n,
                                                            uintptr_t token,
                                                            IoResult* r) {
-  absl::Status s = CheckIoArgs(buf, n, token, r, "write");
-  if (!s.ok()) return s;
+  if (absl::Status s = CheckIoArgs(buf, n, token, r, "write"); !s.ok()) {
+    return s;
+  }
   *r = IoResult{};
   bool started = false;
-  s = Begin(PollMode::kWrite, token, &started, "write");
-  if (!s.ok()) return s;
-  Call call(this, PollMode::kWrite);
+  if (int rc = Begin(PollMode::kWrite, token, &started); rc != 0) {
+    return FdMutexError(rc, "write");
+  }
+  Call<PollMode::kWrite> call(this);
   if (started) written_ = 0;  // ours: we hold the write slot
   size_t done = written_;
   r->n = done;
-  s = Ready(PollMode::kWrite, started);
-  if (!s.ok()) return s;
+  if (int code = Ready(PollMode::kWrite, started); code != 0) {
+    return FdError(code, "netpoll prepare");
+  }
   const FdKind k = kind();
   const char* p = static_cast<const char*>(buf);
   for (;;) {
@@ -406,9 +416,9 @@ inline absl::Status Fd::Impl::WaitRead(uintptr_t token, IoResult* r) {
     if (put < 0 && err == EINTR) continue;
     if (put < 0 && (err == EAGAIN || err == EWOULDBLOCK)) {
       written_ = done;  // before Wait(): then another thread may go on
-      absl::StatusOr<bool> parked = Park(PollMode::kWrite, token, r, &call);
-      if (!parked.ok()) return parked.status();
-      if (*parked) return absl::OkStatus();
+      int code = Park(token, r, &call);
+      if (code == internal::kBlockParked) return absl::OkStatus();
+      if (code != internal::kBlockReady) return FdError(code, "netpoll wait");
       continue;
     }
     if (put < 0) {
@@ -424,16 +434,19 @@ inline absl::Status Fd::Impl::WaitRead(uintptr_t token, IoResult* r) {
 // net's newFD + init for the connection.
 absl::Status Fd::Impl::Accept(uintptr_t token, IoResult* r,
                               std::unique_ptr<Fd>* out, SockAddr* peer) {
-  absl::Status s = CheckIoArgs(nullptr, 0, token, r, "accept");
-  if (!s.ok()) return s;
+  if (absl::Status s = CheckIoArgs(nullptr, 0, token, r, "accept"); !s.ok()) {
+    return s;
+  }
   if (out == nullptr) return FdError(GORT_EINVAL, "accept");
   *r = IoResult{};
   bool started = false;
-  s = Begin(PollMode::kRead, token, &started, "accept");
-  if (!s.ok()) return s;
-  Call call(this, PollMode::kRead);
-  s = Ready(PollMode::kRead, started);
-  if (!s.ok()) return s;
+  if (int rc = Begin(PollMode::kRead, token, &started); rc != 0) {
+    return FdMutexError(rc, "accept");
+  }
+  Call<PollMode::kRead> call(this);
+  if (int code = Ready(PollMode::kRead, started); code != 0) {
+    return FdError(code, "netpoll prepare");
+  }
   for (;;) {
     sockaddr_storage sa;
     socklen_t len = sizeof(sa);
@@ -476,9 +489,9 @@ absl::Status Fd::Impl::Accept(uintptr_t token, IoResult* r,
     // it; Go tries again.
     if (err == EINTR || err == ECONNABORTED) continue;
     if (err == EAGAIN || err == EWOULDBLOCK) {
-      absl::StatusOr<bool> parked = Park(PollMode::kRead, token, r, &call);
-      if (!parked.ok()) return parked.status();
-      if (*parked) return absl::OkStatus();
+      int code = Park(token, r, &call);
+      if (code == internal::kBlockParked) return absl::OkStatus();
+      if (code != internal::kBlockReady) return FdError(code, "netpoll wait");
       continue;
     }
     return SysErr(err, "accept");
@@ -491,17 +504,19 @@ absl::Status Fd::Impl::Accept(uintptr_t token, IoResult* r,
 // continued one (woken) reads SO_ERROR first.
 absl::Status Fd::Impl::Connect(const SockAddr& addr, uintptr_t token,
                                IoResult* r) {
-  absl::Status s = CheckIoArgs(nullptr, 0, token, r, "connect");
-  if (!s.ok()) return s;
-  s = CheckSockAddr(addr, "connect");
-  if (!s.ok()) return s;
+  if (absl::Status s = CheckIoArgs(nullptr, 0, token, r, "connect"); !s.ok()) {
+    return s;
+  }
+  if (absl::Status s = CheckSockAddr(addr, "connect"); !s.ok()) return s;
   *r = IoResult{};
   bool started = false;
-  s = Begin(PollMode::kWrite, token, &started, "connect");
-  if (!s.ok()) return s;
-  Call call(this, PollMode::kWrite);
-  s = Ready(PollMode::kWrite, started);
-  if (!s.ok()) return s;
+  if (int rc = Begin(PollMode::kWrite, token, &started); rc != 0) {
+    return FdMutexError(rc, "connect");
+  }
+  Call<PollMode::kWrite> call(this);
+  if (int code = Ready(PollMode::kWrite, started); code != 0) {
+    return FdError(code, "netpoll prepare");
+  }
   const int fd = sysfd();
   bool check = !started;
   if (started) {
@@ -539,9 +554,9 @@ absl::Status Fd::Impl::Connect(const SockAddr& addr, uintptr_t token,
       }
     }
     check = true;
-    absl::StatusOr<bool> parked = Park(PollMode::kWrite, token, r, &call);
-    if (!parked.ok()) return parked.status();
-    if (*parked) return absl::OkStatus();
+    int code = Park(token, r, &call);
+    if (code == internal::kBlockParked) return absl::OkStatus();
+    if (code != internal::kBlockReady) return FdError(code, "netpoll wait");
     continue;
   }
 }
@@ -549,15 +564,18 @@ absl::Status Fd::Impl::Connect(const SockAddr& addr, uintptr_t token,
 // Go's FD.ReadFrom (recvfrom(2)); an empty datagram is a kDone of 0 bytes.
 absl::Status Fd::Impl::ReadFrom(void* buf, size_t n, SockAddr* from,
                                 uintptr_t token, IoResult* r) {
-  absl::Status s = CheckIoArgs(buf, n, token, r, "readfrom");
-  if (!s.ok()) return s;
+  if (absl::Status s = CheckIoArgs(buf, n, token, r, "readfrom"); !s.ok()) {
+    return s;
+  }
   *r = IoResult{};
   bool started = false;
-  s = Begin(PollMode::kRead, token, &started, "readfrom");
-  if (!s.ok()) return s;
-  Call call(this, PollMode::kRead);
-  s = Ready(PollMode::kRead, started);
-  if (!s.ok()) return s;
+  if (int rc = Begin(PollMode::kRead, token, &started); rc != 0) {
+    return FdMutexError(rc, "readfrom");
+  }
+  Call<PollMode::kRead> call(this);
+  if (int code = Ready(PollMode::kRead, started); code != 0) {
+    return FdError(code, "netpoll prepare");
+  }
   for (;;) {
     sockaddr_storage sa;
     socklen_t len = sizeof(sa);
@@ -575,9 +593,9 @@ absl::Status Fd::Impl::ReadFrom(void* buf, size_t n, SockAddr* from,
     int err = errno;
     if (err == EINTR) continue;
     if (err == EAGAIN || err == EWOULDBLOCK) {
-      absl::StatusOr<bool> parked = Park(PollMode::kRead, token, r, &call);
-      if (!parked.ok()) return parked.status();
-      if (*parked) return absl::OkStatus();
+      int code = Park(token, r, &call);
+      if (code == internal::kBlockParked) return absl::OkStatus();
+      if (code != internal::kBlockReady) return FdError(code, "netpoll wait");
       continue;
     }
     return SysErr(err, "readfrom");
@@ -587,17 +605,19 @@ absl::Status Fd::Impl::ReadFrom(void* buf, size_t n, SockAddr* from,
 // Go's FD.WriteTo (sendto(2)): one datagram.
 absl::Status Fd::Impl::WriteTo(const void* buf, size_t n, const SockAddr& to,
                                uintptr_t token, IoResult* r) {
-  absl::Status s = CheckIoArgs(buf, n, token, r, "writeto");
-  if (!s.ok()) return s;
-  s = CheckSockAddr(to, "writeto");
-  if (!s.ok()) return s;
+  if (absl::Status s = CheckIoArgs(buf, n, token, r, "writeto"); !s.ok()) {
+    return s;
+  }
+  if (absl::Status s = CheckSockAddr(to, "writeto"); !s.ok()) return s;
   *r = IoResult{};
   bool started = false;
-  s = Begin(PollMode::kWrite, token, &started, "writeto");
-  if (!s.ok()) return s;
-  Call call(this, PollMode::kWrite);
-  s = Ready(PollMode::kWrite, started);
-  if (!s.ok()) return s;
+  if (int rc = Begin(PollMode::kWrite, token, &started); rc != 0) {
+    return FdMutexError(rc, "writeto");
+  }
+  Call<PollMode::kWrite> call(this);
+  if (int code = Ready(PollMode::kWrite, started); code != 0) {
+    return FdError(code, "netpoll prepare");
+  }
   for (;;) {
     ssize_t put = sendto(sysfd(), buf, n, kSendFlags,
                          reinterpret_cast<const sockaddr*>(to.bytes),
@@ -609,9 +629,9 @@ absl::Status Fd::Impl::WriteTo(const void* buf, size_t n, const SockAddr& to,
     int err = errno;
     if (err == EINTR) continue;
     if (err == EAGAIN || err == EWOULDBLOCK) {
-      absl::StatusOr<bool> parked = Park(PollMode::kWrite, token, r, &call);
-      if (!parked.ok()) return parked.status();
-      if (*parked) return absl::OkStatus();
+      int code = Park(token, r, &call);
+      if (code == internal::kBlockParked) return absl::OkStatus();
+      if (code != internal::kBlockReady) return FdError(code, "netpoll wait");
       continue;
     }
     return SysErr(err, "writeto");
