@@ -891,24 +891,28 @@ std::atomic<int> g_embedder_chld{0};
 void EmbedderChld(int) { g_embedder_chld++; }
 
 // The scenario needs a process where gort has not installed its own
-// SIGCHLD handler yet: the embedder's comes first. So it runs as a
-// "threadsafe" death test, in a fresh run of this binary with this test
-// only. (In one process after the other tests, the handler installed here
-// would replace gort's, as an embedder must not, and the wait would hang:
-// it did when the whole binary ran in one process.)
+// SIGCHLD handler yet: the embedder's comes first. ctest runs each test in
+// a process of its own, so it holds there; in one process after other
+// process tests it does not (installing a handler then replaces gort's, as
+// an embedder must not, and the wait hung: seen with
+// --gtest_filter='Process*:SigchldFallback*'), and the test says so and
+// skips. (A death test's fresh process would serve too, but under
+// qemu-user a death test cannot re-execute the binary.)
 TEST_F(SigchldFallback, EmbeddersHandlerIsChained) {
-  GTEST_FLAG_SET(death_test_style, "threadsafe");
-  auto chained = [] {
-    struct sigaction sa, old;
-    std::memset(&sa, 0, sizeof(sa));
-    sa.sa_handler = EmbedderChld;
-    sa.sa_flags = SA_RESTART;
-    if (sigaction(SIGCHLD, &sa, &old) != 0) std::_Exit(2);
-    Ran ran = RunChild(Child({"exit", "3"}));
-    if (ran.st.code != 3) std::_Exit(3);
-    std::_Exit(g_embedder_chld.load() >= 1 ? 0 : 4);
-  };
-  EXPECT_EXIT(chained(), ::testing::ExitedWithCode(0), "");
+  struct sigaction sa, old;
+  ASSERT_EQ(sigaction(SIGCHLD, nullptr, &old), 0);
+  if ((old.sa_flags & SA_SIGINFO) != 0 ||
+      (old.sa_handler != SIG_DFL && old.sa_handler != SIG_IGN)) {
+    GTEST_SKIP() << "a SIGCHLD handler (gort's, from an earlier test in this "
+                    "process) is installed already; run this test alone";
+  }
+  std::memset(&sa, 0, sizeof(sa));
+  sa.sa_handler = EmbedderChld;
+  sa.sa_flags = SA_RESTART;
+  ASSERT_EQ(sigaction(SIGCHLD, &sa, &old), 0);
+  Ran ran = RunChild(Child({"exit", "3"}));
+  EXPECT_EQ(ran.st.code, 3);
+  EXPECT_GE(g_embedder_chld.load(), 1);
 }
 #endif
 
