@@ -24,10 +24,13 @@
 
 // The public methods are thin checks around Impl's; inlining the hot ones
 // there keeps the private implementation from costing a second call.
+// Rare paths are kept out of line and out of the hot code's way.
 #if defined(__GNUC__)
 #define GORT_TIMER_HOT [[gnu::always_inline]] inline
+#define GORT_TIMER_COLD [[gnu::noinline, gnu::cold]]
 #else
 #define GORT_TIMER_HOT inline
+#define GORT_TIMER_COLD
 #endif
 
 namespace gort {
@@ -158,7 +161,8 @@ class TimerHeap::Impl {
   size_t MemoryUsage() const;
 
   // The private helpers run with mu_ held.
-  GORT_TIMER_HOT Meta* Lookup(TimerId id);
+  // The live timer `id` names (and its record index), or null.
+  GORT_TIMER_HOT Meta* Lookup(TimerId id, uint32_t* index);
   TimerId MakeId(uint32_t index) const {
     return (static_cast<uint64_t>(GenOf(M(index).state) ^ salt_) << 32) |
            (static_cast<uint64_t>(index) + 1);
@@ -175,13 +179,9 @@ class TimerHeap::Impl {
   // deferred timer costs no record space; few are ever deferred at once.
   Slot& T(size_t j) const { return slots_[kPad + cap_ - 1 - j]; }
   void AddDeferred(Slot s) { T(deferred_++) = s; }
-  // Out of line and cold: deferral is rare, and inlined it weighs on
-  // every Disarm's register allocation.
-#if defined(__GNUC__)
-  [[gnu::noinline, gnu::cold]]
-#endif
-  Slot
-  TakeDeferred(uint32_t index);
+  // Cold: deferral is rare, and inlined it weighs on every Disarm's
+  // register allocation.
+  GORT_TIMER_COLD Slot TakeDeferred(uint32_t index);
   bool Live(const Slot& s) const {
     const Meta& m = M(s.index);
     return (m.state & kPending) != 0 && m.order == s.order;
@@ -252,10 +252,10 @@ class TimerHeap::Impl {
   void Free(uint32_t index);
   bool NewRecord(uint32_t* index);
 
-  // Go's runtime lock (owner_lock.h), not std::mutex: a pthread mutex
-  // costs some fifty instructions per lock and unlock, about a fifth of a
-  // Reset's; biased towards an owner thread if SetOwner() named one
-  // (owner_lock.h). Everything below up to next_when_ is guarded by mu_.
+  // Go's runtime lock, biased towards an owner thread if SetOwner() named
+  // one (owner_lock.h), not std::mutex: a pthread mutex costs some fifty
+  // instructions per lock and unlock, about a fifth of a Reset's.
+  // Everything below up to next_when_ is guarded by mu_.
   mutable OwnerLock mu_;
   // StopSync()'s wait for a callback to return, on a std::condition_variable
   // (condition_variable_any would allocate in the constructor): the waiter
@@ -279,7 +279,7 @@ class TimerHeap::Impl {
   uint32_t order_ = 0;               // next arming number
   uint64_t epoch_ = 0;               // renumberings so far
   size_t pending_ = 0;               // pending timers: live slots + deferred_
-  size_t deferred_ = 0;              // pending timers with kDeferred (no slot)
+  size_t deferred_ = 0;              // kDeferred timers: slots T(0..)
   int runs_ = 0;                     // threads in Run()
   int sync_waiters_ = 0;             // threads waiting in StopSync()
   const uint32_t salt_;              // mixed into every handle's generation
@@ -288,10 +288,12 @@ class TimerHeap::Impl {
   void* earlier_arg_ = nullptr;          // guarded by mu_
 };
 
-GORT_TIMER_HOT TimerHeap::Impl::Meta* TimerHeap::Impl::Lookup(TimerId id) {
+GORT_TIMER_HOT TimerHeap::Impl::Meta* TimerHeap::Impl::Lookup(TimerId id,
+                                                              uint32_t* index) {
   uint64_t low = id & 0xffffffffu;
   if (low == 0 || low > records_) return nullptr;
-  Meta& m = M(static_cast<uint32_t>(low - 1));
+  *index = static_cast<uint32_t>(low - 1);
+  Meta& m = M(*index);
   // Remove() bumps the generation, so every handle to it is stale; another
   // heap's salt makes its handles' generations differ (in the top bits too).
   if (GenOf(m.state) != (static_cast<uint32_t>(id >> 32) ^ salt_) ||
@@ -357,7 +359,8 @@ void TimerHeap::Impl::SiftUp(size_t i) {
 // the bottom of the heap (PopTop, RemoveAt) and belongs near the bottom
 // again, so this makes three compares per level where the textbook
 // sift-down makes four. The four children of a node share a cache line
-// (kPad) and are compared as a tournament, without branches.
+// (kPad) and are compared as a tournament of deadlines, without branches
+// unless deadlines tie.
 void TimerHeap::Impl::SiftDown(size_t i) {
   const size_t n = size_;
   const size_t top = i;
@@ -579,7 +582,6 @@ GORT_TIMER_HOT absl::StatusOr<bool> TimerHeap::Impl::Reset(TimerId id,
                                                            int64_t period) {
   if (when < 0) return absl::InvalidArgumentError("negative timer deadline");
   if (period < 0) return absl::InvalidArgumentError("negative timer period");
-  const uint32_t index = static_cast<uint32_t>((id & 0xffffffffu) - 1);
   bool was;
   bool earlier;
   void (*earlier_fn)(void*);
@@ -588,7 +590,8 @@ GORT_TIMER_HOT absl::StatusOr<bool> TimerHeap::Impl::Reset(TimerId id,
     OwnerLock::Guard lock(mu_);
     earlier_fn = earlier_fn_;  // read under the lock: SetEarlierHook may run
     earlier_arg = earlier_arg_;
-    Meta* m = Lookup(id);
+    uint32_t index;
+    Meta* m = Lookup(id, &index);
     if (m == nullptr) return NotFound();
     if (order_ >= kRenumberAt) Renumber();
     if (!Grow(size_ + deferred_ + 1)) return NoMemory();
@@ -609,9 +612,9 @@ GORT_TIMER_HOT absl::StatusOr<bool> TimerHeap::Impl::Reset(TimerId id,
 }
 
 GORT_TIMER_HOT absl::StatusOr<bool> TimerHeap::Impl::Stop(TimerId id) {
-  const uint32_t index = static_cast<uint32_t>((id & 0xffffffffu) - 1);
   OwnerLock::Guard lock(mu_);
-  Meta* m = Lookup(id);
+  uint32_t index;
+  Meta* m = Lookup(id, &index);
   if (m == nullptr) return NotFound();
   bool was = (m->state & kPending) != 0;
   Disarm(index, *m);
@@ -621,9 +624,9 @@ GORT_TIMER_HOT absl::StatusOr<bool> TimerHeap::Impl::Stop(TimerId id) {
 }
 
 absl::StatusOr<bool> TimerHeap::Impl::StopSync(TimerId id) {
-  const uint32_t index = static_cast<uint32_t>((id & 0xffffffffu) - 1);
   OwnerLock::Guard lock(mu_);
-  Meta* m = Lookup(id);
+  uint32_t index;
+  Meta* m = Lookup(id, &index);
   if (m == nullptr) return NotFound();
   const bool running = (m->state & kRunning) != 0;
   if (running && tls_callbacks > 0) {
@@ -664,9 +667,9 @@ absl::StatusOr<bool> TimerHeap::Impl::StopSync(TimerId id) {
 }
 
 absl::Status TimerHeap::Impl::Remove(TimerId id) {
-  const uint32_t index = static_cast<uint32_t>((id & 0xffffffffu) - 1);
   OwnerLock::Guard lock(mu_);
-  Meta* m = Lookup(id);
+  uint32_t index;
+  Meta* m = Lookup(id, &index);
   if (m == nullptr) return NotFound();
   Disarm(index, *m);
   CleanAfter(index);
