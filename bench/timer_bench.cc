@@ -7,6 +7,7 @@
 // gort's C++ API, its C ABI and libuv (when found) side by side.
 #include <algorithm>
 #include <cstdint>
+#include <cstdlib>
 #include <queue>
 #include <random>
 #include <string>
@@ -98,7 +99,7 @@ void BM_GortStop(benchmark::State& state) {
 void StartStop(benchmark::State& state, bool owner) {
   const size_t n = static_cast<size_t>(state.range(0));
   TimerHeap h;
-  h.SetOwner(owner);
+  if (!h.SetOwner(owner).ok()) std::abort();  // a fresh heap has no owner
   std::mt19937_64 rng(5);
   Fill(h, n, rng, nullptr);
   std::vector<TimerId> pool;
@@ -415,7 +416,7 @@ std::vector<int64_t> Whens(size_t n, std::mt19937_64& rng, int64_t span) {
 void StartCxx(benchmark::State& state, bool owner, const char* impl) {
   const size_t n = static_cast<size_t>(state.range(0)), k = InstrOps(n);
   TimerHeap h;
-  h.SetOwner(owner);
+  if (!h.SetOwner(owner).ok()) std::abort();  // a fresh heap has no owner
   std::mt19937_64 rng(11);
   Fill(h, n, rng, nullptr);
   std::vector<TimerId> pool;
@@ -472,7 +473,7 @@ void BM_InstrStartC(benchmark::State& state) {
 void StopCxx(benchmark::State& state, bool owner, const char* impl) {
   const size_t n = static_cast<size_t>(state.range(0)), k = InstrOps(n);
   TimerHeap h;
-  h.SetOwner(owner);
+  if (!h.SetOwner(owner).ok()) std::abort();  // a fresh heap has no owner
   std::mt19937_64 rng(12);
   std::vector<TimerId> ids;
   Fill(h, n, rng, &ids);
@@ -534,7 +535,7 @@ void BM_InstrStopC(benchmark::State& state) {
 void FireCxx(benchmark::State& state, bool owner, const char* impl) {
   const size_t n = static_cast<size_t>(state.range(0)), k = InstrOps(n);
   TimerHeap h;
-  h.SetOwner(owner);
+  if (!h.SetOwner(owner).ok()) std::abort();  // a fresh heap has no owner
   std::mt19937_64 rng(13);
   (void)h.Reserve(n);
   std::vector<TimerId> ids;

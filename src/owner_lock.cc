@@ -107,12 +107,18 @@ void OwnerLock::UnlockSlow(int mode) {
   Release();
 }
 
-void OwnerLock::SetOwner(bool own) {
+bool OwnerLock::SetOwner(bool own) {
   // Decided before the first owner exists and never changed: the owner
   // reads asymmetric_ without the lock.
   static const bool asymmetric = HeavyBarrierReady();
   Acquire();
-  Announce();  // (with no owner, owner_in_ is 0: no wait)
+  const void* owner = owner_.load(std::memory_order_relaxed);
+  if (owner != nullptr && owner != Self()) {
+    Release();
+    return false;
+  }
+  // No Announce(): with no owner nobody is in without the mutex, and an
+  // owner that is the caller is not in either, it is here.
   if (asymmetric_.load(std::memory_order_relaxed) != asymmetric) {
     asymmetric_.store(asymmetric, std::memory_order_relaxed);
   }
@@ -122,8 +128,8 @@ void OwnerLock::SetOwner(bool own) {
   } else {
     word_.fetch_and(~kOwned, std::memory_order_relaxed);
   }
-  foreign_.store(0, std::memory_order_release);
   Release();
+  return true;
 }
 
 }  // namespace gort

@@ -96,8 +96,19 @@ class OwnerLock {
   OwnerLock& operator=(const OwnerLock&) = delete;
 
   // Makes the calling thread the owner (own) or leaves the lock without
-  // one (!own, from any thread). Takes the lock like any other thread.
-  void SetOwner(bool own);
+  // one (!own). Only the owner changes an owned lock: returns false, and
+  // changes nothing, when another thread owns it. Takes the mutex.
+  //
+  // Why no takeover: the owner reads owner_ before it announces itself in
+  // owner_in_, with nothing between the two that another thread could
+  // see. Were owner_ changed from another thread in that window, the old
+  // owner would go on as owner: its owner_in_ = 1 lands after the new
+  // owner's, its check of foreign_ passes, and then either both are in,
+  // or its back-off store of 0 wipes out the new owner's announcement and
+  // lets a third thread in. (TimerOwner.OwnerAndOtherThreadsShareTheHeap
+  // caught this under TSan.) When only the owner may change owner_, it is
+  // never stale for the one thread whose fast path reads it.
+  bool SetOwner(bool own);
 
   // An address that identifies the calling thread while it lives.
   static const void* Self() { return &tls_self_; }

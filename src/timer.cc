@@ -909,8 +909,10 @@ absl::Status TimerHeap::SetCallbackBatch(size_t k) {
   return absl::OkStatus();
 }
 
-void TimerHeap::SetOwner(bool own) {
-  if (impl_ != nullptr) impl_->mu_.SetOwner(own);
+absl::Status TimerHeap::SetOwner(bool own) {
+  if (impl_ == nullptr || impl_->mu_.SetOwner(own)) return absl::OkStatus();
+  return absl::FailedPreconditionError(
+      "timer heap: another thread owns it; only the owner gives it up");
 }
 
 size_t TimerHeap::HeapSlotsForTesting() const {

@@ -271,7 +271,7 @@ void MatchesAModel(bool owner) {
   const long ops = env != nullptr ? std::atol(env) : 300000;
   constexpr size_t kTimers = 3000;
   TimerHeap h;
-  h.SetOwner(owner);
+  ASSERT_TRUE(h.SetOwner(owner).ok());
   // The model: pending timers ordered by (deadline, arming order).
   using Key = std::tuple<int64_t, uint64_t, size_t>;
   std::set<Key> pending;
@@ -343,11 +343,14 @@ TEST(TimerOwner, MatchesAModelAsTheOwner) { MatchesAModel(true); }
 
 // Owner mode under contention: the owner and two other threads arm and
 // stop their own timers (far deadlines: nothing fires) and check every
-// "was pending" against what they did; the owner also runs the heap, and
-// halfway one of the others takes the heap over (SetOwner), then gives it
-// back. A broken exclusion corrupts the heap's counts or order (ASan and
-// TSan builds run this too): the answers, the pending count and the
-// nearest deadline at the end say so.
+// "was pending" against what they did; the owner also runs the heap.
+// Halfway the owner gives the heap up and one of the others, which has
+// been asking for it, takes it; later that one gives it up and the first
+// takes it back. A broken exclusion corrupts the heap's counts or order
+// (ASan and TSan builds run this too): the answers, the pending count and
+// the nearest deadline at the end say so. (When another thread could take
+// the heap over while the owner was calling, TSan caught two threads in
+// at once here, 1 run in about 30 under load.)
 TEST(TimerOwner, OwnerAndOtherThreadsShareTheHeap) {
   const char* env = std::getenv("GORT_STRESS_EVENTS");
   const int ops = env != nullptr ? std::max(1000, std::atoi(env) / 10) : 100000;
@@ -356,8 +359,10 @@ TEST(TimerOwner, OwnerAndOtherThreadsShareTheHeap) {
   TimerHeap h;
   std::atomic<int> ready{0};
   std::atomic<int> failures{0};
+  std::atomic<int> takeovers{0};
   auto work = [&](int t) {
-    if (t == 0) h.SetOwner(true);
+    bool owner = t == 0;
+    if (owner && !h.SetOwner(true).ok()) failures.fetch_add(1);
     ready.fetch_add(1);
     while (ready.load() < kThreads) std::this_thread::yield();
     std::vector<TimerId> ids;
@@ -366,9 +371,25 @@ TEST(TimerOwner, OwnerAndOtherThreadsShareTheHeap) {
     std::mt19937_64 rng(t + 77);
     for (int op = 0; op < ops; ++op) {
       size_t i = rng() % kPerThread;
-      if (t == 1 && op == ops / 2) h.SetOwner(true);       // take it over
-      if (t == 1 && op == 3 * ops / 4) h.SetOwner(false);  // no owner
-      if (t == 0 && op == 7 * ops / 8) h.SetOwner(true);   // back
+      // The hand-overs: thread 0 gives the heap up at ops/2; thread 1
+      // asks for it from ops/4 on and, once it has it, gives it up again
+      // from 3/4 on; thread 0 asks for it back from 7/8 on. Asking while
+      // the other owns it fails and changes nothing.
+      if (t == 0 && op == ops / 2) {
+        if (!h.SetOwner(false).ok()) failures.fetch_add(1);
+        owner = false;
+      }
+      if (t == 1 && owner && op >= 3 * ops / 4) {
+        if (!h.SetOwner(false).ok()) failures.fetch_add(1);
+        owner = false;
+      } else if (t == 1 && !owner && op >= ops / 4 && op < 3 * ops / 4) {
+        owner = h.SetOwner(true).ok();
+        if (owner) takeovers.fetch_add(1);
+      }
+      if (t == 0 && !owner && op >= 7 * ops / 8) {
+        owner = h.SetOwner(true).ok();
+        if (owner) takeovers.fetch_add(1);
+      }
       absl::StatusOr<bool> was;
       switch (rng() % 4) {
         case 0:
@@ -406,17 +427,20 @@ TEST(TimerOwner, OwnerAndOtherThreadsShareTheHeap) {
   for (int t = 0; t < kThreads; ++t) threads.emplace_back(work, t);
   for (auto& th : threads) th.join();
   EXPECT_EQ(failures.load(), 0);
+  // Scheduling decides whether thread 1 asked while the heap was free.
+  std::printf("takeovers: %d\n", takeovers.load());
   EXPECT_EQ(h.pending(), 0u);
   EXPECT_EQ(h.NextWhen(), -1);
 }
 
 // A heap whose owner has exited: other threads' calls still work (the
-// owner's marker is only compared, never dereferenced).
+// owner's marker is only compared, never dereferenced), and the heap stays
+// owned: nobody else may change that.
 TEST(TimerOwner, OwnerThreadMayExit) {
   TimerHeap h;
   TimerId id = 0;
   std::thread([&] {
-    h.SetOwner(true);
+    ASSERT_TRUE(h.SetOwner(true).ok());
     id = *h.Start(100, 0, Token(5));
   }).join();
   uintptr_t tok[2];
@@ -425,8 +449,34 @@ TEST(TimerOwner, OwnerThreadMayExit) {
   ASSERT_EQ(n, 1u);
   EXPECT_EQ(tok[0], 5u);
   EXPECT_FALSE(*h.Reset(id, 200, 0));
-  h.SetOwner(true);
+  EXPECT_EQ(h.SetOwner(true).code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_TRUE(*h.Stop(id));
+}
+
+// Only the owner changes an owned heap. Another thread's SetOwner (either
+// way) fails and changes nothing: a takeover could race with a call the
+// owner has under way (see OwnerLock::SetOwner). Before this rule the
+// takeover was allowed, and OwnerAndOtherThreadsShareTheHeap failed under
+// TSan.
+TEST(TimerOwner, OnlyTheOwnerChangesAnOwnedHeap) {
+  TimerHeap h;
+  ASSERT_TRUE(h.SetOwner(true).ok());
+  ASSERT_TRUE(h.SetOwner(true).ok());  // again: still the owner
+  TimerId id = *h.Start(100, 0, Token(1));
+  std::thread([&] {
+    EXPECT_EQ(h.SetOwner(true).code(), absl::StatusCode::kFailedPrecondition);
+    EXPECT_EQ(h.SetOwner(false).code(), absl::StatusCode::kFailedPrecondition);
+    EXPECT_TRUE(*h.Stop(id));  // other threads' calls work
+  }).join();
+  EXPECT_FALSE(*h.Reset(id, 50, 0));  // and the caller still owns it
+  ASSERT_TRUE(h.SetOwner(false).ok());
+  ASSERT_TRUE(h.SetOwner(false).ok());  // no owner: nothing to give up
+  std::thread([&] {
+    EXPECT_TRUE(h.SetOwner(true).ok());  // free: the next thread takes it
+    EXPECT_TRUE(*h.Stop(id));
+    EXPECT_TRUE(h.SetOwner(false).ok());
+  }).join();
+  EXPECT_TRUE(h.SetOwner(true).ok());
 }
 
 TEST(Timer, AMillionTimersFireInOrder) {
@@ -482,7 +532,7 @@ void NoFireAfterStopAcrossThreads(bool owner) {
   std::atomic<bool> done{false};
   std::atomic<int64_t> clock{0};
   std::thread runner([&] {
-    h.SetOwner(owner);
+    ASSERT_TRUE(h.SetOwner(owner).ok());
     while (!done.load()) h.Run(clock.fetch_add(1));
     h.Run(INT64_MAX);
   });
@@ -1168,6 +1218,13 @@ TEST(TimerCApi, ChecksEveryArgument) {
   }
   EXPECT_EQ(gort_timers_set_owner(heap, 2), GORT_EINVAL);
   EXPECT_EQ(gort_timers_set_owner(heap, -1), GORT_EINVAL);
+  // Only the owner changes an owned heap.
+  ASSERT_EQ(gort_timers_set_owner(heap, 1), 0);
+  std::thread([&] {
+    EXPECT_EQ(gort_timers_set_owner(heap, 1), GORT_EBUSY);
+    EXPECT_EQ(gort_timers_set_owner(heap, 0), GORT_EBUSY);
+  }).join();
+  ASSERT_EQ(gort_timers_set_owner(heap, 0), 0);
   EXPECT_EQ(gort_timer_add(heap, nullptr, nullptr, &t), GORT_EINVAL);
   EXPECT_EQ(gort_timer_add(
                 heap, [](void*, int64_t) {}, nullptr, nullptr),

@@ -195,10 +195,18 @@ class TimerHeap {
   /// on Linux, where the other threads' calls pay a process-wide memory
   /// barrier (membarrier(2): a system call, microseconds) instead; one
   /// sequentially consistent store elsewhere. So it pays where nearly every
-  /// call comes from one thread, an event loop's. Without `own`, from any
-  /// thread: no owner, every call takes the lock (the default). Setting an
-  /// owner while it is one hands the heap over.
-  void SetOwner(bool own);
+  /// call comes from one thread, an event loop's. Without `own`: no owner,
+  /// every call takes the lock (the default).
+  ///
+  /// Only the owner changes an owned heap: to hand it over, the owner gives
+  /// it up (`SetOwner(false)`), then the next thread takes it. From any
+  /// other thread while the heap has an owner, FailedPrecondition, and
+  /// nothing changes (a takeover could race with the owner's call under
+  /// way, which checks ownership without synchronizing). A thread that
+  /// exits as the owner leaves the heap owned: other threads' calls keep
+  /// working, at the owned price, so give the heap up before the thread
+  /// ends. Thread-safe.
+  absl::Status SetOwner(bool own);
 
   /// Tests only: sets the next arming number, so the renumbering before the
   /// 32-bit counter wraps can be reached without 2^32 armings.

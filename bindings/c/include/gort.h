@@ -287,15 +287,17 @@ GORT_EXTERN int gort_timers_set_batch(gort_timers_t heap, size_t k);
 
 /** Owner mode (Go's per-P timer heaps): with `own` = 1 the calling thread
  *  becomes the heap's owner and its calls on the heap take no lock; with 0
- *  (from any thread) the heap has no owner and every call locks (the
- *  default). Other threads' calls keep working: each takes the lock and
- *  waits until the owner's call under way has returned. On Linux the
- *  owner's calls then need no atomic read-modify-write, and the other
- *  threads' calls pay a process-wide barrier (membarrier(2), microseconds)
- *  instead; elsewhere the owner saves one of two atomic operations. For a
- *  heap that one thread (an event loop) nearly always uses. Setting a new
- *  owner hands the heap over. @return 0, GORT_EBADF, GORT_EINVAL (`own`
- *  not 0 or 1). */
+ *  the heap has no owner and every call locks (the default). Other threads'
+ * calls keep working: each takes the lock and waits until the owner's call
+ * under way has returned. On Linux the owner's calls then need no atomic
+ * read-modify-write, and the other threads' calls pay a process-wide barrier
+ * (membarrier(2), microseconds) instead; elsewhere the owner saves one of two
+ * atomic operations. For a heap that one thread (an event loop) nearly always
+ * uses. Only the owner changes an owned heap: to hand it over, the owner calls
+ * this with 0 and the next thread with 1; a thread that exits as the owner
+ * leaves the heap owned (other threads' calls still work, at the owned price).
+ *  @return 0, GORT_EBADF, GORT_EINVAL (`own` not 0 or 1), GORT_EBUSY
+ *  (another thread owns the heap; nothing changed). */
 GORT_EXTERN int gort_timers_set_owner(gort_timers_t heap, int own);
 
 /** Fires the timers due at `now` that were armed before the call: runs

@@ -186,8 +186,7 @@ int gort_timers_set_owner(gort_timers_t h, int own) try {
   auto heap = g_heaps.Acquire(h);
   if (!heap) return GORT_EBADF;
   if (own != 0 && own != 1) return GORT_EINVAL;
-  heap->SetOwner(own == 1);
-  return 0;
+  return heap->SetOwner(own == 1).ok() ? 0 : GORT_EBUSY;
 } catch (...) {
   return ExceptionToCode();
 }
