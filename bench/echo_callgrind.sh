@@ -24,6 +24,9 @@
 # EAGAIN, wait in the poller).
 #   ECHO_CG_ROUND_TRIPS  round trips per run (default 5000)
 #   ECHO_CG_SERVERS      default "epoll uv gort"; ECHO_CG_CONNS default "1 64"
+#   ECHO_CG_KEEP         a directory to keep the callgrind files in
+#   ECHO_CG_VG_ARGS      more callgrind options, e.g. --dump-instr=yes for
+#                        per-instruction figures (callgrind_annotate, kcachegrind)
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 build=${1:-build/linux-x86_64}
@@ -45,7 +48,7 @@ run_one() {
   local tool=$1 srv=$2 conns=$3 rts=$4 out=$5 pf="$work/port" pid
   rm -f "$pf"
   case $tool in
-    callgrind) valgrind --tool=callgrind --callgrind-out-file="$out" \
+    callgrind) valgrind --tool=callgrind --callgrind-out-file="$out" ${ECHO_CG_VG_ARGS:-} \
                  "$bin" --serve="$srv" --close-after="$conns" --port-file="$pf" \
                  >/dev/null 2>"$out.log" & ;;
     strace) strace -f -c -o "$out" \
