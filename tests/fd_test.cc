@@ -167,6 +167,24 @@ TEST_F(FdTest, ZeroByteReadIsDoneAtOnce) {
   EXPECT_EQ(r.n, 0u);
 }
 
+// A zero-byte write is done with nothing written, and the connection
+// still carries what comes after it. (Read and Write take a separate path
+// for everything but a new operation's whole first transfer; this is one
+// of the cases that leave it.)
+TEST_F(FdTest, ZeroByteWriteIsDoneAndTheNextWriteGoesThrough) {
+  MakePair();
+  IoResult r;
+  ASSERT_TRUE(pair_.client->Write("", 0, kTokA, &r).ok());
+  EXPECT_EQ(r.state, IoState::kDone);
+  EXPECT_EQ(r.n, 0u);
+  ASSERT_TRUE(pair_.client->Write("ab", 2, kTokA, &r).ok());
+  EXPECT_EQ(r.state, IoState::kDone);
+  EXPECT_EQ(r.n, 2u);
+  char buf[4];
+  ASSERT_TRUE(driver_->Read(*pair_.server, buf, sizeof(buf), kTokB, &r).ok());
+  EXPECT_EQ(std::string(buf, r.n), "ab");
+}
+
 TEST_F(FdTest, BadArguments) {
   MakePair();
   char buf[4];

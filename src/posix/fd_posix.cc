@@ -152,6 +152,19 @@ class Fd::Impl {
   absl::Status Read(void* buf, size_t n, uintptr_t token, IoResult* r);
   absl::Status Write(const void* buf, size_t n, uintptr_t token, IoResult* r);
   absl::Status WaitRead(uintptr_t token, IoResult* r);
+  // Read's and Write's every case but the common one (see Read()), from
+  // where the inline part left off, with the call's fdMutex slot taken
+  // over: `first` is 0 when nothing was done after Begin(), a GORT_E* code
+  // (negative) when Ready() failed, or the errno (positive) of a first
+  // system call that failed. Write's `first_put` is what the inline send()
+  // returned, or kNoSend when there was none.
+  static constexpr ssize_t kNoSend = -2;
+  GORT_NOINLINE absl::Status ReadSlow(void* buf, size_t n, uintptr_t token,
+                                      IoResult* r, bool started, int first);
+  GORT_NOINLINE absl::Status WriteSlow(const void* buf, size_t n,
+                                       uintptr_t token, IoResult* r,
+                                       bool started, int first,
+                                       ssize_t first_put);
   absl::Status Accept(uintptr_t token, IoResult* r, std::unique_ptr<Fd>* out,
                       SockAddr* peer);
   absl::Status Connect(const SockAddr& addr, uintptr_t token, IoResult* r);
@@ -318,8 +331,14 @@ int Fd::Impl::Destroy() {
 
 // Go's FD.Read. Read, Write and WaitRead (and the Begin and Ready they
 // use) are inline: each has one caller, the public Fd method, and an echo
-// round trip runs all three, so a call layer less is worth keeping (Read
-// and Write are too big for the compiler to inline on its own).
+// round trip runs all three, so a call layer less is worth keeping.
+//
+// The common case -- a new operation, nothing pending on the pollDesc,
+// and read() returns at once -- is written out on its own, so that little
+// is live across the system call; every other case (a continued
+// operation, a zero-byte read, EAGAIN and parking, EINTR, errors) goes on
+// in ReadSlow(), out of line. (#16: a third of Read's instructions were
+// register saves and stack spills for the general loop.)
 [[gnu::always_inline]] inline absl::Status Fd::Impl::Read(void* buf, size_t n,
                                                           uintptr_t token,
                                                           IoResult* r) {
@@ -331,21 +350,47 @@ int Fd::Impl::Destroy() {
   if (int rc = Begin(PollMode::kRead, token, &started); rc != 0) {
     return FdMutexError(rc, "read");
   }
+  if (!started || n == 0) [[unlikely]] {
+    return ReadSlow(buf, n, token, r, started, 0);
+  }
+  if (int code = Ready(PollMode::kRead, true); code != 0) [[unlikely]] {
+    return ReadSlow(buf, n, token, r, true, code);
+  }
+  size_t len =
+      kind() == FdKind::kStream && n > internal::kMaxRW ? internal::kMaxRW : n;
+  ssize_t got = read(sysfd(), buf, len);
+  if (got < 0) [[unlikely]] {
+    return ReadSlow(buf, n, token, r, true, errno);
+  }
+  r->n = static_cast<size_t>(got);
+  if (fdmu_.End(FdMutex::kRead, true)) [[unlikely]] {
+    (void)Destroy();
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Fd::Impl::ReadSlow(void* buf, size_t n, uintptr_t token,
+                                IoResult* r, bool started, int first) {
   Call<PollMode::kRead> call(this);
-  if (n == 0) {  // Go: a zero-byte read returns at once, without the poller
-    return absl::OkStatus();
-  }
-  if (int code = Ready(PollMode::kRead, started); code != 0) {
-    return FdError(code, "netpoll prepare");
-  }
-  if (kind() == FdKind::kStream && n > internal::kMaxRW) n = internal::kMaxRW;
-  for (;;) {
-    ssize_t got = read(sysfd(), buf, n);
-    if (got >= 0) {
-      r->n = static_cast<size_t>(got);
+  if (first == 0) {
+    if (n == 0) {  // Go: a zero-byte read returns at once, without the poller
       return absl::OkStatus();
     }
-    int err = errno;
+    first = Ready(PollMode::kRead, started);
+  }
+  if (first < 0) return FdError(first, "netpoll prepare");
+  if (kind() == FdKind::kStream && n > internal::kMaxRW) n = internal::kMaxRW;
+  for (;;) {
+    int err = first;  // the inline part's read() failed with it
+    first = 0;
+    if (err == 0) {
+      ssize_t got = read(sysfd(), buf, n);
+      if (got >= 0) {
+        r->n = static_cast<size_t>(got);
+        return absl::OkStatus();
+      }
+      err = errno;
+    }
     if (err == EINTR) continue;
     if (err == EAGAIN || err == EWOULDBLOCK) {
       int code = Park(token, r, &call);
@@ -381,6 +426,8 @@ inline absl::Status Fd::Impl::WaitRead(uintptr_t token, IoResult* r) {
 }
 
 // Go's FD.Write: every byte, or an error with the count written before it.
+// As in Read(), the common case is inline -- a new operation on a socket
+// whose first send() takes every byte -- and the rest is WriteSlow().
 [[gnu::always_inline]] inline absl::Status Fd::Impl::Write(const void* buf,
                                                            size_t n,
                                                            uintptr_t token,
@@ -393,21 +440,54 @@ inline absl::Status Fd::Impl::WaitRead(uintptr_t token, IoResult* r) {
   if (int rc = Begin(PollMode::kWrite, token, &started); rc != 0) {
     return FdMutexError(rc, "write");
   }
+  const FdKind k = kind();
+  if (!started || n == 0 || k == FdKind::kPipe ||
+      (k == FdKind::kStream && n > internal::kMaxRW)) [[unlikely]] {
+    return WriteSlow(buf, n, token, r, started, 0, kNoSend);
+  }
+  if (int code = Ready(PollMode::kWrite, true); code != 0) [[unlikely]] {
+    return WriteSlow(buf, n, token, r, true, code, kNoSend);
+  }
+  ssize_t put = send(sysfd(), buf, n, kSendFlags);
+  if (static_cast<size_t>(put) != n) [[unlikely]] {  // part, none, or -1
+    return WriteSlow(buf, n, token, r, true, put < 0 ? errno : 0, put);
+  }
+  r->n = n;
+  if (fdmu_.End(FdMutex::kWrite, true)) [[unlikely]] {
+    (void)Destroy();
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Fd::Impl::WriteSlow(const void* buf, size_t n, uintptr_t token,
+                                 IoResult* r, bool started, int first,
+                                 ssize_t first_put) {
   Call<PollMode::kWrite> call(this);
   if (started) written_ = 0;  // ours: we hold the write slot
   size_t done = written_;
   r->n = done;
-  if (int code = Ready(PollMode::kWrite, started); code != 0) {
-    return FdError(code, "netpoll prepare");
+  if (first_put == kNoSend) {
+    if (first == 0) first = Ready(PollMode::kWrite, started);
+    if (first < 0) return FdError(first, "netpoll prepare");
   }
   const FdKind k = kind();
   const char* p = static_cast<const char*>(buf);
   for (;;) {
-    size_t len = n - done;
-    if (k == FdKind::kStream && len > internal::kMaxRW) len = internal::kMaxRW;
-    ssize_t put = k == FdKind::kPipe ? WritePipe(sysfd(), p + done, len)
-                                     : send(sysfd(), p + done, len, kSendFlags);
-    int err = put < 0 ? errno : 0;  // errno only after a failure
+    ssize_t put;
+    int err;
+    if (first_put != kNoSend) {  // the inline part's send(), taken over
+      put = first_put;
+      err = first;
+      first_put = kNoSend;
+    } else {
+      size_t len = n - done;
+      if (k == FdKind::kStream && len > internal::kMaxRW) {
+        len = internal::kMaxRW;
+      }
+      put = k == FdKind::kPipe ? WritePipe(sysfd(), p + done, len)
+                               : send(sysfd(), p + done, len, kSendFlags);
+      err = put < 0 ? errno : 0;  // errno only after a failure
+    }
     if (put > 0) done += static_cast<size_t>(put);
     r->n = done;
     if (done == n && put >= 0) {
