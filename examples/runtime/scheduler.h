@@ -43,7 +43,9 @@ class Waiter {
  private:
   friend class Scheduler;
   void (*run_)(Waiter*);
-  Waiter* next_ = nullptr;  // the run queue's link
+  // The run queue's link: set by Ready(), so a waiter built for every
+  // co_await need not store it.
+  Waiter* next_;
 };
 
 class Scheduler {
@@ -88,6 +90,10 @@ class Scheduler {
     return RunTimersUntil(next);
   }
   int64_t RunTimersUntil(int64_t next);
+
+  // Events one Poll() may hand out: enough for a busy poll's batch, small
+  // enough for a worker's stack (16 bytes each).
+  static constexpr size_t kPollEvents = 128;
 
   std::unique_ptr<gort::Poller> poller_;
   gort::TimerHeap timers_;
