@@ -86,7 +86,9 @@ class Scheduler {
   // Runs due timers' waiters; returns the delay Poll() may wait.
   int64_t RunTimers() {
     int64_t next = timers_.NextWhen();
-    if (next < 0) return -1;  // no timer: no clock read, an endless wait
+    // No timer (-1): no clock read, an endless wait. Returned as it is, so
+    // the compiler need not make the constant.
+    if (next < 0) return next;
     return RunTimersUntil(next);
   }
   int64_t RunTimersUntil(int64_t next);
