@@ -84,7 +84,7 @@ void Scheduler::Worker() {
   const bool alone = workers_ == 1;
   // Nothing spawned: nothing to wait for. Once tasks run, the last one to
   // finish calls Stop() (TaskFinished()), so the loop needs only stop_.
-  bool idle = live_.load(std::memory_order_relaxed) == 0;
+  const bool idle = live_.load(std::memory_order_relaxed) == 0;
   while (!idle && !stop_.load(std::memory_order_relaxed)) {
     if (Waiter* w = Pop()) {
       w->Run();
