@@ -72,10 +72,14 @@ int64_t Scheduler::RunTimersUntil(int64_t next) {
   size_t n = 0;
   (void)timers_.Run(now, tokens, 64, &n);
   for (size_t i = 0; i < n; ++i) reinterpret_cast<Waiter*>(tokens[i])->Run();
-  // Do not block now: the waiters may have queued others from this thread
-  // (which wakes nobody), armed new timers, or left more due; the worker's
-  // loop comes back here after a poll that only looks.
-  return 0;
+  // The waiters may have queued others from this thread, which wakes
+  // nobody (one worker): then do not block.
+  if (queued_.load(std::memory_order_relaxed) != 0) return 0;
+  // They may have armed new timers, and time went on.
+  next = timers_.NextWhen();
+  if (next < 0) return next;
+  now = gort::Nanotime();
+  return next > now ? next - now : 0;
 }
 
 void Scheduler::Worker() {

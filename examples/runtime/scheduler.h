@@ -12,10 +12,10 @@
 //
 // A worker's loop: run the queue; when it is empty, run due timers, then
 // Poll() with the delay to the next timer (-1, endless, when none is armed:
-// no clock read then; 0 when due timers' waiters just ran, since they may
-// have queued more), and run what comes out. A timer armed earlier than
-// the one a blocked worker waits for wakes the poller (TimerHeap's earlier
-// hook); so does a waiter queued from another thread while a worker polls.
+// no clock read then; 0 when due timers' waiters just queued more), and run
+// what comes out. A timer armed earlier than the one a blocked worker waits
+// for wakes the poller (TimerHeap's earlier hook); so does a waiter queued
+// from another thread while a worker polls.
 #ifndef GORT_EXAMPLES_RUNTIME_SCHEDULER_H_
 #define GORT_EXAMPLES_RUNTIME_SCHEDULER_H_
 
