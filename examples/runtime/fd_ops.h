@@ -51,22 +51,23 @@ class IoAwait : public Waiter {
     h_ = h;
     return !Step();  // parked: stay suspended
   }
-  IoOutcome await_resume() { return std::move(out_); }
+  IoOutcome await_resume() { return IoOutcome{std::move(status_), n_}; }
 
  private:
   // Calls the operation once. Finished: records the outcome, returns true.
   // Parked: returns false without touching *this any more, since another
-  // thread may already be running it again.
+  // thread may already be running it again. The result is this call's own
+  // for that reason (a member could be written by that thread meanwhile).
   bool Step() {
     gort::IoResult r;
     absl::Status s = static_cast<Op*>(this)->Call(
         reinterpret_cast<uintptr_t>(static_cast<Waiter*>(this)), &r);
-    if (s.ok()) {
+    if (s.ok()) {  // the common case: only a load and a test
       if (r.state == gort::IoState::kParked) return false;
     } else {
-      out_.status = std::move(s);  // out_.status is OK until then
+      status_ = std::move(s);  // status_ is OK until then
     }
-    out_.n = r.n;
+    n_ = r.n;
     return true;
   }
   // The token came out of Poll() (ready, deadline or closing): go on.
@@ -76,7 +77,8 @@ class IoAwait : public Waiter {
   }
 
   std::coroutine_handle<> h_;
-  IoOutcome out_;
+  absl::Status status_;
+  size_t n_;  // written by Step() when the operation finishes
 };
 
 class ReadAwait : public IoAwait<ReadAwait> {

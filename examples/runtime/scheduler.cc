@@ -70,44 +70,56 @@ int64_t Scheduler::RunTimersUntil(int64_t next) {
   if (next > now) return next - now;
   uintptr_t tokens[64];
   size_t n = 0;
-  next = timers_.Run(now, tokens, 64, &n);
+  (void)timers_.Run(now, tokens, 64, &n);
   for (size_t i = 0; i < n; ++i) reinterpret_cast<Waiter*>(tokens[i])->Run();
-  // The waiters may have armed new timers, and time went on.
+  // The waiters may have queued others from this thread, which wakes
+  // nobody (one worker): then do not block.
+  if (queued_.load(std::memory_order_relaxed) != 0) return 0;
+  // They may have armed new timers, and time went on.
   next = timers_.NextWhen();
-  if (next < 0) return -1;
+  if (next < 0) return next;
   now = gort::Nanotime();
   return next > now ? next - now : 0;
 }
 
 void Scheduler::Worker() {
-  gort::PollEvent events[128];
+  gort::PollEvent events[kPollEvents];
   // Read once: the compiler would reload the member around every call.
   const bool alone = workers_ == 1;
-  while (!stop_.load(std::memory_order_relaxed)) {
+  // Nothing spawned: nothing to wait for. Once tasks run, the last one to
+  // finish calls Stop() (TaskFinished()), so the loop needs only stop_.
+  const bool idle = live_.load(std::memory_order_relaxed) == 0;
+  while (!idle && !stop_.load(std::memory_order_relaxed)) {
     if (Waiter* w = Pop()) {
       w->Run();
       continue;
     }
     int64_t delay = RunTimers();
-    if (live_.load(std::memory_order_relaxed) == 0) break;
-    // With one worker only other threads' Ready() and Stop() need waking
-    // it, and they always Wake(): the counter (two locked instructions per
-    // poll) is kept only when workers can wake each other.
-    if (!alone) polling_.fetch_add(1, std::memory_order_seq_cst);
-    if (queued_.load(std::memory_order_seq_cst) != 0 ||
-        stop_.load(std::memory_order_seq_cst)) {
-      delay = 0;
+    // One worker: the queue was empty just now, and whatever fills it from
+    // here on wakes the poller (other threads' Ready(), Stop()) or was done
+    // by timer waiters (RunTimers() returned 0 then). Several: the polling_
+    // handshake with Ready() (two locked instructions per poll).
+    if (!alone) {
+      polling_.fetch_add(1, std::memory_order_seq_cst);
+      if (queued_.load(std::memory_order_seq_cst) != 0 ||
+          stop_.load(std::memory_order_seq_cst)) {
+        delay = 0;
+      }
     }
-    absl::StatusOr<size_t> n = poller_->Poll(delay, events, 128);
-    if (!alone) polling_.fetch_sub(1, std::memory_order_relaxed);
-    if (!n.ok()) continue;  // EINTR-like conditions: poll again
+    size_t n;
+    {  // scoped: the result is gone (and known OK) before the waiters run
+      absl::StatusOr<size_t> got = poller_->Poll(delay, events, kPollEvents);
+      if (!alone) polling_.fetch_sub(1, std::memory_order_relaxed);
+      if (!got.ok()) continue;  // EINTR-like conditions: poll again
+      n = *got;
+    }
     if (alone) {
       // One worker: run them here, without the queue's lock.
-      for (size_t i = 0; i < *n; ++i) {
+      for (size_t i = 0; i < n; ++i) {
         reinterpret_cast<Waiter*>(events[i].token)->Run();
       }
     } else {
-      for (size_t i = 0; i < *n; ++i) {
+      for (size_t i = 0; i < n; ++i) {
         Ready(reinterpret_cast<Waiter*>(events[i].token));
       }
     }

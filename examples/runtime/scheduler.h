@@ -12,9 +12,10 @@
 //
 // A worker's loop: run the queue; when it is empty, run due timers, then
 // Poll() with the delay to the next timer (-1, endless, when none is armed:
-// no clock read then), and run what comes out. A timer armed earlier than
-// the one a blocked worker waits for wakes the poller (TimerHeap's earlier
-// hook); so does a waiter queued from another thread while a worker polls.
+// no clock read then; 0 when due timers' waiters just queued more), and run
+// what comes out. A timer armed earlier than the one a blocked worker waits
+// for wakes the poller (TimerHeap's earlier hook); so does a waiter queued
+// from another thread while a worker polls.
 #ifndef GORT_EXAMPLES_RUNTIME_SCHEDULER_H_
 #define GORT_EXAMPLES_RUNTIME_SCHEDULER_H_
 
@@ -43,7 +44,9 @@ class Waiter {
  private:
   friend class Scheduler;
   void (*run_)(Waiter*);
-  Waiter* next_ = nullptr;  // the run queue's link
+  // The run queue's link: set by Ready(), so a waiter built for every
+  // co_await need not store it.
+  Waiter* next_;
 };
 
 class Scheduler {
@@ -84,10 +87,16 @@ class Scheduler {
   // Runs due timers' waiters; returns the delay Poll() may wait.
   int64_t RunTimers() {
     int64_t next = timers_.NextWhen();
-    if (next < 0) return -1;  // no timer: no clock read, an endless wait
+    // No timer (-1): no clock read, an endless wait. Returned as it is, so
+    // the compiler need not make the constant.
+    if (next < 0) return next;
     return RunTimersUntil(next);
   }
   int64_t RunTimersUntil(int64_t next);
+
+  // Events one Poll() may hand out: enough for a busy poll's batch, small
+  // enough for a worker's stack (16 bytes each).
+  static constexpr size_t kPollEvents = 128;
 
   std::unique_ptr<gort::Poller> poller_;
   gort::TimerHeap timers_;
