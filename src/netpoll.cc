@@ -505,6 +505,32 @@ absl::Status Poller::Impl::SetDeadline(PollDescId id, int64_t d,
   return absl::OkStatus();
 }
 
+// The body of Go's netpoll loop, for one harvested event.
+[[gnu::always_inline]] inline void Poller::Impl::OnEvent(const BackendEvent& ev,
+                                                         Sink* sink) {
+#ifdef _WIN32
+  if (ev.op != nullptr) {
+    PollDesc* owner = table_.At(static_cast<uint32_t>(ev.key) - 1);
+    if (owner != nullptr) CompleteOp(owner, *ev.op, ev.key, sink);
+    return;
+  }
+#endif
+  Pin pd = table_.Acquire(ev.key);
+  if (!pd) {  // harvested for a closed (maybe reused) pollDesc: drop it
+    stale_events_.fetch_add(1, std::memory_order_relaxed);
+    return;
+  }
+  pd->SetEventErr(ev.error_only);
+  if (ev.modes & kPollRead) {
+    HandOut(sink, pd->Ready(PollMode::kRead), PollMode::kRead,
+            PollReason::kReady);
+  }
+  if (ev.modes & kPollWrite) {
+    HandOut(sink, pd->Ready(PollMode::kWrite), PollMode::kWrite,
+            PollReason::kReady);
+  }
+}
+
 // Handshake 3: a token handed out by another thread must not sit in the
 // queue while every poller sleeps. HandOut() stores queued_, then Wake()
 // CASes wake_sig_ from 0; Poll() stores wake_sig_ = 0 after consuming the
@@ -575,31 +601,6 @@ absl::Status Poller::Impl::SetDeadline(PollDescId id, int64_t d,
   }
   if (queued_.load(std::memory_order_seq_cst) != 0) (void)Wake();
   return sink.count;
-}
-
-[[gnu::always_inline]] inline void Poller::Impl::OnEvent(const BackendEvent& ev,
-                                                         Sink* sink) {
-#ifdef _WIN32
-  if (ev.op != nullptr) {
-    PollDesc* owner = table_.At(static_cast<uint32_t>(ev.key) - 1);
-    if (owner != nullptr) CompleteOp(owner, *ev.op, ev.key, sink);
-    return;
-  }
-#endif
-  Pin pd = table_.Acquire(ev.key);
-  if (!pd) {  // harvested for a closed (maybe reused) pollDesc: drop it
-    stale_events_.fetch_add(1, std::memory_order_relaxed);
-    return;
-  }
-  pd->SetEventErr(ev.error_only);
-  if (ev.modes & kPollRead) {
-    HandOut(sink, pd->Ready(PollMode::kRead), PollMode::kRead,
-            PollReason::kReady);
-  }
-  if (ev.modes & kPollWrite) {
-    HandOut(sink, pd->Ready(PollMode::kWrite), PollMode::kWrite,
-            PollReason::kReady);
-  }
 }
 
 // Go's netpollBreak: one signal until a blocking poll consumes it. A signal
