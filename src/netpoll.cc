@@ -25,6 +25,13 @@
 #include "gort/timer.h"
 #include "netpoll_internal.h"
 #include "polldesc.h"
+#if defined(_WIN32)
+#include "windows/netpoll_iocp.h"
+#elif defined(__APPLE__)
+#include "darwin/netpoll_kqueue.h"
+#else
+#include "linux/netpoll_epoll.h"
+#endif
 
 namespace gort {
 namespace {
@@ -75,8 +82,11 @@ struct Sink {
 
 class Poller::Impl {
  public:
-  explicit Impl(std::unique_ptr<internal::PollBackend> backend)
-      : backend_(std::move(backend)), table_(NextSeqBase()) {
+  // `native` is `backend` when it is the OS's own backend (Poll() then
+  // calls it directly), else null (tests' scripted backends).
+  Impl(std::unique_ptr<internal::PollBackend> backend,
+       internal::NativePollBackend* native)
+      : backend_(std::move(backend)), native_(native), table_(NextSeqBase()) {
     deadlines_.SetEarlierHook(
         [](void* self) { (void)static_cast<Impl*>(self)->Wake(); }, this);
   }
@@ -156,7 +166,15 @@ class Poller::Impl {
   // rather than lose a waiter silently.
   void GrowQueueOrDie();
 
+  // Handles one harvested event (the body of Go's netpoll loop): readies
+  // its directions, handing parked waiters to `sink`. Inline: Poll()'s
+  // loop, through the native backend's Harvest() or over an array.
+  void OnEvent(const BackendEvent& ev, Sink* sink);
+
   std::unique_ptr<internal::PollBackend> backend_;
+  // backend_ itself when it is the OS's own: called without the virtual
+  // call and the StatusOr on every Poll().
+  internal::NativePollBackend* const native_;
   TimerHeap deadlines_;
   PollDescTable table_;
 
@@ -487,6 +505,32 @@ absl::Status Poller::Impl::SetDeadline(PollDescId id, int64_t d,
   return absl::OkStatus();
 }
 
+// The body of Go's netpoll loop, for one harvested event.
+[[gnu::always_inline]] inline void Poller::Impl::OnEvent(const BackendEvent& ev,
+                                                         Sink* sink) {
+#ifdef _WIN32
+  if (ev.op != nullptr) {
+    PollDesc* owner = table_.At(static_cast<uint32_t>(ev.key) - 1);
+    if (owner != nullptr) CompleteOp(owner, *ev.op, ev.key, sink);
+    return;
+  }
+#endif
+  Pin pd = table_.Acquire(ev.key);
+  if (!pd) {  // harvested for a closed (maybe reused) pollDesc: drop it
+    stale_events_.fetch_add(1, std::memory_order_relaxed);
+    return;
+  }
+  pd->SetEventErr(ev.error_only);
+  if (ev.modes & kPollRead) {
+    HandOut(sink, pd->Ready(PollMode::kRead), PollMode::kRead,
+            PollReason::kReady);
+  }
+  if (ev.modes & kPollWrite) {
+    HandOut(sink, pd->Ready(PollMode::kWrite), PollMode::kWrite,
+            PollReason::kReady);
+  }
+}
+
 // Handshake 3: a token handed out by another thread must not sit in the
 // queue while every poller sleeps. HandOut() stores queued_, then Wake()
 // CASes wake_sig_ from 0; Poll() stores wake_sig_ = 0 after consuming the
@@ -517,53 +561,39 @@ absl::Status Poller::Impl::SetDeadline(PollDescId id, int64_t d,
       if (wait < 0 || until < wait) wait = until;
     }
     // One kernel wait harvests up to the room left (at most kMaxHarvest):
-    // on the stack up to kStackEvents, else in the poller's buffer, which
+    // on the stack up to kStackEvents, else in a buffer grown once, which
     // one Poll() at a time may use (another meanwhile takes the stack).
-    BackendEvent stack[internal::kStackEvents];
-    BackendEvent* evs = stack;
-    size_t cap = std::min(internal::kStackEvents, n - count);
+    size_t room = n - count;
     BigHarvest big(this);
-    if (n - count > internal::kStackEvents && big.Claim()) {
-      evs = harvest_.Get(stack, n - count, &cap);
-    }
-    // The result is copied out of its StatusOr, which then ends: the loop
-    // below keeps the count in a register rather than re-reading it.
+    bool big_room = room > internal::kStackEvents && big.Claim();
     internal::BackendWaitResult r;
-    {
-      absl::StatusOr<internal::BackendWaitResult> got =
-          backend_->Wait(wait, evs, cap);
-      if (!got.ok()) return got.status();
-      r = *got;
+    if (native_ != nullptr) {
+      // The OS's own backend, inlined: each kernel event is handled as it
+      // is translated (Go's netpoll loop), with no copy in between.
+      int err = native_->Harvest(
+          wait, big_room ? room : std::min(room, internal::kStackEvents), &r,
+          [this, &sink](const BackendEvent& ev) { OnEvent(ev, &sink); });
+      if (err != 0) return internal::NativePollBackend::WaitError(err);
+    } else {
+      BackendEvent stack[internal::kStackEvents];
+      BackendEvent* evs = stack;
+      size_t cap = std::min(internal::kStackEvents, room);
+      if (big_room) evs = harvest_.Get(stack, room, &cap);
+      {
+        absl::StatusOr<internal::BackendWaitResult> got =
+            backend_->Wait(wait, evs, cap);
+        if (!got.ok()) return got.status();
+        r = *got;
+      }
+      for (size_t i = 0; i < r.n; ++i) OnEvent(evs[i], &sink);
     }
+    // After the events, as Go's netpoll stores netpollWakeSig in its loop:
+    // the loads of queued_ below (handshake 3) still come after this store.
     if (r.broke) wake_sig_.store(0, std::memory_order_seq_cst);
     if (r.foreign != 0) {
       foreign_events_.fetch_add(r.foreign, std::memory_order_relaxed);
     }
     if (r.n != 0) events_.fetch_add(r.n, std::memory_order_relaxed);
-    for (size_t i = 0; i < r.n; ++i) {
-      const BackendEvent& ev = evs[i];
-#ifdef _WIN32
-      if (ev.op != nullptr) {
-        PollDesc* owner = table_.At(static_cast<uint32_t>(ev.key) - 1);
-        if (owner != nullptr) CompleteOp(owner, *ev.op, ev.key, &sink);
-        continue;
-      }
-#endif
-      Pin pd = table_.Acquire(ev.key);
-      if (!pd) {  // harvested for a closed (maybe reused) pollDesc: drop it
-        stale_events_.fetch_add(1, std::memory_order_relaxed);
-        continue;
-      }
-      pd->SetEventErr(ev.error_only);
-      if (ev.modes & kPollRead) {
-        HandOut(&sink, pd->Ready(PollMode::kRead), PollMode::kRead,
-                PollReason::kReady);
-      }
-      if (ev.modes & kPollWrite) {
-        HandOut(&sink, pd->Ready(PollMode::kWrite), PollMode::kWrite,
-                PollReason::kReady);
-      }
-    }
     if (wait != 0 && sink.count < n) {
       if (deadlines_.NextWhen() >= 0) RunDeadlines(Nanotime(), &sink);
       TakeQueued(&sink);
@@ -786,19 +816,25 @@ void Poller::Impl::ParkRawForTest(PollDescId id, PollMode mode,
 // The public class forwards to Impl.
 
 absl::StatusOr<std::unique_ptr<Poller>> Poller::Open() {
-  absl::StatusOr<std::unique_ptr<internal::PollBackend>> b =
-      internal::NewPollBackend();
+  absl::StatusOr<std::unique_ptr<internal::NativePollBackend>> b =
+      internal::NativePollBackend::Open();
   if (!b.ok()) return b.status();
-  return internal::PollerAccess::Open(std::move(*b));
-}
-
-absl::StatusOr<std::unique_ptr<Poller>> internal::PollerAccess::Open(
-    std::unique_ptr<PollBackend> backend) {
-  std::unique_ptr<Poller::Impl> impl(new (std::nothrow)
-                                         Poller::Impl(std::move(backend)));
+  internal::NativePollBackend* native = b->get();
+  std::unique_ptr<Impl> impl(new (std::nothrow) Impl(std::move(*b), native));
   if (impl == nullptr) return Err(GORT_ENOMEM, "netpoll open");
   // If this allocation fails, Poller's constructor never runs and `impl`
   // still owns (and frees) the Impl.
+  std::unique_ptr<Poller> poller(new (std::nothrow) Poller(std::move(impl)));
+  if (poller == nullptr) return Err(GORT_ENOMEM, "netpoll open");
+  return poller;
+}
+
+// As Poller::Open(), over any backend: always through its virtual calls.
+absl::StatusOr<std::unique_ptr<Poller>> internal::PollerAccess::Open(
+    std::unique_ptr<PollBackend> backend) {
+  std::unique_ptr<Poller::Impl> impl(
+      new (std::nothrow) Poller::Impl(std::move(backend), nullptr));
+  if (impl == nullptr) return Err(GORT_ENOMEM, "netpoll open");
   std::unique_ptr<Poller> poller(new (std::nothrow) Poller(std::move(impl)));
   if (poller == nullptr) return Err(GORT_ENOMEM, "netpoll open");
   return poller;

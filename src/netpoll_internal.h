@@ -2,7 +2,10 @@
 // The contract between the portable netpoller (src/netpoll.cc) and each OS's
 // backend (src/linux/netpoll_epoll.cc, src/darwin/netpoll_kqueue.cc,
 // src/windows/netpoll_iocp.cc): Go's netpollinit / netpollopen /
-// netpollclose / netpoll / netpollBreak.
+// netpollclose / netpoll / netpollBreak. Each OS's header (netpoll_epoll.h,
+// netpoll_kqueue.h, netpoll_iocp.h) also declares its backend's class as
+// NativePollBackend, with an inline Harvest() that Poller::Poll() calls
+// directly; PollBackend's virtual calls serve other backends (tests).
 #ifndef GORT_SRC_NETPOLL_INTERNAL_H_
 #define GORT_SRC_NETPOLL_INTERNAL_H_
 

@@ -105,7 +105,11 @@ PollDesc* PollDescTable::At(uint32_t index) const {
 PollDescTable::Pin PollDescTable::Acquire(PollDescId id) const {
   uint32_t low = static_cast<uint32_t>(id);
   uint32_t seq = static_cast<uint32_t>(id >> 32);
-  if (low == 0 || (seq & 1) == 0) return Pin(nullptr);
+  if ((seq & 1) == 0) return Pin(nullptr);
+  // A zero low half (no pollDesc) wraps to an index At() rejects: one test
+  // fewer on every harvested event.
+  static_assert(kMaxChunks * kChunkSize - 1 < UINT32_MAX,
+                "index UINT32_MAX must be out of range");
   PollDesc* pd = At(low - 1);
   if (pd == nullptr) return Pin(nullptr);
   pd->refs.fetch_add(1, std::memory_order_seq_cst);

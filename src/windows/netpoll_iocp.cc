@@ -40,6 +40,8 @@
 #include <cstdint>
 #include <cstring>
 #include <memory>
+#include <type_traits>
+#include <utility>
 
 #include "gort/errno.h"
 #include "gort/error_codes.h"
@@ -254,149 +256,157 @@ absl::Status LastErr(const char* context) {
   return Error::Last().ToStatus(context);
 }
 
-class IocpBackend final : public PollBackend {
- public:
-  explicit IocpBackend(HANDLE port) : port_(port) {}
-  ~IocpBackend() override { CloseHandle(port_); }
-
-  HANDLE port() const { return port_; }
-
-  // Go's netpollopen: one association for the handle's life. A handle
-  // registered before (and Close()d) is still associated, with its old key:
-  // CreateIoCompletionPort fails with ERROR_INVALID_PARAMETER (87). Windows
-  // 8.1+ could re-key it (FileReplaceCompletionInformation), but Wine 8
-  // does not implement that (STATUS_NOT_IMPLEMENTED) and Go does not either.
-  absl::Status Add(intptr_t fd, uint64_t key) override {
-    HANDLE h = reinterpret_cast<HANDLE>(fd);
-    if (h == nullptr || h == INVALID_HANDLE_VALUE) {
-      return Error::FromSys(ERROR_INVALID_HANDLE)
-          .ToStatus("CreateIoCompletionPort");
-    }
-    if (CreateIoCompletionPort(h, port_, static_cast<ULONG_PTR>(key), 0) ==
-        nullptr) {
-      return LastErr("CreateIoCompletionPort");
-    }
-    return absl::OkStatus();
-  }
-
-  // Go's FD.Init: FILE_SKIP_COMPLETION_PORT_ON_SUCCESS |
-  // FILE_SKIP_SET_EVENT_ON_HANDLE where allowed (Go 1.21 through 1.24:
-  // `fd.kind != kindNet || socketCanUseSetFileCompletionNotificationModes`,
-  // i.e. every handle that is not a socket, and sockets without a non-IFS
-  // LSP). A success that completes at once then queues no packet.
-  bool SetSkipOnSuccess(intptr_t fd) override {
-    HANDLE h = reinterpret_cast<HANDLE>(fd);
-    if (IsSocket(h) && !SocketsCanSkipOnSuccess()) return false;
-    return SetFileCompletionNotificationModes(
-               h, FILE_SKIP_COMPLETION_PORT_ON_SUCCESS |
-                      FILE_SKIP_SET_EVENT_ON_HANDLE) != FALSE;
-  }
-
-  // Go's netpollclose does nothing either: a handle cannot leave its port
-  // (it does when it is closed). Late packets are dropped by the portable
-  // layer, whose key check sees the pollDesc's new sequence.
-  absl::Status Remove(intptr_t) override { return absl::OkStatus(); }
-
-  absl::Status Break() override {
-    if (!PostQueuedCompletionStatus(port_, 0, static_cast<ULONG_PTR>(kWakeKey),
-                                    nullptr)) {
-      return LastErr("PostQueuedCompletionStatus");
-    }
-    return absl::OkStatus();
-  }
-
-  absl::StatusOr<BackendWaitResult> Wait(int64_t delay, BackendEvent* out,
-                                         size_t n) override {
-    BackendWaitResult r;
-    if (out == nullptr || n == 0) {
-      return Error::FromCode(GORT_EINVAL).ToStatus("iocp wait");
-    }
-    if (delay > kMaxDelay) delay = kMaxDelay;
-    if (delay > 0 && GetNtdll().high_res) {
-      thread_local ThreadWaitTimer timer;
-      // The timer fired before it could be queued: the wait is over.
-      if (timer.Queue(port_, delay) == ThreadWaitTimer::Queued::kSignaled) {
-        return r;
-      }
-    }
-    OVERLAPPED_ENTRY stack[kStackEvents];
-    size_t cap;
-    OVERLAPPED_ENTRY* entries = harvest_.Get(stack, n, &cap);
-    ULONG max = static_cast<ULONG>(cap);
-    ULONG got = 0;
-    if (!GetQueuedCompletionStatusEx(port_, entries, max, &got,
-                                     DelayToMillis(delay), FALSE)) {
-      DWORD e = GetLastError();
-      if (e == WAIT_TIMEOUT) return r;
-      return Error::FromSys(e).ToStatus("GetQueuedCompletionStatusEx");
-    }
-    for (ULONG i = 0; i < got; ++i) {
-      const OVERLAPPED_ENTRY& en = entries[i];
-      uint64_t key = static_cast<uint64_t>(en.lpCompletionKey);
-      if (static_cast<uint32_t>(key) == 0) {
-        if (key == kWakeKey && en.lpOverlapped == nullptr) {
-          OnWake(delay, &r);
-        } else if (key != kTimerKey || en.lpOverlapped != nullptr) {
-          ++r.foreign;  // the timer's packet needs nothing: it woke us
-        }
-        continue;
-      }
-      // A pollDesc's key: the packet is ours if its OVERLAPPED is the
-      // WinOp handed out for that key (an embedder may run I/O of its own
-      // on a registered handle; Go ignores those packets too).
-      if (en.lpOverlapped == nullptr) {
-        ++r.foreign;
-        continue;
-      }
-      WinOp* op = reinterpret_cast<WinOp*>(en.lpOverlapped);
-      if (op->key != key || (op->mode != kPollRead && op->mode != kPollWrite)) {
-        ++r.foreign;
-        continue;
-      }
-      // Only a record in flight has a packet coming; one found idle was
-      // reported as not queued (or never handed out): taking its packet
-      // would give some later operation this one's result.
-      if (op->in_flight.load(std::memory_order_acquire) != 1) {
-        ++r.foreign;
-        continue;
-      }
-      // The completion status is the NTSTATUS in OVERLAPPED.Internal; only
-      // its low 32 bits are meaningful (an NTSTATUS is 32 bits; do not
-      // trust the upper half under Wine).
-      ULONG_PTR internal;
-      std::memcpy(&internal, op->overlapped + offsetof(OVERLAPPED, Internal),
-                  sizeof(internal));
-      op->bytes = en.dwNumberOfBytesTransferred;
-      op->error =
-          StatusToError(static_cast<NtStatus>(static_cast<uint32_t>(internal)));
-      out[r.n++] = BackendEvent{key, op->mode, false, op};
-    }
-    return r;
-  }
-
- private:
-  // The wake-up packet, once taken off the port, is gone. A blocking wait
-  // consumes it (the portable layer then re-arms Wake()); a non-blocking
-  // one is not the poll it was meant for, so it posts it again, as Go's
-  // netpoll forwards it with netpollBreak.
-  void OnWake(int64_t delay, BackendWaitResult* r) {
-    if (delay != 0) {
-      r->broke = true;
-      return;
-    }
-    if (!PostQueuedCompletionStatus(port_, 0, static_cast<ULONG_PTR>(kWakeKey),
-                                    nullptr)) {
-      r->broke = true;  // lost: let the next Wake() post a new one
-    }
-  }
-
-  HANDLE port_;
-  HarvestBuffer<OVERLAPPED_ENTRY> harvest_;  // Wait()s with n > kStackEvents
-};
-
 }  // namespace
 
-absl::StatusOr<std::unique_ptr<PollBackend>> NewPollBackend() {
+// HANDLE is void* (the header does not include <windows.h>).
+static_assert(std::is_same_v<HANDLE, void*>,
+              "IocpBackend keeps its port as void*");
+
+IocpBackend::IocpBackend(void* port) : port_(port) {}
+IocpBackend::~IocpBackend() { CloseHandle(port_); }
+
+// Go's netpollopen: one association for the handle's life. A handle
+// registered before (and Close()d) is still associated, with its old key:
+// CreateIoCompletionPort fails with ERROR_INVALID_PARAMETER (87). Windows
+// 8.1+ could re-key it (FileReplaceCompletionInformation), but Wine 8
+// does not implement that (STATUS_NOT_IMPLEMENTED) and Go does not either.
+absl::Status IocpBackend::Add(intptr_t fd, uint64_t key) {
+  HANDLE h = reinterpret_cast<HANDLE>(fd);
+  if (h == nullptr || h == INVALID_HANDLE_VALUE) {
+    return Error::FromSys(ERROR_INVALID_HANDLE)
+        .ToStatus("CreateIoCompletionPort");
+  }
+  if (CreateIoCompletionPort(h, port_, static_cast<ULONG_PTR>(key), 0) ==
+      nullptr) {
+    return LastErr("CreateIoCompletionPort");
+  }
+  return absl::OkStatus();
+}
+
+// Go's FD.Init: FILE_SKIP_COMPLETION_PORT_ON_SUCCESS |
+// FILE_SKIP_SET_EVENT_ON_HANDLE where allowed (Go 1.21 through 1.24:
+// `fd.kind != kindNet || socketCanUseSetFileCompletionNotificationModes`,
+// i.e. every handle that is not a socket, and sockets without a non-IFS
+// LSP). A success that completes at once then queues no packet.
+bool IocpBackend::SetSkipOnSuccess(intptr_t fd) {
+  HANDLE h = reinterpret_cast<HANDLE>(fd);
+  if (IsSocket(h) && !SocketsCanSkipOnSuccess()) return false;
+  return SetFileCompletionNotificationModes(
+             h, FILE_SKIP_COMPLETION_PORT_ON_SUCCESS |
+                    FILE_SKIP_SET_EVENT_ON_HANDLE) != FALSE;
+}
+
+// Go's netpollclose does nothing either: a handle cannot leave its port
+// (it does when it is closed). Late packets are dropped by the portable
+// layer, whose key check sees the pollDesc's new sequence.
+absl::Status IocpBackend::Remove(intptr_t) { return absl::OkStatus(); }
+
+absl::Status IocpBackend::Break() {
+  if (!PostQueuedCompletionStatus(port_, 0, static_cast<ULONG_PTR>(kWakeKey),
+                                  nullptr)) {
+    return LastErr("PostQueuedCompletionStatus");
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<BackendWaitResult> IocpBackend::Wait(int64_t delay,
+                                                    BackendEvent* out,
+                                                    size_t n) {
+  if (out == nullptr || n == 0) {
+    return Error::FromCode(GORT_EINVAL).ToStatus("iocp wait");
+  }
+  BackendWaitResult r;
+  int err = WaitInto(delay, out, n, &r);
+  if (err != 0) return WaitError(err);
+  return r;
+}
+
+absl::Status IocpBackend::WaitError(int err) {
+  return Error::FromSys(static_cast<DWORD>(err))
+      .ToStatus("GetQueuedCompletionStatusEx");
+}
+
+int IocpBackend::WaitInto(int64_t delay, BackendEvent* out, size_t n,
+                          BackendWaitResult* r) {
+  if (delay > kMaxDelay) delay = kMaxDelay;
+  if (delay > 0 && GetNtdll().high_res) {
+    thread_local ThreadWaitTimer timer;
+    // The timer fired before it could be queued: the wait is over.
+    if (timer.Queue(port_, delay) == ThreadWaitTimer::Queued::kSignaled) {
+      return 0;
+    }
+  }
+  OVERLAPPED_ENTRY stack[kStackEvents];
+  size_t cap;
+  OVERLAPPED_ENTRY* entries = harvest_.Get(stack, n, &cap);
+  ULONG max = static_cast<ULONG>(cap);
+  ULONG got = 0;
+  if (!GetQueuedCompletionStatusEx(port_, entries, max, &got,
+                                   DelayToMillis(delay), FALSE)) {
+    DWORD e = GetLastError();
+    if (e == WAIT_TIMEOUT) return 0;
+    return static_cast<int>(e);
+  }
+  for (ULONG i = 0; i < got; ++i) {
+    const OVERLAPPED_ENTRY& en = entries[i];
+    uint64_t key = static_cast<uint64_t>(en.lpCompletionKey);
+    if (static_cast<uint32_t>(key) == 0) {
+      if (key == kWakeKey && en.lpOverlapped == nullptr) {
+        OnWake(delay, r);
+      } else if (key != kTimerKey || en.lpOverlapped != nullptr) {
+        ++r->foreign;  // the timer's packet needs nothing: it woke us
+      }
+      continue;
+    }
+    // A pollDesc's key: the packet is ours if its OVERLAPPED is the
+    // WinOp handed out for that key (an embedder may run I/O of its own
+    // on a registered handle; Go ignores those packets too).
+    if (en.lpOverlapped == nullptr) {
+      ++r->foreign;
+      continue;
+    }
+    WinOp* op = reinterpret_cast<WinOp*>(en.lpOverlapped);
+    if (op->key != key || (op->mode != kPollRead && op->mode != kPollWrite)) {
+      ++r->foreign;
+      continue;
+    }
+    // Only a record in flight has a packet coming; one found idle was
+    // reported as not queued (or never handed out): taking its packet
+    // would give some later operation this one's result.
+    if (op->in_flight.load(std::memory_order_acquire) != 1) {
+      ++r->foreign;
+      continue;
+    }
+    // The completion status is the NTSTATUS in OVERLAPPED.Internal; only
+    // its low 32 bits are meaningful (an NTSTATUS is 32 bits; do not
+    // trust the upper half under Wine).
+    ULONG_PTR internal;
+    std::memcpy(&internal, op->overlapped + offsetof(OVERLAPPED, Internal),
+                sizeof(internal));
+    op->bytes = en.dwNumberOfBytesTransferred;
+    op->error =
+        StatusToError(static_cast<NtStatus>(static_cast<uint32_t>(internal)));
+    out[r->n++] = BackendEvent{key, op->mode, false, op};
+  }
+  return 0;
+}
+
+// The wake-up packet, once taken off the port, is gone. A blocking wait
+// consumes it (the portable layer then re-arms Wake()); a non-blocking
+// one is not the poll it was meant for, so it posts it again, as Go's
+// netpoll forwards it with netpollBreak.
+void IocpBackend::OnWake(int64_t delay, BackendWaitResult* r) {
+  if (delay != 0) {
+    r->broke = true;
+    return;
+  }
+  if (!PostQueuedCompletionStatus(port_, 0, static_cast<ULONG_PTR>(kWakeKey),
+                                  nullptr)) {
+    r->broke = true;  // lost: let the next Wake() post a new one
+  }
+}
+
+absl::StatusOr<std::unique_ptr<IocpBackend>> IocpBackend::Open() {
   // DWORD_MAX concurrency, as Go: with 0 (one thread per CPU) the port would
   // hold waiters back while as many threads that took packets from it are
   // running, whatever the embedder's own scheduler intends; the embedder
@@ -405,7 +415,13 @@ absl::StatusOr<std::unique_ptr<PollBackend>> NewPollBackend() {
       CreateIoCompletionPort(INVALID_HANDLE_VALUE, nullptr, 0, MAXDWORD);
   if (port == nullptr) return LastErr("CreateIoCompletionPort");
   (void)GetNtdll();  // resolve ntdll once, off the hot path
-  return std::unique_ptr<PollBackend>(new IocpBackend(port));
+  return std::unique_ptr<IocpBackend>(new IocpBackend(port));
+}
+
+absl::StatusOr<std::unique_ptr<PollBackend>> NewPollBackend() {
+  absl::StatusOr<std::unique_ptr<IocpBackend>> b = IocpBackend::Open();
+  if (!b.ok()) return b.status();
+  return std::unique_ptr<PollBackend>(std::move(*b));
 }
 
 const char* PollBackendName() { return "iocp"; }

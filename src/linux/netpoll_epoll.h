@@ -1,0 +1,105 @@
+// SPDX-License-Identifier: BSD-3-Clause
+// The epoll backend's class (Go: runtime/netpoll_epoll.go), declared here
+// so the portable layer (src/netpoll.cc) can call the OS's own backend
+// directly: Poller::Poll() inlines Harvest() and handles each epoll_event
+// as it is translated, with no virtual call, no StatusOr and no array of
+// BackendEvents in between. Pollers over other backends (tests' scripted
+// ones) go through the virtual PollBackend::Wait(). Internal to gort.
+#ifndef GORT_SRC_LINUX_NETPOLL_EPOLL_H_
+#define GORT_SRC_LINUX_NETPOLL_EPOLL_H_
+
+#include <errno.h>
+#include <sys/epoll.h>
+#include <unistd.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "netpoll_internal.h"
+
+namespace gort::internal {
+
+class EpollBackend final : public PollBackend {
+ public:
+  // Go's netpollinit: the epoll instance and its wake-up eventfd.
+  static absl::StatusOr<std::unique_ptr<EpollBackend>> Open();
+  ~EpollBackend() override;
+
+  absl::Status Add(intptr_t fd, uint64_t key) override;
+  absl::Status Remove(intptr_t fd) override;
+  absl::Status Break() override;
+  absl::StatusOr<BackendWaitResult> Wait(int64_t delay, BackendEvent* out,
+                                         size_t n) override;
+
+  // Go's netpoll: PollBackend::Wait()'s contract, but each event goes to
+  // `on` (called with a const BackendEvent&) as it is translated, and the
+  // result is an errno (0: done; *r says what was seen). Inline, for
+  // Poll(); WaitError() makes the Status of a failure.
+  template <typename OnEvent>
+  [[gnu::always_inline]] inline int Harvest(int64_t delay, size_t n,
+                                            BackendWaitResult* r, OnEvent&& on);
+  static absl::Status WaitError(int err);
+
+  // The wake-up eventfd's key: no pollDesc handle has a zero low half.
+  static constexpr uint64_t kWakeKey = 0;
+
+ private:
+  EpollBackend(int epfd, int wakefd) : epfd_(epfd), wakefd_(wakefd) {}
+
+  int epfd_;
+  int wakefd_;
+  HarvestBuffer<epoll_event> harvest_;  // Wait()s with n > kStackEvents
+};
+
+// The backend Poller::Open() makes on this OS.
+using NativePollBackend = EpollBackend;
+
+template <typename OnEvent>
+inline int EpollBackend::Harvest(int64_t delay, size_t n, BackendWaitResult* r,
+                                 OnEvent&& on) {
+  epoll_event stack[kStackEvents];
+  size_t cap;
+  epoll_event* evs = harvest_.Get(stack, n, &cap);
+  int max = static_cast<int>(cap);
+  // An endless wait (the common case: nothing armed) skips the rounding,
+  // whose division the compiler would otherwise compute first.
+  const int ms = delay < 0 ? -1 : EpollDelayMillis(delay);
+  int k;
+  for (;;) {
+    k = epoll_wait(epfd_, evs, max, ms);
+    if (k >= 0) break;
+    if (errno != EINTR) return errno;
+    // Go's EINTR rule: a timed wait returns empty so the caller can
+    // recompute its delay; an endless or non-blocking one goes on.
+    if (delay > 0) return 0;
+  }
+  for (int i = 0; i < k; ++i) {
+    const epoll_event& ev = evs[i];
+    if (ev.data.u64 == kWakeKey) {
+      // Only a blocking wait consumes the signal; a non-blocking one
+      // leaves it for the blocking poll it is meant for.
+      if (delay != 0) {
+        uint64_t v;
+        (void)read(wakefd_, &v, sizeof(v));
+        r->broke = true;
+      }
+      continue;
+    }
+    uint32_t modes = 0;
+    if (ev.events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) {
+      modes |= kPollRead;
+    }
+    if (ev.events & (EPOLLOUT | EPOLLHUP | EPOLLERR)) modes |= kPollWrite;
+    if (modes == 0) continue;
+    ++r->n;
+    on(BackendEvent{ev.data.u64, modes, ev.events == EPOLLERR, nullptr});
+  }
+  return 0;
+}
+
+}  // namespace gort::internal
+
+#endif  // GORT_SRC_LINUX_NETPOLL_EPOLL_H_
