@@ -841,6 +841,84 @@ TEST(NetpollWindows, PollTimeoutWaitsAtLeastTheDelay) {
   }
 }
 
+// One Poll() with room for 1024 takes more completions than the 128 a
+// stack array holds: IocpBackend::Harvest() then reads the packets into
+// its buffer grown once (netpoll_internal.h's HarvestBuffer), and every
+// token comes out exactly once, each with its own result. Go's netpoll
+// takes 64 packets per GetQueuedCompletionStatusEx; gort up to the room.
+TEST(NetpollWindows, OnePollHarvestsMoreThanTheStackHolds) {
+  constexpr int kPairs = 200;
+  std::unique_ptr<Poller> poller = OpenPoller();
+  ASSERT_NE(poller, nullptr);
+  std::vector<SocketPair> pairs(kPairs);
+  std::vector<PollDescId> pds(kPairs);
+  std::vector<OVERLAPPED*> ovs(kPairs);
+  std::vector<char> bufs(kPairs);
+  for (int i = 0; i < kPairs; ++i) {
+    ASSERT_TRUE(MakeSocketPair(&pairs[i]));
+    absl::StatusOr<PollDescId> pd =
+        poller->Register(static_cast<intptr_t>(pairs[i].a));
+    ASSERT_TRUE(pd.ok()) << pd.status();
+    pds[i] = *pd;
+    ovs[i] = Begin(*poller, pds[i], PollMode::kRead);
+    ASSERT_NE(ovs[i], nullptr);
+    WSABUF wb{1, &bufs[i]};
+    DWORD flags = 0;
+    ASSERT_EQ(WSARecv(pairs[i].a, &wb, 1, nullptr, &flags, ovs[i], nullptr),
+              SOCKET_ERROR);
+    ASSERT_EQ(WSAGetLastError(), WSA_IO_PENDING);
+    absl::StatusOr<WaitResult> w =
+        poller->Wait(pds[i], PollMode::kRead, kToken + i);
+    ASSERT_TRUE(w.ok()) << w.status();
+    ASSERT_EQ(*w, WaitResult::kParked);
+  }
+  for (int i = 0; i < kPairs; ++i) {
+    char c = static_cast<char>('a' + i % 26);
+    ASSERT_EQ(send(pairs[i].b, &c, 1, 0), 1);
+  }
+  // Every receive completed (its OVERLAPPED no longer says pending), so
+  // every packet is queued before the first Poll.
+  int64_t until = gort::Nanotime() + int64_t{10} * 1000000000;
+  for (int i = 0; i < kPairs; ++i) {
+    while (!HasOverlappedIoCompleted(ovs[i]) && gort::Nanotime() < until) {
+      Sleep(1);
+    }
+    ASSERT_TRUE(HasOverlappedIoCompleted(ovs[i])) << "receive " << i;
+  }
+  Sleep(50);
+  std::vector<PollEvent> ev(1024);
+  std::vector<bool> seen(kPairs);
+  size_t total = 0, most = 0;
+  while (total < static_cast<size_t>(kPairs) && gort::Nanotime() < until) {
+    absl::StatusOr<size_t> n = poller->Poll(100000000, ev.data(), ev.size());
+    ASSERT_TRUE(n.ok()) << n.status();
+    most = std::max(most, *n);
+    for (size_t k = 0; k < *n; ++k) {
+      ASSERT_EQ(ev[k].mode, PollMode::kRead);
+      ASSERT_EQ(ev[k].reason, PollReason::kReady);
+      ASSERT_GE(ev[k].token, kToken);
+      size_t i = ev[k].token - kToken;
+      ASSERT_LT(i, static_cast<size_t>(kPairs));
+      EXPECT_FALSE(seen[i]) << "token " << i << " twice";
+      seen[i] = true;
+    }
+    total += *n;
+  }
+  EXPECT_EQ(total, static_cast<size_t>(kPairs));
+  EXPECT_GT(most, gort::internal::kStackEvents)
+      << "the packets came out in Polls of at most " << most;
+  for (int i = 0; i < kPairs; ++i) {
+    absl::StatusOr<gort::OverlappedResult> r =
+        poller->GetOverlappedResult(pds[i], PollMode::kRead);
+    ASSERT_TRUE(r.ok()) << r.status();
+    EXPECT_EQ(r->bytes, 1u);
+    EXPECT_EQ(r->error, 0u);
+    EXPECT_EQ(bufs[i], static_cast<char>('a' + i % 26));
+  }
+  EXPECT_EQ(poller->stats().ops_in_flight, 0u);
+  for (PollDescId pd : pds) EXPECT_TRUE(poller->Unregister(pd).ok());
+}
+
 }  // namespace
 
 #endif  // defined(_WIN32)
