@@ -8,7 +8,10 @@
 // server: round trips/s, p50/p99 latency, and the server's CPU time per
 // round trip (its process CPU clock over the measured window; the ratios
 // are of medians, and the smallest of the rounds is shown too, since other
-// load on a shared machine only ever adds to it).
+// load on a shared machine only ever adds to it), and how much of the
+// server's CPU time over its whole life was user space (usr%, from
+// wait4's rusage): the rest is the kernel's, the same system calls for
+// every server, which bounds what any user-space change can save.
 //
 //   bench_echo                      the table (GORT_BENCH_ECHO_SECONDS per
 //                                   measurement, default 2; the CI smoke run
@@ -26,6 +29,7 @@
 #include <netinet/in.h>
 #include <sched.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -105,8 +109,9 @@ std::vector<std::string> Names(const char* env, const char* def) {
 }
 
 // One measurement: a fresh server process, the load, the server's exit.
+// *usr: the server's user-space share of its CPU time over its life.
 LoadResult Measure(const std::string& server, int conns, size_t size,
-                   double seconds) {
+                   double seconds, double* usr) {
   uint16_t port;
   int lfd = Listen(&port);
   pid_t pid = fork();
@@ -125,7 +130,13 @@ LoadResult Measure(const std::string& server, int conns, size_t size,
   // The server exits once every connection has ended; give it 10 s.
   int status = 0;
   for (int i = 0; i < 1000; ++i) {
-    if (waitpid(pid, &status, WNOHANG) == pid) {
+    rusage ru;
+    if (wait4(pid, &status, WNOHANG, &ru) == pid) {
+      double u = static_cast<double>(ru.ru_utime.tv_sec) * 1e6 +
+                 static_cast<double>(ru.ru_utime.tv_usec);
+      double k = static_cast<double>(ru.ru_stime.tv_sec) * 1e6 +
+                 static_cast<double>(ru.ru_stime.tv_usec);
+      *usr = u + k > 0 ? u / (u + k) : 0;
       if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
         std::fprintf(stderr, "%s server: exit status %d\n", server.c_str(),
                      status);
@@ -167,20 +178,21 @@ int Table() {
       "bench_echo: %.2f s per measurement, %d round(s), median; servers "
       "pinned to CPU 0, load to CPU 1\n",
       seconds, repeat);
-  std::printf("%-6s %-6s %-6s %12s %9s %9s %11s %9s %9s %11s\n", "conns",
+  std::printf("%-6s %-6s %-6s %12s %9s %9s %11s %9s %9s %11s %6s\n", "conns",
               "size", "server", "rt/s", "p50_us", "p99_us", "cpu_us/rt",
-              "x_epoll", "x_uv", "min_cpu/rt");
+              "x_epoll", "x_uv", "min_cpu/rt", "usr%");
   int failures = 0;
   for (long c : conns) {
     for (long s : sizes) {
       struct Agg {
-        std::vector<double> rps, p50, p99, cpu;
+        std::vector<double> rps, p50, p99, cpu, usr;
       };
       std::map<std::string, Agg> agg;
       for (int k = 0; k < repeat; ++k) {
         for (const std::string& srv : servers) {  // interleaved
+          double usr = 0;
           LoadResult r = Measure(srv, static_cast<int>(c),
-                                 static_cast<size_t>(s), seconds);
+                                 static_cast<size_t>(s), seconds, &usr);
           if (!r.ok || r.round_trips == 0) {
             std::printf("%-6ld %-6ld %-6s FAILED\n", c, s, srv.c_str());
             ++failures;
@@ -190,6 +202,7 @@ int Table() {
           a.rps.push_back(static_cast<double>(r.round_trips) / r.seconds);
           a.p50.push_back(r.p50_us);
           a.p99.push_back(r.p99_us);
+          a.usr.push_back(usr * 100);
           a.cpu.push_back(r.server_cpu_ns / 1e3 /
                           static_cast<double>(r.round_trips));
         }
@@ -201,10 +214,11 @@ int Table() {
         Agg& a = agg[srv];
         double cpu = Median(a.cpu);
         std::printf(
-            "%-6ld %-6ld %-6s %12.0f %9.1f %9.1f %11.3f %9.3f %9.3f %11.3f\n",
+            "%-6ld %-6ld %-6s %12.0f %9.1f %9.1f %11.3f %9.3f %9.3f %11.3f "
+            "%6.1f\n",
             c, s, srv.c_str(), Median(a.rps), Median(a.p50), Median(a.p99), cpu,
             epoll_cpu > 0 ? cpu / epoll_cpu : 0, uv_cpu > 0 ? cpu / uv_cpu : 0,
-            *std::min_element(a.cpu.begin(), a.cpu.end()));
+            *std::min_element(a.cpu.begin(), a.cpu.end()), Median(a.usr));
       }
       std::fflush(stdout);
     }
