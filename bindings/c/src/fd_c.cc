@@ -59,36 +59,12 @@ int Finish(const absl::Status& s, const IoResult& r, size_t* done_n) {
   return rc;
 }
 
-// Frees a destroyed Fd's handle; a no-op for every caller but the first.
-void Release(gort_fd_t h) {
-  CFd* c = nullptr;
-  if (g_fds.Remove(h, &c) != 0 || c == nullptr) return;
-  uint64_t poller = c->poller;
-  delete c;  // ~Fd of a destroyed Fd closes nothing
-  gort::capi::RemovePollerFd(poller);
-}
-
-// Runs `f(CFd&)` with the handle pinned, then releases the handle if the
-// Fd was destroyed meanwhile. GORT_EBADF for a stale or unknown handle.
+// Runs `f(CFd&)` with the handle pinned (pollers_c.h's WithPollerObject).
 template <typename F>
 int WithCFd(gort_fd_t h, F&& f) {
-  int rc;
-  bool destroyed;
-  {
-    auto c = g_fds.Acquire(h);
-    if (!c) return GORT_EBADF;
-    // Caught here, not by the entry point's guard: an error status built
-    // after the call destroyed the Fd (it may allocate, and throw) must
-    // not keep the handle from being released.
-    try {
-      rc = f(*c.get());
-    } catch (...) {
-      rc = ExceptionToCode();
-    }
-    destroyed = c->fd->Destroyed();
-  }
-  if (destroyed) Release(h);
-  return rc;
+  return gort::capi::WithPollerObject(
+      g_fds, h, std::forward<F>(f),
+      [](const CFd& c) { return c.fd->Destroyed(); });
 }
 
 // WithCFd() for calls that need only the Fd.

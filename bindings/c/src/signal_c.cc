@@ -40,32 +40,13 @@ gort::internal::HandleTable<CSignal, 64> g_signals;
 
 int Code(const absl::Status& s) { return gort::capi::StatusToCode(s); }
 
-void Release(gort_signal_t h) {
-  CSignal* c = nullptr;
-  if (g_signals.Remove(h, &c) != 0 || c == nullptr) return;
-  uint64_t poller = c->poller;
-  delete c;
-  gort::capi::RemovePollerFd(poller);
-}
-
-// Runs `f(SignalSource&)` with the handle pinned, then releases the handle
-// if the source's Fd was destroyed meanwhile (fd_c.cc's WithCFd).
+// Runs `f(SignalSource&)` with the handle pinned (pollers_c.h's
+// WithPollerObject): released once the source's Fd was destroyed.
 template <typename F>
 int WithSource(gort_signal_t h, F&& f) {
-  int rc;
-  bool destroyed;
-  {
-    auto c = g_signals.Acquire(h);
-    if (!c) return GORT_EBADF;
-    try {
-      rc = f(*c->src);
-    } catch (...) {
-      rc = ExceptionToCode();
-    }
-    destroyed = c->src->fd().Destroyed();
-  }
-  if (destroyed) Release(h);
-  return rc;
+  return gort::capi::WithPollerObject(
+      g_signals, h, [&](CSignal& c) -> int { return f(*c.src); },
+      [](const CSignal& c) { return c.src->fd().Destroyed(); });
 }
 
 // A C list of signals: EINVAL for a NULL list of non-zero length.
