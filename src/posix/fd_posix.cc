@@ -157,8 +157,14 @@ class Fd::Impl {
   // over: `first` is 0 when nothing was done after Begin(), a GORT_E* code
   // (negative) when Ready() failed, or the errno (positive) of a first
   // system call that failed. Write's `first_put` is what the inline send()
-  // returned, or kNoSend when there was none.
+  // returned, or kNoSend when there was none. *r need not be set.
   static constexpr ssize_t kNoSend = -2;
+  // Read's cases the inline part does not start (see Read()): the whole
+  // call, from the argument check.
+  GORT_NOINLINE absl::Status ReadAll(void* buf, size_t n, uintptr_t token,
+                                     IoResult* r);
+  GORT_NOINLINE absl::Status WriteAll(const void* buf, size_t n,
+                                      uintptr_t token, IoResult* r);
   GORT_NOINLINE absl::Status ReadSlow(void* buf, size_t n, uintptr_t token,
                                       IoResult* r, bool started, int first);
   GORT_NOINLINE absl::Status WriteSlow(const void* buf, size_t n,
@@ -200,6 +206,7 @@ class Fd::Impl {
   // Then checks the pollDesc: Prepare() for a new operation, Check() for a
   // continued one. 0 or a GORT_E* code (context "netpoll prepare").
   int Ready(PollMode mode, bool started);
+  bool ReadyFast(PollMode mode);
   // One call of an operation, from its Begin(): ends the call when it
   // returns or throws (an error status may allocate), finishing the
   // operation unless Park() was called. The last reference of a closed Fd
@@ -298,6 +305,21 @@ inline int Fd::Impl::Ready(PollMode mode, bool started) {
   return code;
 }
 
+// Ready(mode, true)'s common cases, for the inline parts of Read and
+// Write: true when the direction reports no error and no waiter is parked
+// on it, with a readiness notification forgotten (Go's prepareRead /
+// prepareWrite: pollReset). False, with at most the notification
+// forgotten, otherwise: then Ready() decides (a second Reset finds nil).
+inline bool Fd::Impl::ReadyFast(PollMode mode) {
+  if (desc_->CheckErr(mode) != 0) return false;
+  std::atomic<uintptr_t>& g = desc_->g(mode);
+  uintptr_t old = g.load(std::memory_order_acquire);
+  return old == internal::kPdNil ||
+         (old == internal::kPdReady &&
+          g.compare_exchange_strong(old, internal::kPdNil,
+                                    std::memory_order_acq_rel));
+}
+
 // Poller::Wait() on the pinned pollDesc; the token was checked on entry.
 // Always inlined, so `call` stays in registers rather than escaping.
 template <PollMode kMode>
@@ -333,35 +355,33 @@ int Fd::Impl::Destroy() {
 // use) are inline: each has one caller, the public Fd method, and an echo
 // round trip runs all three, so a call layer less is worth keeping.
 //
-// The common case -- a new operation, nothing pending on the pollDesc,
-// and read() returns at once -- is written out on its own, so that little
-// is live across the system call; every other case (a continued
-// operation, a zero-byte read, EAGAIN and parking, EINTR, errors) goes on
-// in ReadSlow(), out of line. (#16: a third of Read's instructions were
-// register saves and stack spills for the general loop.)
+// The common case -- usable arguments, a new operation on an open Fd, a
+// read of 1 byte .. kMaxRW, nothing pending on the pollDesc, and read()
+// returns at once -- is written out on its own, so that little is live
+// across the system call and every test is one compare; every other case
+// goes on out of line: ReadAll() from the start (odd arguments, a
+// zero-byte or huge read, a continued operation, a closed or busy
+// fdMutex), ReadSlow() once the slot is ours (an error or readiness on the
+// pollDesc, EAGAIN and parking, EINTR, errors). (#16: a third of Read's
+// instructions were register saves and stack spills for the general loop.)
 [[gnu::always_inline]] inline absl::Status Fd::Impl::Read(void* buf, size_t n,
                                                           uintptr_t token,
                                                           IoResult* r) {
-  // The argument check's status ends with the if: the success path then
-  // carries no status (nor does it below: the helpers return codes).
-  if (absl::Status s = CheckIoArgs(buf, n, token, r, "read"); !s.ok()) return s;
-  *r = IoResult{};
-  bool started = false;
-  if (int rc = Begin(PollMode::kRead, token, &started); rc != 0) {
-    return FdMutexError(rc, "read");
+  // n - 1 >= kMaxRW: a zero-byte read or one to clamp (ReadAll sorts out
+  // which). token <= 2 and the null pointers are CheckIoArgs' tests.
+  if (r == nullptr || token <= 2 || buf == nullptr ||
+      n - 1 >= internal::kMaxRW || !fdmu_.TryStart(FdMutex::kRead, token))
+      [[unlikely]] {
+    return ReadAll(buf, n, token, r);
   }
-  if (!started || n == 0) [[unlikely]] {
-    return ReadSlow(buf, n, token, r, started, 0);
+  if (!ReadyFast(PollMode::kRead)) [[unlikely]] {
+    return ReadSlow(buf, n, token, r, true, 0);
   }
-  if (int code = Ready(PollMode::kRead, true); code != 0) [[unlikely]] {
-    return ReadSlow(buf, n, token, r, true, code);
-  }
-  size_t len =
-      kind() == FdKind::kStream && n > internal::kMaxRW ? internal::kMaxRW : n;
-  ssize_t got = read(sysfd(), buf, len);
+  ssize_t got = read(sysfd(), buf, n);
   if (got < 0) [[unlikely]] {
     return ReadSlow(buf, n, token, r, true, errno);
   }
+  r->state = IoState::kDone;
   r->n = static_cast<size_t>(got);
   if (fdmu_.End(FdMutex::kRead, true)) [[unlikely]] {
     (void)Destroy();
@@ -369,9 +389,21 @@ int Fd::Impl::Destroy() {
   return absl::OkStatus();
 }
 
+absl::Status Fd::Impl::ReadAll(void* buf, size_t n, uintptr_t token,
+                               IoResult* r) {
+  if (absl::Status s = CheckIoArgs(buf, n, token, r, "read"); !s.ok()) return s;
+  *r = IoResult{};
+  bool started = false;
+  if (int rc = Begin(PollMode::kRead, token, &started); rc != 0) {
+    return FdMutexError(rc, "read");
+  }
+  return ReadSlow(buf, n, token, r, started, 0);
+}
+
 absl::Status Fd::Impl::ReadSlow(void* buf, size_t n, uintptr_t token,
                                 IoResult* r, bool started, int first) {
   Call<PollMode::kRead> call(this);
+  *r = IoResult{};  // the inline part left it as it came
   if (first == 0) {
     if (n == 0) {  // Go: a zero-byte read returns at once, without the poller
       return absl::OkStatus();
@@ -408,30 +440,66 @@ absl::Status Fd::Impl::ReadSlow(void* buf, size_t n, uintptr_t token,
 // pollDesc cannot be unregistered under it): a parked wait is over when
 // its token comes out, and a read after it finds the direction free.
 inline absl::Status Fd::Impl::WaitRead(uintptr_t token, IoResult* r) {
-  if (absl::Status s = CheckIoArgs(nullptr, 0, token, r, "wait read");
-      !s.ok()) {
-    return s;
+  if (r == nullptr || token <= 2) [[unlikely]] {  // CheckIoArgs' tests
+    return FdError(GORT_EINVAL, "wait read");
   }
-  *r = IoResult{};
-  Ref ref(this);
-  if (!ref) return internal::FdError(GORT_ECANCELED, "wait read");
+  r->n = 0;
+  // The reference is taken and dropped by hand, not by a Ref: the call
+  // keeps a result code and makes a status only after the drop (a status
+  // may allocate, and throw), so no flag or destructor is needed.
+  if (!fdmu_.Incref()) [[unlikely]] {
+    r->state = IoState::kDone;
+    return FdError(GORT_ECANCELED, "wait read");
+  }
   int code = desc_->CheckErr(PollMode::kRead);
-  if (code != 0) return internal::FdError(code, "wait read");
-  r->state = IoState::kParked;  // before the token can be published
-  code = desc_->Block(PollMode::kRead, token);
-  if (code == internal::kBlockParked) return absl::OkStatus();
-  r->state = IoState::kDone;
-  if (code == internal::kBlockReady) return absl::OkStatus();
-  return internal::FdError(code, "wait read");
+  if (code == 0) [[likely]] {
+    r->state = IoState::kParked;  // before the token can be published
+    code = desc_->Block(PollMode::kRead, token);
+  }
+  if (code != internal::kBlockParked) r->state = IoState::kDone;
+  if (fdmu_.Decref()) [[unlikely]] {
+    (void)Destroy();
+  }
+  // kBlockReady and kBlockParked are the two successes.
+  static_assert(internal::kBlockReady >= 0 && internal::kBlockParked >= 0);
+  if (code < 0) [[unlikely]] {
+    return FdError(code, "wait read");
+  }
+  return absl::OkStatus();
 }
 
 // Go's FD.Write: every byte, or an error with the count written before it.
-// As in Read(), the common case is inline -- a new operation on a socket
-// whose first send() takes every byte -- and the rest is WriteSlow().
+// As in Read(), the common case is inline -- usable arguments, a new
+// operation on an open socket, 1 byte .. kMaxRW, and a first send() that
+// takes every byte -- and the rest is WriteAll() (from the start) or
+// WriteSlow() (once the slot is ours).
 [[gnu::always_inline]] inline absl::Status Fd::Impl::Write(const void* buf,
                                                            size_t n,
                                                            uintptr_t token,
                                                            IoResult* r) {
+  // As in Read(); pipes need WritePipe().
+  if (r == nullptr || token <= 2 || buf == nullptr ||
+      n - 1 >= internal::kMaxRW || kind() == FdKind::kPipe ||
+      !fdmu_.TryStart(FdMutex::kWrite, token)) [[unlikely]] {
+    return WriteAll(buf, n, token, r);
+  }
+  if (!ReadyFast(PollMode::kWrite)) [[unlikely]] {
+    return WriteSlow(buf, n, token, r, true, 0, kNoSend);
+  }
+  ssize_t put = send(sysfd(), buf, n, kSendFlags);
+  if (static_cast<size_t>(put) != n) [[unlikely]] {  // part, none, or -1
+    return WriteSlow(buf, n, token, r, true, put < 0 ? errno : 0, put);
+  }
+  r->state = IoState::kDone;
+  r->n = n;
+  if (fdmu_.End(FdMutex::kWrite, true)) [[unlikely]] {
+    (void)Destroy();
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Fd::Impl::WriteAll(const void* buf, size_t n, uintptr_t token,
+                                IoResult* r) {
   if (absl::Status s = CheckIoArgs(buf, n, token, r, "write"); !s.ok()) {
     return s;
   }
@@ -440,23 +508,7 @@ inline absl::Status Fd::Impl::WaitRead(uintptr_t token, IoResult* r) {
   if (int rc = Begin(PollMode::kWrite, token, &started); rc != 0) {
     return FdMutexError(rc, "write");
   }
-  const FdKind k = kind();
-  if (!started || n == 0 || k == FdKind::kPipe ||
-      (k == FdKind::kStream && n > internal::kMaxRW)) [[unlikely]] {
-    return WriteSlow(buf, n, token, r, started, 0, kNoSend);
-  }
-  if (int code = Ready(PollMode::kWrite, true); code != 0) [[unlikely]] {
-    return WriteSlow(buf, n, token, r, true, code, kNoSend);
-  }
-  ssize_t put = send(sysfd(), buf, n, kSendFlags);
-  if (static_cast<size_t>(put) != n) [[unlikely]] {  // part, none, or -1
-    return WriteSlow(buf, n, token, r, true, put < 0 ? errno : 0, put);
-  }
-  r->n = n;
-  if (fdmu_.End(FdMutex::kWrite, true)) [[unlikely]] {
-    (void)Destroy();
-  }
-  return absl::OkStatus();
+  return WriteSlow(buf, n, token, r, started, 0, kNoSend);
 }
 
 absl::Status Fd::Impl::WriteSlow(const void* buf, size_t n, uintptr_t token,
@@ -465,6 +517,7 @@ absl::Status Fd::Impl::WriteSlow(const void* buf, size_t n, uintptr_t token,
   Call<PollMode::kWrite> call(this);
   if (started) written_ = 0;  // ours: we hold the write slot
   size_t done = written_;
+  *r = IoResult{};  // the inline part left it as it came
   r->n = done;
   if (first_put == kNoSend) {
     if (first == 0) first = Ready(PollMode::kWrite, started);
