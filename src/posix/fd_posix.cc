@@ -24,6 +24,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -102,6 +103,59 @@ void NoSigpipe(int fd, FdKind kind) {
 constexpr int kSendFlags = MSG_NOSIGNAL;
 #else
 constexpr int kSendFlags = 0;  // SO_NOSIGPIPE is set on the socket
+#endif
+
+// The system calls of Read's and Write's inline parts: the count, or
+// -errno. On Linux amd64 they enter the kernel directly, as Go's
+// syscall.Read and syscall.Sendto do (no libc there): the `syscall`
+// instruction clobbers only rax, rcx and r11, so the inline parts keep
+// what they need afterwards in registers instead of saving six around a
+// call, and the error comes back in the result, not through errno. The
+// calls are those libc makes for read() and send() (amd64 has no send:
+// libc's is sendto with no address), with the same results; they are not
+// pthread cancellation points (nothing cancels a non-blocking call) and
+// an LD_PRELOAD'ed read() does not see them, as it does not see Go's.
+// Sanitizer builds keep libc's functions, which their runtimes intercept
+// (ASan checks the buffer, TSan synchronises on the descriptor).
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer) || \
+    __has_feature(memory_sanitizer)
+#define GORT_FD_LIBC_IO 1
+#endif
+#endif
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define GORT_FD_LIBC_IO 1
+#endif
+#if defined(__linux__) && defined(__x86_64__) && !defined(GORT_FD_LIBC_IO)
+inline ssize_t FastRead(int fd, void* buf, size_t n) {
+  long ret;
+  asm volatile("syscall"
+               : "=a"(ret)
+               : "0"(SYS_read), "D"(fd), "S"(buf), "d"(n)
+               : "rcx", "r11", "memory");
+  return ret;
+}
+inline ssize_t FastSend(int fd, const void* buf, size_t n) {
+  long ret;
+  register long flags asm("r10") = kSendFlags;
+  register long addr asm("r8") = 0;
+  register long addrlen asm("r9") = 0;
+  asm volatile("syscall"
+               : "=a"(ret)
+               : "0"(SYS_sendto), "D"(fd), "S"(buf), "d"(n), "r"(flags),
+                 "r"(addr), "r"(addrlen)
+               : "rcx", "r11", "memory");
+  return ret;
+}
+#else
+inline ssize_t FastRead(int fd, void* buf, size_t n) {
+  ssize_t k = read(fd, buf, n);
+  return k < 0 ? -errno : k;
+}
+inline ssize_t FastSend(int fd, const void* buf, size_t n) {
+  ssize_t k = send(fd, buf, n, kSendFlags);
+  return k < 0 ? -errno : k;
+}
 #endif
 
 // write(2) to a pipe without SIGPIPE where the descriptor cannot be told
@@ -377,9 +431,9 @@ int Fd::Impl::Destroy() {
   if (!ReadyFast(PollMode::kRead)) [[unlikely]] {
     return ReadSlow(buf, n, token, r, true, 0);
   }
-  ssize_t got = read(sysfd(), buf, n);
+  ssize_t got = FastRead(sysfd(), buf, n);
   if (got < 0) [[unlikely]] {
-    return ReadSlow(buf, n, token, r, true, errno);
+    return ReadSlow(buf, n, token, r, true, static_cast<int>(-got));
   }
   r->state = IoState::kDone;
   r->n = static_cast<size_t>(got);
@@ -486,9 +540,10 @@ inline absl::Status Fd::Impl::WaitRead(uintptr_t token, IoResult* r) {
   if (!ReadyFast(PollMode::kWrite)) [[unlikely]] {
     return WriteSlow(buf, n, token, r, true, 0, kNoSend);
   }
-  ssize_t put = send(sysfd(), buf, n, kSendFlags);
-  if (static_cast<size_t>(put) != n) [[unlikely]] {  // part, none, or -1
-    return WriteSlow(buf, n, token, r, true, put < 0 ? errno : 0, put);
+  ssize_t put = FastSend(sysfd(), buf, n);
+  if (static_cast<size_t>(put) != n) [[unlikely]] {  // part, none, or -errno
+    return WriteSlow(buf, n, token, r, true,
+                     put < 0 ? static_cast<int>(-put) : 0, put < 0 ? -1 : put);
   }
   r->state = IoState::kDone;
   r->n = n;
