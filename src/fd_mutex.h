@@ -71,6 +71,12 @@ class FdMutex {
   // waiters, then calls Decref().
   bool IncrefAndClose();
 
+  // The token holding `dir`'s slot; for its holder (the call that began or
+  // continued it), which knows the answer but need not keep it at hand.
+  uintptr_t holder(int dir) const {
+    return slot_[dir].load(std::memory_order_relaxed);
+  }
+
   bool closed() const {
     return (state_.load(std::memory_order_acquire) & kClosed) != 0;
   }

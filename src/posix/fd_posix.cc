@@ -135,15 +135,17 @@ inline ssize_t FastRead(int fd, void* buf, size_t n) {
                : "rcx", "r11", "memory");
   return ret;
 }
+// sendto's address length (r9) is left as it is: the kernel reads it only
+// with an address, and there is none (r8 is null). One register more for
+// what the caller keeps across the call.
 inline ssize_t FastSend(int fd, const void* buf, size_t n) {
   long ret;
   register long flags asm("r10") = kSendFlags;
   register long addr asm("r8") = 0;
-  register long addrlen asm("r9") = 0;
   asm volatile("syscall"
                : "=a"(ret)
                : "0"(SYS_sendto), "D"(fd), "S"(buf), "d"(n), "r"(flags),
-                 "r"(addr), "r"(addrlen)
+                 "r"(addr)
                : "rcx", "r11", "memory");
   return ret;
 }
@@ -365,8 +367,9 @@ inline int Fd::Impl::Ready(PollMode mode, bool started) {
 // prepareWrite: pollReset). False, with at most the notification
 // forgotten, otherwise: then Ready() decides (a second Reset finds nil).
 inline bool Fd::Impl::ReadyFast(PollMode mode) {
-  if (desc_->CheckErr(mode) != 0) return false;
-  std::atomic<uintptr_t>& g = desc_->g(mode);
+  internal::PollDesc* const pd = desc_;  // once: not reloaded after CheckErr
+  if (pd->CheckErr(mode) != 0) return false;
+  std::atomic<uintptr_t>& g = pd->g(mode);
   uintptr_t old = g.load(std::memory_order_acquire);
   return old == internal::kPdNil ||
          (old == internal::kPdReady &&
@@ -433,7 +436,9 @@ int Fd::Impl::Destroy() {
   }
   ssize_t got = FastRead(sysfd(), buf, n);
   if (got < 0) [[unlikely]] {
-    return ReadSlow(buf, n, token, r, true, static_cast<int>(-got));
+    // The token from the slot, so that it need not live across the call.
+    return ReadSlow(buf, n, fdmu_.holder(FdMutex::kRead), r, true,
+                    static_cast<int>(-got));
   }
   r->state = IoState::kDone;
   r->n = static_cast<size_t>(got);
@@ -542,7 +547,7 @@ inline absl::Status Fd::Impl::WaitRead(uintptr_t token, IoResult* r) {
   }
   ssize_t put = FastSend(sysfd(), buf, n);
   if (static_cast<size_t>(put) != n) [[unlikely]] {  // part, none, or -errno
-    return WriteSlow(buf, n, token, r, true,
+    return WriteSlow(buf, n, fdmu_.holder(FdMutex::kWrite), r, true,
                      put < 0 ? static_cast<int>(-put) : 0, put < 0 ? -1 : put);
   }
   r->state = IoState::kDone;
