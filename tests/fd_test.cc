@@ -185,6 +185,21 @@ TEST_F(FdTest, ZeroByteWriteIsDoneAndTheNextWriteGoesThrough) {
   EXPECT_EQ(std::string(buf, r.n), "ab");
 }
 
+#ifndef _WIN32
+// Go's maxRW: a stream read asks for at most 1 GiB. A larger request (here
+// with a small buffer: only what is queued is copied into it) leaves the
+// inline common case and still reads what is there.
+TEST_F(FdTest, ReadLargerThanMaxRWReadsWhatIsThere) {
+  MakePair();
+  IoResult r;
+  ASSERT_TRUE(driver_->Write(*pair_.client, "hello", 5, kTokA, &r).ok());
+  char buf[16];
+  size_t huge = (size_t{1} << 30) + 1;
+  ASSERT_TRUE(driver_->Read(*pair_.server, buf, huge, kTokB, &r).ok());
+  EXPECT_EQ(std::string(buf, r.n), "hello");
+}
+#endif
+
 TEST_F(FdTest, BadArguments) {
   MakePair();
   char buf[4];
@@ -196,6 +211,9 @@ TEST_F(FdTest, BadArguments) {
   EXPECT_EQ(CodeOf(fd.Read(nullptr, 4, kTokA, &r)), GORT_EINVAL);
   EXPECT_EQ(CodeOf(fd.Read(buf, 4, kTokA, nullptr)), GORT_EINVAL);
   EXPECT_EQ(CodeOf(fd.Write(nullptr, 4, kTokA, &r)), GORT_EINVAL);
+  EXPECT_EQ(CodeOf(fd.Write(buf, 4, 0, &r)), GORT_EINVAL);
+  EXPECT_EQ(CodeOf(fd.Write(buf, 4, 2, &r)), GORT_EINVAL);
+  EXPECT_EQ(CodeOf(fd.Write(buf, 4, kTokA, nullptr)), GORT_EINVAL);
   EXPECT_EQ(CodeOf(fd.Accept(kTokA, &r, nullptr, nullptr)), GORT_EINVAL);
   SockAddr empty;
   EXPECT_EQ(CodeOf(fd.Connect(empty, kTokA, &r)), GORT_EINVAL);
