@@ -24,8 +24,11 @@
 #include <pthread.h>
 #include <signal.h>
 #include <sys/socket.h>
-#include <sys/syscall.h>
 #include <unistd.h>
+
+#ifdef __linux__
+#include <sys/syscall.h>  // SYS_read, SYS_sendto
+#endif
 
 #include <atomic>
 #include <climits>
