@@ -106,8 +106,8 @@ class FdMutex {
   std::atomic<uintptr_t> slot_[2] = {};
 };
 
-// Begin, End, Incref, Decref and Drop run on every Read, Write and
-// WaitRead: defined here so the FD layer inlines them.
+// TryStart (or Begin), End, Incref, Decref and Drop run on every Read,
+// Write and WaitRead: defined here so the FD layer inlines them.
 inline int FdMutex::Begin(int dir, uintptr_t token, Op* op) {
   if (token == 0 || (dir != kRead && dir != kWrite)) return -GORT_EINVAL;
   std::atomic<uintptr_t>& slot = slot_[dir];
