@@ -981,8 +981,9 @@ TEST(FdThreads, ReadAndWriteOneFdFromTwoThreads) {
     Waiter w;
     char buf[kChunk];
     for (size_t off = 0; off < kTotal; off += kChunk) {
-      for (size_t i = 0; i < kChunk; ++i)
+      for (size_t i = 0; i < kChunk; ++i) {
         buf[i] = static_cast<char>((off + i) % 251);
+      }
       IoResult r;
       absl::Status s = w.Run(
           [&](IoResult* x) { return fd->Write(buf, kChunk, w.token(), x); },
