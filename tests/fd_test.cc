@@ -25,6 +25,8 @@
 #include "absl/time/time.h"
 #include "fd_test_util.h"
 #include "gort/netpoll.h"
+#include "netpoll_internal.h"
+#include "polldesc.h"
 
 #ifndef _WIN32
 #include <fcntl.h>
@@ -442,6 +444,61 @@ TEST_F(FdTest, WritePartialParksAndFinishesInOrder) {
   ASSERT_EQ(got.size(), kTotal);
   EXPECT_TRUE(got == data);
 }
+
+#ifdef __linux__  // epoll reports a socket writable on every edge
+// Write's inline part leaves a write-readiness notification in place (Go's
+// prepareWrite forgets it; see WriteReadyFast in fd_posix.cc). A write
+// that then fills the socket buffer takes the stale notification for
+// readiness when it meets EAGAIN, tries once more, and must still park --
+// its token holding the direction -- and finish once the reader drains.
+TEST_F(FdTest, WriteOverStaleReadinessStillParks) {
+  MakePair();
+  // Readiness for the client's write direction with nobody waiting: a byte
+  // from the server is an edge that epoll reports writable too.
+  IoResult r;
+  ASSERT_TRUE(pair_.server->Write("x", 1, kTokB, &r).ok());
+  internal::PollDesc* pd =
+      internal::PollerAccess::DescOf(*poller_, pair_.client->pd());
+  ASSERT_NE(pd, nullptr);
+  for (int i = 0; i < 1000 && pd->wg.load() != internal::kPdReady; ++i) {
+    (void)driver_->Out(0);  // polls once, without waiting
+  }
+  ASSERT_EQ(pd->wg.load(), internal::kPdReady);
+
+  constexpr size_t kTotal = 8 << 20;
+  std::vector<unsigned char> data(kTotal);
+  for (size_t i = 0; i < kTotal; ++i) {
+    data[i] = static_cast<unsigned char>(i * 13);
+  }
+  IoResult w;
+  ASSERT_TRUE(pair_.client->Write(data.data(), kTotal, kTokA, &w).ok());
+  ASSERT_EQ(w.state, IoState::kParked);
+  EXPECT_EQ(pd->wg.load(), kTokA);
+
+  std::vector<unsigned char> got;
+  std::vector<unsigned char> buf(64 << 10);
+  bool writing = true;
+  while (got.size() < kTotal) {
+    ASSERT_TRUE(pair_.server->Read(buf.data(), buf.size(), kTokB, &r).ok());
+    if (r.state == IoState::kDone) {
+      ASSERT_GT(r.n, 0u);
+      got.insert(got.end(), buf.begin(), buf.begin() + r.n);
+      continue;
+    }
+    for (;;) {
+      PollEvent ev = driver_->NextAny();
+      if (ev.token == kTokB) break;
+      ASSERT_EQ(ev.token, kTokA);
+      ASSERT_TRUE(writing);
+      ASSERT_TRUE(pair_.client->Write(data.data(), kTotal, kTokA, &w).ok());
+      writing = w.state != IoState::kDone;
+    }
+  }
+  EXPECT_FALSE(writing);
+  EXPECT_EQ(w.n, kTotal);
+  EXPECT_TRUE(got == data);
+}
+#endif
 
 // A write that cannot finish before its deadline fails with ETIMEDOUT and
 // the count of bytes it did write (Go's FD.Write: n, err).

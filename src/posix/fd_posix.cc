@@ -266,6 +266,7 @@ class Fd::Impl {
   // continued one. 0 or a GORT_E* code (context "netpoll prepare").
   int Ready(PollMode mode, bool started);
   bool ReadyFast(PollMode mode);
+  bool WriteReadyFast();
   // `p`, hidden from the optimiser: a member reached through it after a
   // system call or a call is addressed from `p` there, instead of from a
   // copy of its address kept in a callee-saved register (one push and pop
@@ -372,11 +373,11 @@ inline int Fd::Impl::Ready(PollMode mode, bool started) {
   return code;
 }
 
-// Ready(mode, true)'s common cases, for the inline parts of Read and
-// Write: true when the direction reports no error and no waiter is parked
-// on it, with a readiness notification forgotten (Go's prepareRead /
-// prepareWrite: pollReset). False, with at most the notification
-// forgotten, otherwise: then Ready() decides (a second Reset finds nil).
+// Ready(mode, true)'s common cases, for Read's inline part: true when the
+// direction reports no error and no waiter is parked on it, with a
+// readiness notification forgotten (Go's prepareRead: pollReset). False,
+// with at most the notification forgotten, otherwise: then Ready()
+// decides (a second Reset finds nil). (Write's: WriteReadyFast.)
 inline bool Fd::Impl::ReadyFast(PollMode mode) {
   internal::PollDesc* const pd = desc_;  // once: not reloaded after CheckErr
   if (pd->CheckErr(mode) != 0) return false;
@@ -386,6 +387,23 @@ inline bool Fd::Impl::ReadyFast(PollMode mode) {
          (old == internal::kPdReady &&
           g.compare_exchange_strong(old, internal::kPdNil,
                                     std::memory_order_acq_rel));
+}
+
+// Write's inline part's Ready(kWrite, true). Go's prepareWrite checks the
+// direction's errors and forgets a readiness notification (pollReset);
+// this checks the errors and a parked waiter (EBUSY: Ready() reports it)
+// the same, but leaves a notification in place. Forgetting it matters
+// only to a write that then meets EAGAIN and parks: there Block() takes
+// the stale notification as readiness, and the write tries once more,
+// meets EAGAIN again and parks for good -- the same result, for one
+// send() more. Every other write (nearly all: the first send() takes
+// every byte) saves the reset's CAS, and so does Poll(), which finds the
+// direction still ready on the next event that reports it writable (epoll
+// does on every edge of an edge-triggered socket).
+inline bool Fd::Impl::WriteReadyFast() {
+  internal::PollDesc* const pd = desc_;
+  return pd->CheckErr(PollMode::kWrite) == 0 &&
+         pd->wg.load(std::memory_order_acquire) <= internal::kPdReady;
 }
 
 // Poller::Wait() on the pinned pollDesc; the token was checked on entry.
@@ -555,7 +573,7 @@ inline absl::Status Fd::Impl::WaitRead(uintptr_t token, IoResult* r) {
       !fdmu_.TryStart(FdMutex::kWrite, token)) [[unlikely]] {
     return WriteAll(buf, n, token, r);
   }
-  if (!ReadyFast(PollMode::kWrite)) [[unlikely]] {
+  if (!WriteReadyFast()) [[unlikely]] {
     return WriteSlow(buf, n, token, r, true, 0, kNoSend);
   }
   ssize_t put = FastSend(sysfd(), buf, n);
