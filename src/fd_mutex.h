@@ -48,6 +48,13 @@ class FdMutex {
   // to collect its cancelled completion).
   int Begin(int dir, uintptr_t token, Op* op);
 
+  // Begin()'s common case alone: a new operation (`token` not 0) on a
+  // descriptor that is open and whose `dir` slot is free, claimed in one
+  // CAS. False, with nothing changed, in every other case -- closed, the
+  // slot held (by another operation or by `token` itself), or the CAS
+  // lost a race -- and the caller then asks Begin(), which decides.
+  bool TryStart(int dir, uintptr_t token);
+
   // Ends a call begun by Begin(). `finished`: the operation returned done or
   // an error, which frees the slot. True if the caller must now destroy
   // the descriptor (the last reference of a closed Fd).
@@ -63,6 +70,12 @@ class FdMutex {
   // (nothing changed) if it was already closed. The caller evicts the
   // waiters, then calls Decref().
   bool IncrefAndClose();
+
+  // The token holding `dir`'s slot; for its holder (the call that began or
+  // continued it), which knows the answer but need not keep it at hand.
+  uintptr_t holder(int dir) const {
+    return slot_[dir].load(std::memory_order_relaxed);
+  }
 
   bool closed() const {
     return (state_.load(std::memory_order_acquire) & kClosed) != 0;
@@ -93,8 +106,8 @@ class FdMutex {
   std::atomic<uintptr_t> slot_[2] = {};
 };
 
-// Begin, End, Incref, Decref and Drop run on every Read, Write and
-// WaitRead: defined here so the FD layer inlines them.
+// TryStart (or Begin), End, Incref, Decref and Drop run on every Read,
+// Write and WaitRead: defined here so the FD layer inlines them.
 inline int FdMutex::Begin(int dir, uintptr_t token, Op* op) {
   if (token == 0 || (dir != kRead && dir != kWrite)) return -GORT_EINVAL;
   std::atomic<uintptr_t>& slot = slot_[dir];
@@ -121,6 +134,22 @@ inline int FdMutex::Begin(int dir, uintptr_t token, Op* op) {
   slot.store(token, std::memory_order_release);
   *op = Op::kStarted;
   return 0;
+}
+
+inline bool FdMutex::TryStart(int dir, uintptr_t token) {
+  const uint64_t held = HeldBit(dir);
+  uint64_t s = state_.load(std::memory_order_relaxed);
+  // Open and free: then nobody holds the slot, so `token` cannot be
+  // continuing an operation (Begin()'s first test), and this is Begin()'s
+  // CAS with its tests already passed. A failed CAS changed nothing.
+  if ((s & (kClosed | held)) != 0) return false;
+  if (!state_.compare_exchange_strong(s, s + 2 * kRef + held,
+                                      std::memory_order_acq_rel,
+                                      std::memory_order_relaxed)) {
+    return false;
+  }
+  slot_[dir].store(token, std::memory_order_release);
+  return true;
 }
 
 inline bool FdMutex::End(int dir, bool finished) {

@@ -26,6 +26,10 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#ifdef __linux__
+#include <sys/syscall.h>  // SYS_read, SYS_sendto
+#endif
+
 #include <atomic>
 #include <climits>
 #include <cstddef>
@@ -104,6 +108,61 @@ constexpr int kSendFlags = MSG_NOSIGNAL;
 constexpr int kSendFlags = 0;  // SO_NOSIGPIPE is set on the socket
 #endif
 
+// The system calls of Read's and Write's inline parts: the count, or
+// -errno. On Linux amd64 they enter the kernel directly, as Go's
+// syscall.Read and syscall.Sendto do (no libc there): the `syscall`
+// instruction clobbers only rax, rcx and r11, so the inline parts keep
+// what they need afterwards in registers instead of saving six around a
+// call, and the error comes back in the result, not through errno. The
+// calls are those libc makes for read() and send() (amd64 has no send:
+// libc's is sendto with no address), with the same results; they are not
+// pthread cancellation points (nothing cancels a non-blocking call) and
+// an LD_PRELOAD'ed read() does not see them, as it does not see Go's.
+// Sanitizer builds keep libc's functions, which their runtimes intercept
+// (ASan checks the buffer, TSan synchronises on the descriptor).
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer) || \
+    __has_feature(memory_sanitizer)
+#define GORT_FD_LIBC_IO 1
+#endif
+#endif
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define GORT_FD_LIBC_IO 1
+#endif
+#if defined(__linux__) && defined(__x86_64__) && !defined(GORT_FD_LIBC_IO)
+inline ssize_t FastRead(int fd, void* buf, size_t n) {
+  long ret;
+  asm volatile("syscall"
+               : "=a"(ret)
+               : "0"(SYS_read), "D"(fd), "S"(buf), "d"(n)
+               : "rcx", "r11", "memory");
+  return ret;
+}
+// sendto's address length (r9) is left as it is: the kernel reads it only
+// with an address, and there is none (r8 is null). One register more for
+// what the caller keeps across the call.
+inline ssize_t FastSend(int fd, const void* buf, size_t n) {
+  long ret;
+  register long flags asm("r10") = kSendFlags;
+  register long addr asm("r8") = 0;
+  asm volatile("syscall"
+               : "=a"(ret)
+               : "0"(SYS_sendto), "D"(fd), "S"(buf), "d"(n), "r"(flags),
+                 "r"(addr)
+               : "rcx", "r11", "memory");
+  return ret;
+}
+#else
+inline ssize_t FastRead(int fd, void* buf, size_t n) {
+  ssize_t k = read(fd, buf, n);
+  return k < 0 ? -errno : k;
+}
+inline ssize_t FastSend(int fd, const void* buf, size_t n) {
+  ssize_t k = send(fd, buf, n, kSendFlags);
+  return k < 0 ? -errno : k;
+}
+#endif
+
 // write(2) to a pipe without SIGPIPE where the descriptor cannot be told
 // not to raise it (Linux): SIGPIPE is blocked in this thread around the
 // call, and the one the call raised (thread-directed, so pending here) is
@@ -157,8 +216,14 @@ class Fd::Impl {
   // over: `first` is 0 when nothing was done after Begin(), a GORT_E* code
   // (negative) when Ready() failed, or the errno (positive) of a first
   // system call that failed. Write's `first_put` is what the inline send()
-  // returned, or kNoSend when there was none.
+  // returned, or kNoSend when there was none. *r need not be set.
   static constexpr ssize_t kNoSend = -2;
+  // Read's cases the inline part does not start (see Read()): the whole
+  // call, from the argument check.
+  GORT_NOINLINE absl::Status ReadAll(void* buf, size_t n, uintptr_t token,
+                                     IoResult* r);
+  GORT_NOINLINE absl::Status WriteAll(const void* buf, size_t n,
+                                      uintptr_t token, IoResult* r);
   GORT_NOINLINE absl::Status ReadSlow(void* buf, size_t n, uintptr_t token,
                                       IoResult* r, bool started, int first);
   GORT_NOINLINE absl::Status WriteSlow(const void* buf, size_t n,
@@ -200,6 +265,16 @@ class Fd::Impl {
   // Then checks the pollDesc: Prepare() for a new operation, Check() for a
   // continued one. 0 or a GORT_E* code (context "netpoll prepare").
   int Ready(PollMode mode, bool started);
+  bool ReadyFast(PollMode mode);
+  bool WriteReadyFast();
+  // `p`, hidden from the optimiser: a member reached through it after a
+  // system call or a call is addressed from `p` there, instead of from a
+  // copy of its address kept in a callee-saved register (one push and pop
+  // fewer on the inline paths).
+  [[gnu::always_inline]] static Impl* Opaque(Impl* p) {
+    asm("" : "+r"(p));
+    return p;
+  }
   // One call of an operation, from its Begin(): ends the call when it
   // returns or throws (an error status may allocate), finishing the
   // operation unless Park() was called. The last reference of a closed Fd
@@ -298,6 +373,39 @@ inline int Fd::Impl::Ready(PollMode mode, bool started) {
   return code;
 }
 
+// Ready(mode, true)'s common cases, for Read's inline part: true when the
+// direction reports no error and no waiter is parked on it, with a
+// readiness notification forgotten (Go's prepareRead: pollReset). False,
+// with at most the notification forgotten, otherwise: then Ready()
+// decides (a second Reset finds nil). (Write's: WriteReadyFast.)
+inline bool Fd::Impl::ReadyFast(PollMode mode) {
+  internal::PollDesc* const pd = desc_;  // once: not reloaded after CheckErr
+  if (pd->CheckErr(mode) != 0) return false;
+  std::atomic<uintptr_t>& g = pd->g(mode);
+  uintptr_t old = g.load(std::memory_order_acquire);
+  return old == internal::kPdNil ||
+         (old == internal::kPdReady &&
+          g.compare_exchange_strong(old, internal::kPdNil,
+                                    std::memory_order_acq_rel));
+}
+
+// Write's inline part's Ready(kWrite, true). Go's prepareWrite checks the
+// direction's errors and forgets a readiness notification (pollReset);
+// this checks the errors and a parked waiter (EBUSY: Ready() reports it)
+// the same, but leaves a notification in place. Forgetting it matters
+// only to a write that then meets EAGAIN and parks: there Block() takes
+// the stale notification as readiness, and the write tries once more,
+// meets EAGAIN again and parks for good -- the same result, for one
+// send() more. Every other write (nearly all: the first send() takes
+// every byte) saves the reset's CAS, and so does Poll(), which finds the
+// direction still ready on the next event that reports it writable (epoll
+// does on every edge of an edge-triggered socket).
+inline bool Fd::Impl::WriteReadyFast() {
+  internal::PollDesc* const pd = desc_;
+  return pd->CheckErr(PollMode::kWrite) == 0 &&
+         pd->wg.load(std::memory_order_acquire) <= internal::kPdReady;
+}
+
 // Poller::Wait() on the pinned pollDesc; the token was checked on entry.
 // Always inlined, so `call` stays in registers rather than escaping.
 template <PollMode kMode>
@@ -333,45 +441,58 @@ int Fd::Impl::Destroy() {
 // use) are inline: each has one caller, the public Fd method, and an echo
 // round trip runs all three, so a call layer less is worth keeping.
 //
-// The common case -- a new operation, nothing pending on the pollDesc,
-// and read() returns at once -- is written out on its own, so that little
-// is live across the system call; every other case (a continued
-// operation, a zero-byte read, EAGAIN and parking, EINTR, errors) goes on
-// in ReadSlow(), out of line. (#16: a third of Read's instructions were
-// register saves and stack spills for the general loop.)
+// The common case -- usable arguments, a new operation on an open Fd, a
+// read of 1 byte .. kMaxRW, nothing pending on the pollDesc, and read()
+// returns at once -- is written out on its own, so that little is live
+// across the system call and every test is one compare; every other case
+// goes on out of line: ReadAll() from the start (odd arguments, a
+// zero-byte or huge read, a continued operation, a closed or busy
+// fdMutex), ReadSlow() once the slot is ours (an error or readiness on the
+// pollDesc, EAGAIN and parking, EINTR, errors). (#16: a third of Read's
+// instructions were register saves and stack spills for the general loop.)
 [[gnu::always_inline]] inline absl::Status Fd::Impl::Read(void* buf, size_t n,
                                                           uintptr_t token,
                                                           IoResult* r) {
-  // The argument check's status ends with the if: the success path then
-  // carries no status (nor does it below: the helpers return codes).
+  // n - 1 >= kMaxRW: a zero-byte read or one to clamp (ReadAll sorts out
+  // which). token <= 2 and the null pointers are CheckIoArgs' tests.
+  if (r == nullptr || token <= 2 || buf == nullptr ||
+      n - 1 >= internal::kMaxRW || !fdmu_.TryStart(FdMutex::kRead, token))
+      [[unlikely]] {
+    return ReadAll(buf, n, token, r);
+  }
+  if (!ReadyFast(PollMode::kRead)) [[unlikely]] {
+    return ReadSlow(buf, n, token, r, true, 0);
+  }
+  ssize_t got = FastRead(sysfd(), buf, n);
+  Impl* const self = Opaque(this);
+  if (got < 0) [[unlikely]] {
+    // The token from the slot, so that it need not live across the call.
+    return self->ReadSlow(buf, n, self->fdmu_.holder(FdMutex::kRead), r, true,
+                          static_cast<int>(-got));
+  }
+  r->state = IoState::kDone;
+  r->n = static_cast<size_t>(got);
+  if (self->fdmu_.End(FdMutex::kRead, true)) [[unlikely]] {
+    (void)self->Destroy();
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Fd::Impl::ReadAll(void* buf, size_t n, uintptr_t token,
+                               IoResult* r) {
   if (absl::Status s = CheckIoArgs(buf, n, token, r, "read"); !s.ok()) return s;
   *r = IoResult{};
   bool started = false;
   if (int rc = Begin(PollMode::kRead, token, &started); rc != 0) {
     return FdMutexError(rc, "read");
   }
-  if (!started || n == 0) [[unlikely]] {
-    return ReadSlow(buf, n, token, r, started, 0);
-  }
-  if (int code = Ready(PollMode::kRead, true); code != 0) [[unlikely]] {
-    return ReadSlow(buf, n, token, r, true, code);
-  }
-  size_t len =
-      kind() == FdKind::kStream && n > internal::kMaxRW ? internal::kMaxRW : n;
-  ssize_t got = read(sysfd(), buf, len);
-  if (got < 0) [[unlikely]] {
-    return ReadSlow(buf, n, token, r, true, errno);
-  }
-  r->n = static_cast<size_t>(got);
-  if (fdmu_.End(FdMutex::kRead, true)) [[unlikely]] {
-    (void)Destroy();
-  }
-  return absl::OkStatus();
+  return ReadSlow(buf, n, token, r, started, 0);
 }
 
 absl::Status Fd::Impl::ReadSlow(void* buf, size_t n, uintptr_t token,
                                 IoResult* r, bool started, int first) {
   Call<PollMode::kRead> call(this);
+  *r = IoResult{};  // the inline part left it as it came
   if (first == 0) {
     if (n == 0) {  // Go: a zero-byte read returns at once, without the poller
       return absl::OkStatus();
@@ -408,30 +529,70 @@ absl::Status Fd::Impl::ReadSlow(void* buf, size_t n, uintptr_t token,
 // pollDesc cannot be unregistered under it): a parked wait is over when
 // its token comes out, and a read after it finds the direction free.
 inline absl::Status Fd::Impl::WaitRead(uintptr_t token, IoResult* r) {
-  if (absl::Status s = CheckIoArgs(nullptr, 0, token, r, "wait read");
-      !s.ok()) {
-    return s;
+  if (r == nullptr || token <= 2) [[unlikely]] {  // CheckIoArgs' tests
+    return FdError(GORT_EINVAL, "wait read");
   }
-  *r = IoResult{};
-  Ref ref(this);
-  if (!ref) return internal::FdError(GORT_ECANCELED, "wait read");
+  r->n = 0;
+  // The reference is taken and dropped by hand, not by a Ref: the call
+  // keeps a result code and makes a status only after the drop (a status
+  // may allocate, and throw), so no flag or destructor is needed.
+  if (!fdmu_.Incref()) [[unlikely]] {
+    r->state = IoState::kDone;
+    return FdError(GORT_ECANCELED, "wait read");
+  }
   int code = desc_->CheckErr(PollMode::kRead);
-  if (code != 0) return internal::FdError(code, "wait read");
-  r->state = IoState::kParked;  // before the token can be published
-  code = desc_->Block(PollMode::kRead, token);
-  if (code == internal::kBlockParked) return absl::OkStatus();
-  r->state = IoState::kDone;
-  if (code == internal::kBlockReady) return absl::OkStatus();
-  return internal::FdError(code, "wait read");
+  if (code == 0) [[likely]] {
+    r->state = IoState::kParked;  // before the token can be published
+    code = desc_->Block(PollMode::kRead, token);
+  }
+  if (code != internal::kBlockParked) r->state = IoState::kDone;
+  Impl* const self = Opaque(this);
+  if (self->fdmu_.Decref()) [[unlikely]] {
+    (void)self->Destroy();
+  }
+  // kBlockReady and kBlockParked are the two successes.
+  static_assert(internal::kBlockReady >= 0 && internal::kBlockParked >= 0);
+  if (code < 0) [[unlikely]] {
+    return FdError(code, "wait read");
+  }
+  return absl::OkStatus();
 }
 
 // Go's FD.Write: every byte, or an error with the count written before it.
-// As in Read(), the common case is inline -- a new operation on a socket
-// whose first send() takes every byte -- and the rest is WriteSlow().
+// As in Read(), the common case is inline -- usable arguments, a new
+// operation on an open socket, 1 byte .. kMaxRW, and a first send() that
+// takes every byte -- and the rest is WriteAll() (from the start) or
+// WriteSlow() (once the slot is ours).
 [[gnu::always_inline]] inline absl::Status Fd::Impl::Write(const void* buf,
                                                            size_t n,
                                                            uintptr_t token,
                                                            IoResult* r) {
+  // As in Read(); pipes need WritePipe().
+  if (r == nullptr || token <= 2 || buf == nullptr ||
+      n - 1 >= internal::kMaxRW || kind() == FdKind::kPipe ||
+      !fdmu_.TryStart(FdMutex::kWrite, token)) [[unlikely]] {
+    return WriteAll(buf, n, token, r);
+  }
+  if (!WriteReadyFast()) [[unlikely]] {
+    return WriteSlow(buf, n, token, r, true, 0, kNoSend);
+  }
+  ssize_t put = FastSend(sysfd(), buf, n);
+  Impl* const self = Opaque(this);
+  if (static_cast<size_t>(put) != n) [[unlikely]] {  // part, none, or -errno
+    return self->WriteSlow(buf, n, self->fdmu_.holder(FdMutex::kWrite), r, true,
+                           put < 0 ? static_cast<int>(-put) : 0,
+                           put < 0 ? -1 : put);
+  }
+  r->state = IoState::kDone;
+  r->n = n;
+  if (self->fdmu_.End(FdMutex::kWrite, true)) [[unlikely]] {
+    (void)self->Destroy();
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Fd::Impl::WriteAll(const void* buf, size_t n, uintptr_t token,
+                                IoResult* r) {
   if (absl::Status s = CheckIoArgs(buf, n, token, r, "write"); !s.ok()) {
     return s;
   }
@@ -440,23 +601,7 @@ inline absl::Status Fd::Impl::WaitRead(uintptr_t token, IoResult* r) {
   if (int rc = Begin(PollMode::kWrite, token, &started); rc != 0) {
     return FdMutexError(rc, "write");
   }
-  const FdKind k = kind();
-  if (!started || n == 0 || k == FdKind::kPipe ||
-      (k == FdKind::kStream && n > internal::kMaxRW)) [[unlikely]] {
-    return WriteSlow(buf, n, token, r, started, 0, kNoSend);
-  }
-  if (int code = Ready(PollMode::kWrite, true); code != 0) [[unlikely]] {
-    return WriteSlow(buf, n, token, r, true, code, kNoSend);
-  }
-  ssize_t put = send(sysfd(), buf, n, kSendFlags);
-  if (static_cast<size_t>(put) != n) [[unlikely]] {  // part, none, or -1
-    return WriteSlow(buf, n, token, r, true, put < 0 ? errno : 0, put);
-  }
-  r->n = n;
-  if (fdmu_.End(FdMutex::kWrite, true)) [[unlikely]] {
-    (void)Destroy();
-  }
-  return absl::OkStatus();
+  return WriteSlow(buf, n, token, r, started, 0, kNoSend);
 }
 
 absl::Status Fd::Impl::WriteSlow(const void* buf, size_t n, uintptr_t token,
@@ -465,6 +610,7 @@ absl::Status Fd::Impl::WriteSlow(const void* buf, size_t n, uintptr_t token,
   Call<PollMode::kWrite> call(this);
   if (started) written_ = 0;  // ours: we hold the write slot
   size_t done = written_;
+  *r = IoResult{};  // the inline part left it as it came
   r->n = done;
   if (first_put == kNoSend) {
     if (first == 0) first = Ready(PollMode::kWrite, started);
