@@ -26,10 +26,6 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#ifdef __linux__
-#include <sys/syscall.h>  // SYS_read, SYS_sendto
-#endif
-
 #include <atomic>
 #include <climits>
 #include <cstddef>
@@ -51,6 +47,7 @@
 #include "gort/netpoll.h"
 #include "netpoll_internal.h"
 #include "polldesc.h"
+#include "posix/fd_syscall_posix.h"
 
 namespace gort {
 namespace {
@@ -106,61 +103,6 @@ void NoSigpipe(int fd, FdKind kind) {
 constexpr int kSendFlags = MSG_NOSIGNAL;
 #else
 constexpr int kSendFlags = 0;  // SO_NOSIGPIPE is set on the socket
-#endif
-
-// The system calls of Read's and Write's inline parts: the count, or
-// -errno. On Linux amd64 they enter the kernel directly, as Go's
-// syscall.Read and syscall.Sendto do (no libc there): the `syscall`
-// instruction clobbers only rax, rcx and r11, so the inline parts keep
-// what they need afterwards in registers instead of saving six around a
-// call, and the error comes back in the result, not through errno. The
-// calls are those libc makes for read() and send() (amd64 has no send:
-// libc's is sendto with no address), with the same results; they are not
-// pthread cancellation points (nothing cancels a non-blocking call) and
-// an LD_PRELOAD'ed read() does not see them, as it does not see Go's.
-// Sanitizer builds keep libc's functions, which their runtimes intercept
-// (ASan checks the buffer, TSan synchronises on the descriptor).
-#if defined(__has_feature)
-#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer) || \
-    __has_feature(memory_sanitizer)
-#define GORT_FD_LIBC_IO 1
-#endif
-#endif
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-#define GORT_FD_LIBC_IO 1
-#endif
-#if defined(__linux__) && defined(__x86_64__) && !defined(GORT_FD_LIBC_IO)
-inline ssize_t FastRead(int fd, void* buf, size_t n) {
-  long ret;
-  asm volatile("syscall"
-               : "=a"(ret)
-               : "0"(SYS_read), "D"(fd), "S"(buf), "d"(n)
-               : "rcx", "r11", "memory");
-  return ret;
-}
-// sendto's address length (r9) is left as it is: the kernel reads it only
-// with an address, and there is none (r8 is null). One register more for
-// what the caller keeps across the call.
-inline ssize_t FastSend(int fd, const void* buf, size_t n) {
-  long ret;
-  register long flags asm("r10") = kSendFlags;
-  register long addr asm("r8") = 0;
-  asm volatile("syscall"
-               : "=a"(ret)
-               : "0"(SYS_sendto), "D"(fd), "S"(buf), "d"(n), "r"(flags),
-                 "r"(addr)
-               : "rcx", "r11", "memory");
-  return ret;
-}
-#else
-inline ssize_t FastRead(int fd, void* buf, size_t n) {
-  ssize_t k = read(fd, buf, n);
-  return k < 0 ? -errno : k;
-}
-inline ssize_t FastSend(int fd, const void* buf, size_t n) {
-  ssize_t k = send(fd, buf, n, kSendFlags);
-  return k < 0 ? -errno : k;
-}
 #endif
 
 // write(2) to a pipe without SIGPIPE where the descriptor cannot be told
@@ -463,7 +405,7 @@ int Fd::Impl::Destroy() {
   if (!ReadyFast(PollMode::kRead)) [[unlikely]] {
     return ReadSlow(buf, n, token, r, true, 0);
   }
-  ssize_t got = FastRead(sysfd(), buf, n);
+  ssize_t got = internal::FastRead(sysfd(), buf, n);
   Impl* const self = Opaque(this);
   if (got < 0) [[unlikely]] {
     // The token from the slot, so that it need not live across the call.
@@ -576,7 +518,7 @@ inline absl::Status Fd::Impl::WaitRead(uintptr_t token, IoResult* r) {
   if (!WriteReadyFast()) [[unlikely]] {
     return WriteSlow(buf, n, token, r, true, 0, kNoSend);
   }
-  ssize_t put = FastSend(sysfd(), buf, n);
+  ssize_t put = internal::FastSend(sysfd(), buf, n, kSendFlags);
   Impl* const self = Opaque(this);
   if (static_cast<size_t>(put) != n) [[unlikely]] {  // part, none, or -errno
     return self->WriteSlow(buf, n, self->fdmu_.holder(FdMutex::kWrite), r, true,
