@@ -286,11 +286,32 @@ class PollDescTable {
   };
 
   // The pollDesc at `index`, in use or not; nullptr if never allocated.
-  PollDesc* At(uint32_t index) const;
+  // Inline: Poll() looks one up for every harvested event.
+  PollDesc* At(uint32_t index) const {
+    uint32_t chunk = index >> kChunkShift;
+    if (chunk >= kMaxChunks) return nullptr;
+    ChunkPage* page =
+        pages_[chunk >> kPageShift].load(std::memory_order_acquire);
+    if (page == nullptr) return nullptr;
+    Chunk* c =
+        page->chunks[chunk & (kPageSize - 1)].load(std::memory_order_acquire);
+    if (c == nullptr) return nullptr;
+    return &c->pds[index & (kChunkSize - 1)];
+  }
 
   // Pins the pollDesc `id` names; an empty Pin for a stale or unknown
-  // handle.
-  Pin Acquire(PollDescId id) const;
+  // handle. Out of line: the fence check disassembles it (its body is
+  // TryPin's).
+  GORT_NOINLINE Pin Acquire(PollDescId id) const;
+
+  // Acquire() without the Pin, inline for Poll()'s loop (every harvested
+  // event; a call and a Pin in memory cost more than the pin itself): the
+  // pinned pollDesc, or nullptr for a stale or unknown handle. Whoever got
+  // a pollDesc drops the pin with Unpin().
+  [[gnu::always_inline]] inline PollDesc* TryPin(PollDescId id) const;
+  static void Unpin(PollDesc* pd) {
+    pd->refs.fetch_sub(1, std::memory_order_release);
+  }
 
   // A free pollDesc, marked in use with a new (odd) sequence; its handle in
   // *id. nullptr when out of memory or when 4M pollDescs are in use.
@@ -329,14 +350,37 @@ class PollDescTable {
   };
   std::atomic<Chunk*>& ChunkSlot(uint32_t chunk) const;
 
-  const uint32_t seq_base_;
+  // First: At() then indexes it at the table's own address.
   std::atomic<ChunkPage*> pages_[kPages] = {};
+  const uint32_t seq_base_;
   std::mutex mu_;  // guards the free list and growing
   uint32_t free_head_ = 0;
   uint32_t nchunks_ = 0;
   std::atomic<uint32_t> in_use_{0};
   bool leak_ = false;
 };
+
+// Handshake 2, the caller's side: pin, then check the sequence. Retire()
+// moves the sequence on, then Free() waits for pins; all four operations
+// are seq_cst, so either our check sees the new sequence (and we unpin) or
+// Free() sees our pin (and waits for it).
+inline PollDesc* PollDescTable::TryPin(PollDescId id) const {
+  uint32_t low = static_cast<uint32_t>(id);
+  uint32_t seq = static_cast<uint32_t>(id >> 32);
+  if ((seq & 1) == 0) return nullptr;
+  // A zero low half (no pollDesc) wraps to an index At() rejects: one test
+  // fewer on every harvested event.
+  static_assert(kMaxChunks * kChunkSize - 1 < UINT32_MAX,
+                "index UINT32_MAX must be out of range");
+  PollDesc* pd = At(low - 1);
+  if (pd == nullptr) return nullptr;
+  pd->refs.fetch_add(1, std::memory_order_seq_cst);
+  if (pd->seq.load(std::memory_order_seq_cst) != seq) {
+    Unpin(pd);
+    return nullptr;
+  }
+  return pd;
+}
 
 }  // namespace gort::internal
 

@@ -70,6 +70,20 @@ absl::StatusOr<BackendWaitResult> EpollBackend::Wait(int64_t delay,
   return r;
 }
 
+int EpollBackend::WaitAgain(int64_t delay, epoll_event* evs, int max) {
+  for (;;) {
+    if (errno != EINTR) return -errno;
+    if (delay > 0) return 0;
+    int k = epoll_wait(epfd_, evs, max, EpollDelayMillis(delay));
+    if (k >= 0) return k;
+  }
+}
+
+void EpollBackend::ConsumeWake() {
+  uint64_t v;
+  (void)read(wakefd_, &v, sizeof(v));
+}
+
 absl::Status EpollBackend::WaitError(int err) {
   return SysErr(err, "epoll_wait");
 }

@@ -43,6 +43,15 @@ class EpollBackend final : public PollBackend {
                                             BackendWaitResult* r, OnEvent&& on);
   static absl::Status WaitError(int err);
 
+  // Harvest()'s rare steps, out of line and cold so that Poll()'s loop
+  // keeps nothing alive across them. WaitAgain: after epoll_wait failed
+  // (errno set), Go's EINTR rule: a timed wait (delay > 0) returns empty
+  // (0) so the caller can recompute its delay; an endless or non-blocking
+  // one waits again. Returns the events or -errno.
+  [[gnu::noinline, gnu::cold]] int WaitAgain(int64_t delay, epoll_event* evs,
+                                             int max);
+  [[gnu::noinline, gnu::cold]] void ConsumeWake();
+
   // The wake-up eventfd's key: no pollDesc handle has a zero low half.
   static constexpr uint64_t kWakeKey = 0;
 
@@ -67,14 +76,10 @@ inline int EpollBackend::Harvest(int64_t delay, size_t n, BackendWaitResult* r,
   // An endless wait (the common case: nothing armed) skips the rounding,
   // whose division the compiler would otherwise compute first.
   const int ms = delay < 0 ? -1 : EpollDelayMillis(delay);
-  int k;
-  for (;;) {
-    k = epoll_wait(epfd_, evs, max, ms);
-    if (k >= 0) break;
-    if (errno != EINTR) return errno;
-    // Go's EINTR rule: a timed wait returns empty so the caller can
-    // recompute its delay; an endless or non-blocking one goes on.
-    if (delay > 0) return 0;
+  int k = epoll_wait(epfd_, evs, max, ms);
+  if (k < 0) {
+    k = WaitAgain(delay, evs, max);
+    if (k < 0) return -k;
   }
   for (int i = 0; i < k; ++i) {
     const epoll_event& ev = evs[i];
@@ -82,8 +87,7 @@ inline int EpollBackend::Harvest(int64_t delay, size_t n, BackendWaitResult* r,
       // Only a blocking wait consumes the signal; a non-blocking one
       // leaves it for the blocking poll it is meant for.
       if (delay != 0) {
-        uint64_t v;
-        (void)read(wakefd_, &v, sizeof(v));
+        ConsumeWake();
         r->broke = true;
       }
       continue;
