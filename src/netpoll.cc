@@ -135,7 +135,10 @@ class Poller::Impl {
   // poller, as Go's netpollgoready makes the goroutine runnable.
   // Inline: Poll() calls it for both directions of every event, mostly
   // with no token or room in `sink`; the queue is QueueOut()'s.
-  void HandOut(Sink* sink, uintptr_t token, PollMode mode, PollReason reason) {
+  // Always inlined: partly inlined (GCC splits off the queue path with
+  // the sink's address), Poll()'s sink could not live in registers.
+  [[gnu::always_inline]] void HandOut(Sink* sink, uintptr_t token,
+                                      PollMode mode, PollReason reason) {
     if (token == 0) return;
     if (sink != nullptr && !sink->full()) {
       *sink->next++ = PollEvent{token, mode, reason};
@@ -174,8 +177,10 @@ class Poller::Impl {
   // loop, through the native backend's Harvest() or over an array.
   void OnEvent(const BackendEvent& ev, Sink* sink);
   // Poll()'s uncommon paths, out of line (see there).
-  GORT_NOINLINE absl::Status HarvestOther(int64_t wait, Sink* sink,
-                                          internal::BackendWaitResult* r);
+  // HarvestOther returns the sink's next free slot, its error in *err.
+  GORT_NOINLINE PollEvent* HarvestOther(int64_t wait, Sink sink,
+                                        internal::BackendWaitResult* r,
+                                        absl::Status* err);
   GORT_NOINLINE void WakeForQueued();
 
   std::unique_ptr<internal::PollBackend> backend_;
@@ -556,17 +561,18 @@ void Poller::Impl::WakeForQueued() { (void)Wake(); }
 // Poll()'s harvest when it is not the common one: a backend other than the
 // OS's own (tests), or room for more than kStackEvents waiters (the big
 // buffer, one Poll() at a time; another meanwhile takes the stack).
-absl::Status Poller::Impl::HarvestOther(int64_t wait, Sink* sink,
-                                        internal::BackendWaitResult* r) {
-  size_t room = static_cast<size_t>(sink->end - sink->next);
+PollEvent* Poller::Impl::HarvestOther(int64_t wait, Sink sink,
+                                      internal::BackendWaitResult* r,
+                                      absl::Status* err) {
+  size_t room = static_cast<size_t>(sink.end - sink.next);
   BigHarvest big(this);
   bool big_room = room > internal::kStackEvents && big.Claim();
   if (native_ != nullptr) {
-    int err = native_->Harvest(
+    int e = native_->Harvest(
         wait, big_room ? room : std::min(room, internal::kStackEvents), r,
-        [this, sink](const BackendEvent& ev) { OnEvent(ev, sink); });
-    if (err != 0) return internal::NativePollBackend::WaitError(err);
-    return absl::OkStatus();
+        [this, &sink](const BackendEvent& ev) { OnEvent(ev, &sink); });
+    if (e != 0) *err = internal::NativePollBackend::WaitError(e);
+    return sink.next;
   }
   BackendEvent stack[internal::kStackEvents];
   BackendEvent* evs = stack;
@@ -575,11 +581,14 @@ absl::Status Poller::Impl::HarvestOther(int64_t wait, Sink* sink,
   {
     absl::StatusOr<internal::BackendWaitResult> got =
         backend_->Wait(wait, evs, cap);
-    if (!got.ok()) return got.status();
+    if (!got.ok()) {
+      *err = got.status();
+      return sink.next;
+    }
     *r = *got;
   }
-  for (size_t i = 0; i < r->n; ++i) OnEvent(evs[i], sink);
-  return absl::OkStatus();
+  for (size_t i = 0; i < r->n; ++i) OnEvent(evs[i], &sink);
+  return sink.next;
 }
 
 // Handshake 3: a token handed out by another thread must not sit in the
@@ -633,11 +642,10 @@ absl::Status Poller::Impl::HarvestOther(int64_t wait, Sink* sink,
           [this, &sink](const BackendEvent& ev) { OnEvent(ev, &sink); });
       if (err != 0) return PollWaitError(err);
     } else {
-      Sink other = sink;  // its address is taken, not the hot path's sink's
       internal::BackendWaitResult got;
-      absl::Status s = HarvestOther(wait, &other, &got);
-      if (!s.ok()) return s;
-      sink.next = other.next;
+      absl::Status err;
+      sink.next = HarvestOther(wait, sink, &got, &err);
+      if (!err.ok()) return err;
       r = got;
     }
     // After the events, as Go's netpoll stores netpollWakeSig in its loop:

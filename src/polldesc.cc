@@ -72,12 +72,14 @@ void PollDesc::PublishAndUnblock(uint32_t modes, uintptr_t* rg_token,
   }
 }
 
-PollDescTable::PollDescTable(uint32_t seq_base) : seq_base_(seq_base & ~1u) {}
+PollDescTable::PollDescTable(uint32_t seq_base) : seq_base_(seq_base & ~1u) {
+  pages_[0].store(&page0_, std::memory_order_relaxed);
+}
 
 PollDescTable::~PollDescTable() {
   if (leak_) return;  // see LeakOnDestroy()
   for (uint32_t i = 0; i < nchunks_; ++i) delete ChunkSlot(i).load();
-  for (std::atomic<ChunkPage*>& p : pages_) delete p.load();
+  for (uint32_t i = 1; i < kPages; ++i) delete pages_[i].load();
 }
 
 std::atomic<PollDescTable::Chunk*>& PollDescTable::ChunkSlot(

@@ -254,8 +254,10 @@ inline int PollDesc::Block(PollMode mode, uintptr_t token, bool waitio) {
 // before the table: a two-level table of chunk pointers, grown but never
 // shrunk, lets a handle's index find its pollDesc without a lock: 64
 // directory entries, each a page of 256 chunk pointers (allocated when
-// first needed), each chunk 256 pollDescs: 4M pollDescs in all, for a fixed
-// cost of 512 bytes.
+// first needed), each chunk 256 pollDescs: 4M pollDescs in all. The first
+// page is part of the table (2.5 KB in all), so the first 64K pollDescs,
+// which every poller uses before any other, are found with one load fewer
+// and no directory bound test (At(), on every harvested event).
 class PollDescTable {
  public:
   // `seq_base` is the sequence number of every pollDesc before its first
@@ -289,12 +291,12 @@ class PollDescTable {
   // Inline: Poll() looks one up for every harvested event.
   PollDesc* At(uint32_t index) const {
     uint32_t chunk = index >> kChunkShift;
-    if (chunk >= kMaxChunks) return nullptr;
-    ChunkPage* page =
-        pages_[chunk >> kPageShift].load(std::memory_order_acquire);
-    if (page == nullptr) return nullptr;
-    Chunk* c =
-        page->chunks[chunk & (kPageSize - 1)].load(std::memory_order_acquire);
+    Chunk* c;
+    if (chunk < kPageSize) {
+      c = page0_.chunks[chunk].load(std::memory_order_acquire);
+    } else {
+      c = FarChunk(chunk);
+    }
     if (c == nullptr) return nullptr;
     return &c->pds[index & (kChunkSize - 1)];
   }
@@ -349,9 +351,21 @@ class PollDescTable {
     std::atomic<Chunk*> chunks[kPageSize] = {};
   };
   std::atomic<Chunk*>& ChunkSlot(uint32_t chunk) const;
+  // At() past the first page: nullptr if out of range or not allocated.
+  // Inline too: a call in Poll()'s loop costs it more registers than the
+  // few instructions here.
+  Chunk* FarChunk(uint32_t chunk) const {
+    if (chunk >= kMaxChunks) return nullptr;
+    ChunkPage* page =
+        pages_[chunk >> kPageShift].load(std::memory_order_acquire);
+    if (page == nullptr) return nullptr;
+    return page->chunks[chunk & (kPageSize - 1)].load(
+        std::memory_order_acquire);
+  }
 
   // First: At() then indexes it at the table's own address.
-  std::atomic<ChunkPage*> pages_[kPages] = {};
+  ChunkPage page0_;
+  std::atomic<ChunkPage*> pages_[kPages] = {};  // [0] is &page0_
   const uint32_t seq_base_;
   std::mutex mu_;  // guards the free list and growing
   uint32_t free_head_ = 0;
