@@ -182,6 +182,16 @@ class Poller::Impl {
                                         internal::BackendWaitResult* r,
                                         absl::Status* err);
   GORT_NOINLINE void WakeForQueued();
+  // Poll()'s steps before the wait when waiters are queued or a deadline
+  // is armed: takes the queue into `sink`, fires the due deadlines;
+  // returns the sink's next free slot and the wait (0 if the sink got
+  // waiters, else `delay` bounded by the next deadline).
+  struct PollPrelude {
+    PollEvent* next;
+    int64_t wait;
+  };
+  GORT_NOINLINE PollPrelude Prelude(int64_t delay, Sink sink,
+                                    const PollEvent* out);
 
   std::unique_ptr<internal::PollBackend> backend_;
   // backend_ itself when it is the OS's own: called without the virtual
@@ -558,6 +568,29 @@ GORT_NOINLINE static absl::StatusOr<size_t> PollWaitError(int err) {
 
 void Poller::Impl::WakeForQueued() { (void)Wake(); }
 
+Poller::Impl::PollPrelude Poller::Impl::Prelude(int64_t delay, Sink sink,
+                                                const PollEvent* out) {
+  if (queued_.load(std::memory_order_seq_cst) != 0) {
+    sink.next = TakeQueuedLocked(sink);
+  }
+  // The clock is read only when a deadline is armed.
+  int64_t next = deadlines_.NextWhen();
+  int64_t now = -1;
+  if (next >= 0) {
+    now = Nanotime();
+    if (next <= now) {
+      sink.next = RunDeadlines(now, sink);
+      next = deadlines_.NextWhen();
+    }
+  }
+  int64_t wait = sink.next != out ? 0 : delay;
+  if (next >= 0 && wait != 0) {
+    int64_t until = next > now ? next - now : 0;
+    if (wait < 0 || until < wait) wait = until;
+  }
+  return {sink.next, wait};
+}
+
 // Poll()'s harvest when it is not the common one: a backend other than the
 // OS's own (tests), or room for more than kStackEvents waiters (the big
 // buffer, one Poll() at a time; another meanwhile takes the stack).
@@ -608,29 +641,20 @@ PollEvent* Poller::Impl::HarvestOther(int64_t wait, Sink sink,
     int64_t delay, PollEvent* out, size_t n) {
   if (out == nullptr || n == 0) return PollInvalid();
   Sink sink{out, out + n};
-  if (queued_.load(std::memory_order_seq_cst) != 0) {
-    sink.next = TakeQueuedLocked(sink);
-  }
-  // The clock is read only when a deadline is armed. One armed after this
-  // load wakes us (the heap's earlier hook calls Wake(), as Go's
-  // wakeNetPoller does), so none armed now needs no second look.
-  int64_t next = deadlines_.NextWhen();
-  int64_t now = -1;
-  if (next >= 0) {
-    now = Nanotime();
-    if (next <= now) {
-      sink.next = RunDeadlines(now, sink);
-      next = deadlines_.NextWhen();
-    }
+  int64_t wait = delay;
+  // Waiters queued, deadlines armed: PollPrelude() takes the first and
+  // fires those due, and bounds the wait by the next. A deadline armed
+  // after our load of NextWhen() wakes us (the heap's earlier hook calls
+  // Wake(), as Go's wakeNetPoller does): none armed needs no second look.
+  if (queued_.load(std::memory_order_seq_cst) != 0 ||
+      deadlines_.NextWhen() >= 0) {
+    PollPrelude p = Prelude(delay, sink, out);
+    sink.next = p.next;
+    wait = p.wait;
   }
   // Whether queued_ is to be looked at before returning (below).
   bool check_queue = true;
   if (!sink.full()) {
-    int64_t wait = sink.next != out ? 0 : delay;
-    if (next >= 0 && wait != 0) {
-      int64_t until = next > now ? next - now : 0;
-      if (wait < 0 || until < wait) wait = until;
-    }
     // One kernel wait harvests up to the room left (at most kMaxHarvest).
     internal::BackendWaitResult r;
     size_t room = static_cast<size_t>(sink.end - sink.next);
@@ -656,9 +680,9 @@ PollEvent* Poller::Impl::HarvestOther(int64_t wait, Sink sink,
     }
     if (r.n != 0) events_.fetch_add(r.n, std::memory_order_relaxed);
     if (wait != 0 && !sink.full()) {
-      next = deadlines_.NextWhen();
+      int64_t next = deadlines_.NextWhen();
       if (next >= 0) {
-        now = Nanotime();
+        int64_t now = Nanotime();
         if (next <= now) sink.next = RunDeadlines(now, sink);
       }
       // Handshake 3's load. Finding the queue empty settles the check
