@@ -326,14 +326,14 @@ TEST(NetpollHardening, PollDescsPastTheFirstPageAreFound) {
     ASSERT_TRUE(pd.ok());
     ids.push_back(*pd);
   }
-  PollDescId far = ids.back();
-  ASSERT_GT(far & 0xffffffffu, 65536u);
-  auto w = p->Wait(far, PollMode::kRead, 0x500);
+  PollDescId past = ids.back();
+  ASSERT_GT(past & 0xffffffffu, 65536u);
+  auto w = p->Wait(past, PollMode::kRead, 0x500);
   ASSERT_TRUE(w.ok());
   EXPECT_EQ(*w, WaitResult::kParked);
-  const uint64_t seq = far & ~uint64_t{0xffffffff};
+  const uint64_t seq = past & ~uint64_t{0xffffffff};
   uint64_t stale0 = p->stats().stale_events;
-  fake->ScriptForPollingWait(BackendEvent{far, kPollRead, false, nullptr});
+  fake->ScriptForPollingWait(BackendEvent{past, kPollRead, false, nullptr});
   for (uint64_t low : {uint64_t{65536 + 256 * 8 + 1},  // chunk not allocated
                        uint64_t{3 * 65536 + 1},        // page not allocated
                        uint64_t{0xffffffff}}) {        // past the table
