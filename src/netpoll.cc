@@ -175,7 +175,9 @@ class Poller::Impl {
   // Handles one harvested event (the body of Go's netpoll loop): readies
   // its directions, handing parked waiters to `sink`. Inline: Poll()'s
   // loop, through the native backend's Harvest() or over an array.
-  void OnEvent(const BackendEvent& ev, Sink* sink);
+  // `Event`: BackendEvent, or a backend's own (see BackendEvent).
+  template <typename Event>
+  void OnEvent(const Event& ev, Sink* sink);
   // Poll()'s uncommon paths, out of line (see there).
   // HarvestOther returns the sink's next free slot, its error in *err.
   GORT_NOINLINE PollEvent* HarvestOther(int64_t wait, Sink sink,
@@ -528,7 +530,8 @@ absl::Status Poller::Impl::SetDeadline(PollDescId id, int64_t d,
 }
 
 // The body of Go's netpoll loop, for one harvested event.
-[[gnu::always_inline]] inline void Poller::Impl::OnEvent(const BackendEvent& ev,
+template <typename Event>
+[[gnu::always_inline]] inline void Poller::Impl::OnEvent(const Event& ev,
                                                          Sink* sink) {
 #ifdef _WIN32
   if (ev.op != nullptr) {
@@ -540,17 +543,17 @@ absl::Status Poller::Impl::SetDeadline(PollDescId id, int64_t d,
   // Pinned, as every call is: an Unregister() racing with us waits in
   // Free() until we are done, so an event harvested for the old descriptor
   // never readies (or takes a waiter of) the one that reuses the pollDesc.
-  PollDesc* pd = table_.TryPin(ev.key);
+  PollDesc* pd = table_.TryPin(ev.Key());
   if (pd == nullptr) {  // harvested for a closed (maybe reused) pollDesc
     stale_events_.fetch_add(1, std::memory_order_relaxed);
     return;
   }
-  pd->SetEventErr(ev.error_only);
-  if (ev.modes & kPollRead) {
+  pd->SetEventErr(ev.ErrorOnly());
+  if (ev.Readable()) {
     HandOut(sink, pd->Ready(PollMode::kRead), PollMode::kRead,
             PollReason::kReady);
   }
-  if (ev.modes & kPollWrite) {
+  if (ev.Writable()) {
     HandOut(sink, pd->Ready(PollMode::kWrite), PollMode::kWrite,
             PollReason::kReady);
   }
@@ -603,7 +606,7 @@ PollEvent* Poller::Impl::HarvestOther(int64_t wait, Sink sink,
   if (native_ != nullptr) {
     int e = native_->Harvest(
         wait, big_room ? room : std::min(room, internal::kStackEvents), r,
-        [this, &sink](const BackendEvent& ev) { OnEvent(ev, &sink); });
+        [this, &sink](const auto& ev) { OnEvent(ev, &sink); });
     if (e != 0) *err = internal::NativePollBackend::WaitError(e);
     return sink.next;
   }
@@ -661,9 +664,9 @@ PollEvent* Poller::Impl::HarvestOther(int64_t wait, Sink sink,
     if (native_ != nullptr && room <= internal::kStackEvents) {
       // The OS's own backend, inlined: each kernel event is handled as it
       // is translated (Go's netpoll loop), with no copy in between.
-      int err = native_->Harvest(
-          wait, room, &r,
-          [this, &sink](const BackendEvent& ev) { OnEvent(ev, &sink); });
+      int err = native_->Harvest(wait, room, &r, [this, &sink](const auto& ev) {
+        OnEvent(ev, &sink);
+      });
       if (err != 0) return PollWaitError(err);
     } else {
       internal::BackendWaitResult got;

@@ -64,8 +64,9 @@ absl::StatusOr<BackendWaitResult> EpollBackend::Wait(int64_t delay,
                                                      size_t n) {
   BackendWaitResult r;
   size_t k = 0;
-  int err = Harvest(delay, n, &r,
-                    [out, &k](const BackendEvent& ev) { out[k++] = ev; });
+  int err = Harvest(delay, n, &r, [out, &k](const EpollEvent& ev) {
+    out[k++] = ev.ToBackendEvent();
+  });
   if (err != 0) return WaitError(err);
   return r;
 }

@@ -22,6 +22,24 @@
 
 namespace gort::internal {
 
+// One epoll_event as Poll() reads it (see BackendEvent): the direction
+// tests are tests of the kernel's bits where Poll() makes them, with no
+// word of kPollRead/kPollWrite bits built in between.
+struct EpollEvent {
+  static constexpr uint32_t kRead = EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR;
+  static constexpr uint32_t kWrite = EPOLLOUT | EPOLLHUP | EPOLLERR;
+  const epoll_event& ev;
+  uint64_t Key() const { return ev.data.u64; }
+  bool Readable() const { return (ev.events & kRead) != 0; }
+  bool Writable() const { return (ev.events & kWrite) != 0; }
+  bool ErrorOnly() const { return ev.events == EPOLLERR; }
+  BackendEvent ToBackendEvent() const {
+    return BackendEvent{
+        Key(), (Readable() ? kPollRead : 0) | (Writable() ? kPollWrite : 0),
+        ErrorOnly(), nullptr};
+  }
+};
+
 class EpollBackend final : public PollBackend {
  public:
   // Go's netpollinit: the epoll instance and its wake-up eventfd.
@@ -35,7 +53,7 @@ class EpollBackend final : public PollBackend {
                                          size_t n) override;
 
   // Go's netpoll: PollBackend::Wait()'s contract, but each event goes to
-  // `on` (called with a const BackendEvent&) as it is translated, and the
+  // `on` (called with a const EpollEvent&) as it is harvested, and the
   // result is an errno (0: done; *r says what was seen). Inline, for
   // Poll(); WaitError() makes the Status of a failure.
   template <typename OnEvent>
@@ -92,14 +110,10 @@ inline int EpollBackend::Harvest(int64_t delay, size_t n, BackendWaitResult* r,
       }
       continue;
     }
-    uint32_t modes = 0;
-    if (ev.events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) {
-      modes |= kPollRead;
-    }
-    if (ev.events & (EPOLLOUT | EPOLLHUP | EPOLLERR)) modes |= kPollWrite;
-    if (modes == 0) continue;
+    // Go: an event that readies neither direction is skipped.
+    if ((ev.events & (EpollEvent::kRead | EpollEvent::kWrite)) == 0) continue;
     ++r->n;
-    on(BackendEvent{ev.data.u64, modes, ev.events == EPOLLERR, nullptr});
+    on(EpollEvent{ev});
   }
   return 0;
 }
