@@ -140,7 +140,7 @@ class Poller::Impl {
   [[gnu::always_inline]] void HandOut(Sink* sink, uintptr_t token,
                                       PollMode mode, PollReason reason) {
     if (token == 0) return;
-    if (sink != nullptr && !sink->full()) {
+    if (sink != nullptr && !sink->full()) [[likely]] {
       *sink->next++ = PollEvent{token, mode, reason};
       return;
     }
@@ -544,7 +544,8 @@ template <typename Event>
   // Free() until we are done, so an event harvested for the old descriptor
   // never readies (or takes a waiter of) the one that reuses the pollDesc.
   PollDesc* pd = table_.TryPin(ev.Key());
-  if (pd == nullptr) {  // harvested for a closed (maybe reused) pollDesc
+  if (pd == nullptr)
+      [[unlikely]] {  // harvested for a closed (maybe reused) pollDesc
     stale_events_.fetch_add(1, std::memory_order_relaxed);
     return;
   }
@@ -642,7 +643,9 @@ PollEvent* Poller::Impl::HarvestOther(int64_t wait, Sink sink,
 // `sink` never has its address taken here, so it lives in registers.
 [[gnu::always_inline]] inline absl::StatusOr<size_t> Poller::Impl::Poll(
     int64_t delay, PollEvent* out, size_t n) {
-  if (out == nullptr || n == 0) return PollInvalid();
+  if (out == nullptr || n == 0) [[unlikely]] {
+    return PollInvalid();
+  }
   Sink sink{out, out + n};
   int64_t wait = delay;
   // Waiters queued, deadlines armed: PollPrelude() takes the first and
@@ -650,7 +653,7 @@ PollEvent* Poller::Impl::HarvestOther(int64_t wait, Sink sink,
   // after our load of NextWhen() wakes us (the heap's earlier hook calls
   // Wake(), as Go's wakeNetPoller does): none armed needs no second look.
   if (queued_.load(std::memory_order_seq_cst) != 0 ||
-      deadlines_.NextWhen() >= 0) {
+      deadlines_.NextWhen() >= 0) [[unlikely]] {
     PollPrelude p = Prelude(delay, sink, out);
     sink.next = p.next;
     wait = p.wait;
@@ -661,13 +664,15 @@ PollEvent* Poller::Impl::HarvestOther(int64_t wait, Sink sink,
     // One kernel wait harvests up to the room left (at most kMaxHarvest).
     internal::BackendWaitResult r;
     size_t room = static_cast<size_t>(sink.end - sink.next);
-    if (native_ != nullptr && room <= internal::kStackEvents) {
+    if (native_ != nullptr && room <= internal::kStackEvents) [[likely]] {
       // The OS's own backend, inlined: each kernel event is handled as it
       // is translated (Go's netpoll loop), with no copy in between.
       int err = native_->Harvest(wait, room, &r, [this, &sink](const auto& ev) {
         OnEvent(ev, &sink);
       });
-      if (err != 0) return PollWaitError(err);
+      if (err != 0) [[unlikely]] {
+        return PollWaitError(err);
+      }
     } else {
       internal::BackendWaitResult got;
       absl::Status err;
@@ -677,14 +682,16 @@ PollEvent* Poller::Impl::HarvestOther(int64_t wait, Sink sink,
     }
     // After the events, as Go's netpoll stores netpollWakeSig in its loop:
     // the load of queued_ below (handshake 3) still comes after this store.
-    if (r.broke) wake_sig_.store(0, std::memory_order_seq_cst);
-    if (r.foreign != 0) {
+    if (r.broke) [[unlikely]] {
+      wake_sig_.store(0, std::memory_order_seq_cst);
+    }
+    if (r.foreign != 0) [[unlikely]] {
       foreign_events_.fetch_add(r.foreign, std::memory_order_relaxed);
     }
     if (r.n != 0) events_.fetch_add(r.n, std::memory_order_relaxed);
     if (wait != 0 && !sink.full()) {
       int64_t next = deadlines_.NextWhen();
-      if (next >= 0) {
+      if (next >= 0) [[unlikely]] {
         int64_t now = Nanotime();
         if (next <= now) sink.next = RunDeadlines(now, sink);
       }
@@ -692,7 +699,7 @@ PollEvent* Poller::Impl::HarvestOther(int64_t wait, Sink sink,
       // below too: a waiter queued after this load is another thread's to
       // wake for (QueueOut() outside Poll() calls Wake(); a Poll() that
       // overflowed its sink checks before it returns, as we do).
-      if (queued_.load(std::memory_order_seq_cst) == 0) {
+      if (queued_.load(std::memory_order_seq_cst) == 0) [[likely]] {
         check_queue = false;
       } else {
         sink.next = TakeQueuedLocked(sink);

@@ -95,13 +95,13 @@ inline int EpollBackend::Harvest(int64_t delay, size_t n, BackendWaitResult* r,
   // whose division the compiler would otherwise compute first.
   const int ms = delay < 0 ? -1 : EpollDelayMillis(delay);
   int k = epoll_wait(epfd_, evs, max, ms);
-  if (k < 0) {
+  if (k < 0) [[unlikely]] {
     k = WaitAgain(delay, evs, max);
     if (k < 0) return -k;
   }
   for (int i = 0; i < k; ++i) {
     const epoll_event& ev = evs[i];
-    if (ev.data.u64 == kWakeKey) {
+    if (ev.data.u64 == kWakeKey) [[unlikely]] {
       // Only a blocking wait consumes the signal; a non-blocking one
       // leaves it for the blocking poll it is meant for.
       if (delay != 0) {
