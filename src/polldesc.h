@@ -11,9 +11,15 @@
 //     reads rg/wg to take a parked waiter (PublishAndUnblock). Each side
 //     must see the other's store, or the waiter parks after the descriptor
 //     closed and nobody wakes it.
-//  2. Pin vs. free. A call pins a pollDesc (refs += 1), then re-reads `seq`
-//     (PollDescTable::Acquire). A closer moves `seq` on, then waits for
-//     `refs` to reach 0 (PollDescTable::Free).
+//  2. Pin vs. free. A call, and Poll() for each harvested event, pins a
+//     pollDesc (refs += 1), then re-reads `seq` (PollDescTable::TryPin,
+//     inline; Acquire() is its out-of-line form, which the fence check
+//     reads). A closer moves `seq` on, then waits for `refs` to reach 0
+//     (PollDescTable::Free). Go's netpoll only compares the event's tag
+//     with fdseq and lets a late event ready a reused pollDesc (a spurious
+//     wake-up); gort pins, so Unregister() returning means no event for
+//     the old descriptor is still being handled (netpoll.h: events
+//     harvested for it are dropped).
 //
 // This is the store-buffering pattern: acquire/release orders neither side,
 // and arm64 and riscv64 really reorder a store with a later load (RISC-V
