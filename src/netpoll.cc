@@ -72,10 +72,12 @@ uint32_t NextSeqBase() {
 }
 
 // Where Poll() writes waiters; what does not fit goes to the poller's queue.
+// Two pointers (the next free slot, the end), not a base, a size and a
+// count: fewer registers in Poll()'s loop.
 struct Sink {
-  PollEvent* out;
-  size_t n;
-  size_t count;
+  PollEvent* next;
+  PollEvent* end;
+  bool full() const { return next == end; }
 };
 
 }  // namespace
@@ -124,27 +126,31 @@ class Poller::Impl {
   absl::StatusOr<TimerId> ArmTimer(const PollDesc& pd, int64_t when,
                                    uintptr_t kind, uint32_t seq);
   void FireDeadline(uintptr_t token, Sink* sink);
-  void RunDeadlines(int64_t now, Sink* sink);
+  // Fires the deadlines due at `now` into `sink` (taken by value, so that
+  // Poll()'s sink never has its address taken and stays in registers);
+  // returns the sink's next free slot. Out of line: rare on Poll()'s path.
+  GORT_NOINLINE PollEvent* RunDeadlines(int64_t now, Sink sink);
   // Hands a waiter out: into `sink` while it has room, else to the queue
   // the next Poll() drains. Outside Poll() (`sink` null) it then wakes a
   // poller, as Go's netpollgoready makes the goroutine runnable.
   // Inline: Poll() calls it for both directions of every event, mostly
   // with no token or room in `sink`; the queue is QueueOut()'s.
-  void HandOut(Sink* sink, uintptr_t token, PollMode mode, PollReason reason) {
+  // Always inlined: partly inlined (GCC splits off the queue path with
+  // the sink's address), Poll()'s sink could not live in registers.
+  [[gnu::always_inline]] void HandOut(Sink* sink, uintptr_t token,
+                                      PollMode mode, PollReason reason) {
     if (token == 0) return;
-    if (sink != nullptr && sink->count < sink->n) {
-      sink->out[sink->count++] = PollEvent{token, mode, reason};
+    if (sink != nullptr && !sink->full()) [[likely]] {
+      *sink->next++ = PollEvent{token, mode, reason};
       return;
     }
-    QueueOut(sink, PollEvent{token, mode, reason});
+    QueueOut(sink == nullptr, PollEvent{token, mode, reason});
   }
-  void QueueOut(Sink* sink, const PollEvent& ev);
-  // Inline: twice per Poll(), and the queue is nearly always empty.
-  void TakeQueued(Sink* sink) {
-    if (queued_.load(std::memory_order_seq_cst) == 0) return;
-    TakeQueuedLocked(sink);
-  }
-  void TakeQueuedLocked(Sink* sink);
+  // Queues a waiter; `wake`: outside Poll(), so wake a poller for it.
+  [[gnu::cold]] void QueueOut(bool wake, const PollEvent& ev);
+  // Moves queued waiters into `sink` (by value, as RunDeadlines()); returns
+  // the sink's next free slot. Poll() calls it only when queued_ was not 0.
+  GORT_NOINLINE PollEvent* TakeQueuedLocked(Sink sink);
 #ifdef _WIN32
   // A completed operation record (its packet taken, or a start that queued
   // none): idle again, then the direction readied as its packet does.
@@ -169,7 +175,25 @@ class Poller::Impl {
   // Handles one harvested event (the body of Go's netpoll loop): readies
   // its directions, handing parked waiters to `sink`. Inline: Poll()'s
   // loop, through the native backend's Harvest() or over an array.
-  void OnEvent(const BackendEvent& ev, Sink* sink);
+  // `Event`: BackendEvent, or a backend's own (see BackendEvent).
+  template <typename Event>
+  void OnEvent(const Event& ev, Sink* sink);
+  // Poll()'s uncommon paths, out of line (see there).
+  // HarvestOther returns the sink's next free slot, its error in *err.
+  GORT_NOINLINE PollEvent* HarvestOther(int64_t wait, Sink sink,
+                                        internal::BackendWaitResult* r,
+                                        absl::Status* err);
+  GORT_NOINLINE void WakeForQueued();
+  // Poll()'s steps before the wait when waiters are queued or a deadline
+  // is armed: takes the queue into `sink`, fires the due deadlines;
+  // returns the sink's next free slot and the wait (0 if the sink got
+  // waiters, else `delay` bounded by the next deadline).
+  struct PollPrelude {
+    PollEvent* next;
+    int64_t wait;
+  };
+  GORT_NOINLINE PollPrelude Prelude(int64_t delay, Sink sink,
+                                    const PollEvent* out);
 
   std::unique_ptr<internal::PollBackend> backend_;
   // backend_ itself when it is the OS's own: called without the virtual
@@ -234,7 +258,7 @@ absl::StatusOr<TimerId> Poller::Impl::ArmTimer(const PollDesc& pd, int64_t when,
   return deadlines_.Start(when, 0, t);
 }
 
-void Poller::Impl::QueueOut(Sink* sink, const PollEvent& ev) {
+void Poller::Impl::QueueOut(bool wake, const PollEvent& ev) {
   {
     std::lock_guard<std::mutex> lock(queue_mu_);
     if (queue_.size() == queue_.capacity()) GrowQueueOrDie();
@@ -242,7 +266,7 @@ void Poller::Impl::QueueOut(Sink* sink, const PollEvent& ev) {
     // Handshake 3 (see Poll()): this store, then Wake()'s CAS of wake_sig_.
     queued_.store(queue_.size(), std::memory_order_seq_cst);
   }
-  if (sink == nullptr) (void)Wake();
+  if (wake) (void)Wake();
 }
 
 bool Poller::Impl::ReserveQueue() {
@@ -268,13 +292,13 @@ void Poller::Impl::GrowQueueOrDie() {
   }
 }
 
-void Poller::Impl::TakeQueuedLocked(Sink* sink) {
+PollEvent* Poller::Impl::TakeQueuedLocked(Sink sink) {
   std::lock_guard<std::mutex> lock(queue_mu_);
-  size_t k = std::min(queue_.size(), sink->n - sink->count);
-  std::copy(queue_.begin(), queue_.begin() + k, sink->out + sink->count);
-  sink->count += k;
+  size_t k = std::min(queue_.size(), static_cast<size_t>(sink.end - sink.next));
+  std::copy(queue_.begin(), queue_.begin() + k, sink.next);
   queue_.erase(queue_.begin(), queue_.begin() + k);
   queued_.store(queue_.size(), std::memory_order_seq_cst);
+  return sink.next + k;
 }
 
 // Go's netpolldeadlineimpl, run by Poll() for a due deadline timer.
@@ -309,15 +333,15 @@ void Poller::Impl::FireDeadline(uintptr_t token, Sink* sink) {
   HandOut(sink, wg, PollMode::kWrite, PollReason::kDeadline);
 }
 
-void Poller::Impl::RunDeadlines(int64_t now, Sink* sink) {
-  if (deadlines_.NextWhen() < 0 || deadlines_.NextWhen() > now) return;
+PollEvent* Poller::Impl::RunDeadlines(int64_t now, Sink sink) {
+  int64_t next = deadlines_.NextWhen();
   uintptr_t tokens[64];
-  for (;;) {
+  while (next >= 0 && next <= now) {
     size_t n = 0;
-    int64_t next = deadlines_.Run(now, tokens, 64, &n);
-    for (size_t i = 0; i < n; ++i) FireDeadline(tokens[i], sink);
-    if (next < 0 || next > now) break;
+    next = deadlines_.Run(now, tokens, 64, &n);
+    for (size_t i = 0; i < n; ++i) FireDeadline(tokens[i], &sink);
   }
+  return sink.next;
 }
 
 absl::StatusOr<PollDescId> Poller::Impl::Register(intptr_t fd) {
@@ -506,7 +530,8 @@ absl::Status Poller::Impl::SetDeadline(PollDescId id, int64_t d,
 }
 
 // The body of Go's netpoll loop, for one harvested event.
-[[gnu::always_inline]] inline void Poller::Impl::OnEvent(const BackendEvent& ev,
+template <typename Event>
+[[gnu::always_inline]] inline void Poller::Impl::OnEvent(const Event& ev,
                                                          Sink* sink) {
 #ifdef _WIN32
   if (ev.op != nullptr) {
@@ -515,92 +540,176 @@ absl::Status Poller::Impl::SetDeadline(PollDescId id, int64_t d,
     return;
   }
 #endif
-  Pin pd = table_.Acquire(ev.key);
-  if (!pd) {  // harvested for a closed (maybe reused) pollDesc: drop it
+  // Pinned, as every call is: an Unregister() racing with us waits in
+  // Free() until we are done, so an event harvested for the old descriptor
+  // never readies (or takes a waiter of) the one that reuses the pollDesc.
+  PollDesc* pd = table_.TryPin(ev.Key());
+  if (pd == nullptr)
+      [[unlikely]] {  // harvested for a closed (maybe reused) pollDesc
     stale_events_.fetch_add(1, std::memory_order_relaxed);
     return;
   }
-  pd->SetEventErr(ev.error_only);
-  if (ev.modes & kPollRead) {
+  pd->SetEventErr(ev.ErrorOnly());
+  if (ev.Readable()) {
     HandOut(sink, pd->Ready(PollMode::kRead), PollMode::kRead,
             PollReason::kReady);
   }
-  if (ev.modes & kPollWrite) {
+  if (ev.Writable()) {
     HandOut(sink, pd->Ready(PollMode::kWrite), PollMode::kWrite,
             PollReason::kReady);
   }
+  PollDescTable::Unpin(pd);
+}
+
+// Poll()'s cold exits, out of line so that building a Status costs its
+// hot path nothing (no registers kept for it, no Status destructor).
+GORT_NOINLINE static absl::StatusOr<size_t> PollInvalid() {
+  return Err(GORT_EINVAL, "netpoll poll");
+}
+GORT_NOINLINE static absl::StatusOr<size_t> PollWaitError(int err) {
+  return internal::NativePollBackend::WaitError(err);
+}
+
+void Poller::Impl::WakeForQueued() { (void)Wake(); }
+
+Poller::Impl::PollPrelude Poller::Impl::Prelude(int64_t delay, Sink sink,
+                                                const PollEvent* out) {
+  if (queued_.load(std::memory_order_seq_cst) != 0) {
+    sink.next = TakeQueuedLocked(sink);
+  }
+  // The clock is read only when a deadline is armed.
+  int64_t next = deadlines_.NextWhen();
+  int64_t now = -1;
+  if (next >= 0) {
+    now = Nanotime();
+    if (next <= now) {
+      sink.next = RunDeadlines(now, sink);
+      next = deadlines_.NextWhen();
+    }
+  }
+  int64_t wait = sink.next != out ? 0 : delay;
+  if (next >= 0 && wait != 0) {
+    int64_t until = next > now ? next - now : 0;
+    if (wait < 0 || until < wait) wait = until;
+  }
+  return {sink.next, wait};
+}
+
+// Poll()'s harvest when it is not the common one: a backend other than the
+// OS's own (tests), or room for more than kStackEvents waiters (the big
+// buffer, one Poll() at a time; another meanwhile takes the stack).
+PollEvent* Poller::Impl::HarvestOther(int64_t wait, Sink sink,
+                                      internal::BackendWaitResult* r,
+                                      absl::Status* err) {
+  size_t room = static_cast<size_t>(sink.end - sink.next);
+  BigHarvest big(this);
+  bool big_room = room > internal::kStackEvents && big.Claim();
+  if (native_ != nullptr) {
+    int e = native_->Harvest(
+        wait, big_room ? room : std::min(room, internal::kStackEvents), r,
+        [this, &sink](const auto& ev) { OnEvent(ev, &sink); });
+    if (e != 0) *err = internal::NativePollBackend::WaitError(e);
+    return sink.next;
+  }
+  BackendEvent stack[internal::kStackEvents];
+  BackendEvent* evs = stack;
+  size_t cap = std::min(internal::kStackEvents, room);
+  if (big_room) evs = harvest_.Get(stack, room, &cap);
+  {
+    absl::StatusOr<internal::BackendWaitResult> got =
+        backend_->Wait(wait, evs, cap);
+    if (!got.ok()) {
+      *err = got.status();
+      return sink.next;
+    }
+    *r = *got;
+  }
+  for (size_t i = 0; i < r->n; ++i) OnEvent(evs[i], &sink);
+  return sink.next;
 }
 
 // Handshake 3: a token handed out by another thread must not sit in the
 // queue while every poller sleeps. HandOut() stores queued_, then Wake()
 // CASes wake_sig_ from 0; Poll() stores wake_sig_ = 0 after consuming the
-// wake-up, then loads queued_ (TakeQueued). All seq_cst (store then load on
-// each side): either Poll() sees the token, or Wake() sees 0 and signals
-// the backend again. Waiters left in the queue when Poll() returns (more
-// than `n`, or queued while it ran) get a Wake() too, so another thread
-// blocked in Poll() takes them: Go's netpoll returns every ready goroutine
-// and injectglist starts idle Ps for them.
+// wake-up, then loads queued_. All seq_cst (store then load on each side):
+// either Poll() sees the token, or Wake() sees 0 and signals the backend
+// again. Waiters left in the queue when Poll() returns (more than `n`, or
+// queued while it ran) get a Wake() too, so another thread blocked in
+// Poll() takes them: Go's netpoll returns every ready goroutine and
+// injectglist starts idle Ps for them.
 // Always inlined into Poller::Poll(), its only caller (a call layer less
-// on every poll).
+// on every poll). The common case (nothing queued, no deadline armed, room
+// for the events on the stack, the OS's backend) runs straight through;
+// `sink` never has its address taken here, so it lives in registers.
 [[gnu::always_inline]] inline absl::StatusOr<size_t> Poller::Impl::Poll(
     int64_t delay, PollEvent* out, size_t n) {
-  if (out == nullptr || n == 0) return Err(GORT_EINVAL, "netpoll poll");
-  Sink sink{out, n, 0};
-  TakeQueued(&sink);
-  // The clock is read only when a deadline is armed.
-  int64_t next = deadlines_.NextWhen();
-  int64_t now = next >= 0 ? Nanotime() : -1;
-  if (now >= 0) RunDeadlines(now, &sink);
-  size_t count = sink.count;
-  if (count < n) {
-    int64_t wait = count > 0 ? 0 : delay;
-    next = deadlines_.NextWhen();
-    if (next >= 0 && wait != 0) {
-      if (now < 0) now = Nanotime();  // armed meanwhile
-      int64_t until = next > now ? next - now : 0;
-      if (wait < 0 || until < wait) wait = until;
-    }
-    // One kernel wait harvests up to the room left (at most kMaxHarvest):
-    // on the stack up to kStackEvents, else in a buffer grown once, which
-    // one Poll() at a time may use (another meanwhile takes the stack).
-    size_t room = n - count;
-    BigHarvest big(this);
-    bool big_room = room > internal::kStackEvents && big.Claim();
+  if (out == nullptr || n == 0) [[unlikely]] {
+    return PollInvalid();
+  }
+  Sink sink{out, out + n};
+  int64_t wait = delay;
+  // Waiters queued, deadlines armed: PollPrelude() takes the first and
+  // fires those due, and bounds the wait by the next. A deadline armed
+  // after our load of NextWhen() wakes us (the heap's earlier hook calls
+  // Wake(), as Go's wakeNetPoller does): none armed needs no second look.
+  if (queued_.load(std::memory_order_seq_cst) != 0 ||
+      deadlines_.NextWhen() >= 0) [[unlikely]] {
+    PollPrelude p = Prelude(delay, sink, out);
+    sink.next = p.next;
+    wait = p.wait;
+  }
+  // Whether queued_ is to be looked at before returning (below).
+  bool check_queue = true;
+  if (!sink.full()) {
+    // One kernel wait harvests up to the room left (at most kMaxHarvest).
     internal::BackendWaitResult r;
-    if (native_ != nullptr) {
+    size_t room = static_cast<size_t>(sink.end - sink.next);
+    if (native_ != nullptr && room <= internal::kStackEvents) [[likely]] {
       // The OS's own backend, inlined: each kernel event is handled as it
       // is translated (Go's netpoll loop), with no copy in between.
-      int err = native_->Harvest(
-          wait, big_room ? room : std::min(room, internal::kStackEvents), &r,
-          [this, &sink](const BackendEvent& ev) { OnEvent(ev, &sink); });
-      if (err != 0) return internal::NativePollBackend::WaitError(err);
-    } else {
-      BackendEvent stack[internal::kStackEvents];
-      BackendEvent* evs = stack;
-      size_t cap = std::min(internal::kStackEvents, room);
-      if (big_room) evs = harvest_.Get(stack, room, &cap);
-      {
-        absl::StatusOr<internal::BackendWaitResult> got =
-            backend_->Wait(wait, evs, cap);
-        if (!got.ok()) return got.status();
-        r = *got;
+      int err = native_->Harvest(wait, room, &r, [this, &sink](const auto& ev) {
+        OnEvent(ev, &sink);
+      });
+      if (err != 0) [[unlikely]] {
+        return PollWaitError(err);
       }
-      for (size_t i = 0; i < r.n; ++i) OnEvent(evs[i], &sink);
+    } else {
+      internal::BackendWaitResult got;
+      absl::Status err;
+      sink.next = HarvestOther(wait, sink, &got, &err);
+      if (!err.ok()) return err;
+      r = got;
     }
     // After the events, as Go's netpoll stores netpollWakeSig in its loop:
-    // the loads of queued_ below (handshake 3) still come after this store.
-    if (r.broke) wake_sig_.store(0, std::memory_order_seq_cst);
-    if (r.foreign != 0) {
+    // the load of queued_ below (handshake 3) still comes after this store.
+    if (r.broke) [[unlikely]] {
+      wake_sig_.store(0, std::memory_order_seq_cst);
+    }
+    if (r.foreign != 0) [[unlikely]] {
       foreign_events_.fetch_add(r.foreign, std::memory_order_relaxed);
     }
     if (r.n != 0) events_.fetch_add(r.n, std::memory_order_relaxed);
-    if (wait != 0 && sink.count < n) {
-      if (deadlines_.NextWhen() >= 0) RunDeadlines(Nanotime(), &sink);
-      TakeQueued(&sink);
+    if (wait != 0 && !sink.full()) {
+      int64_t next = deadlines_.NextWhen();
+      if (next >= 0) [[unlikely]] {
+        int64_t now = Nanotime();
+        if (next <= now) sink.next = RunDeadlines(now, sink);
+      }
+      // Handshake 3's load. Finding the queue empty settles the check
+      // below too: a waiter queued after this load is another thread's to
+      // wake for (QueueOut() outside Poll() calls Wake(); a Poll() that
+      // overflowed its sink checks before it returns, as we do).
+      if (queued_.load(std::memory_order_seq_cst) == 0) [[likely]] {
+        check_queue = false;
+      } else {
+        sink.next = TakeQueuedLocked(sink);
+      }
     }
   }
-  if (queued_.load(std::memory_order_seq_cst) != 0) (void)Wake();
-  return sink.count;
+  if (check_queue && queued_.load(std::memory_order_seq_cst) != 0) {
+    WakeForQueued();
+  }
+  return static_cast<size_t>(sink.next - out);
 }
 
 // Go's netpollBreak: one signal until a blocking poll consumes it. A signal

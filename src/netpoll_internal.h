@@ -52,11 +52,19 @@ struct WinOp {
 // per call, and a default constructor initializing them cost ~390
 // instructions a Poll (callgrind, bench/echo_callgrind.sh). Backends write
 // whole aggregates, every member named.
+// Poll() reads an event through Key(), Readable(), Writable() and
+// ErrorOnly(); a backend's Harvest() may pass its own type with these
+// (epoll: EpollEvent, whose direction tests are tests of the kernel's bits).
 struct BackendEvent {
   uint64_t key;
   uint32_t modes;
   bool error_only;
   WinOp* op;  // Windows: the operation record a packet completes, or null
+
+  uint64_t Key() const { return key; }
+  bool Readable() const { return (modes & kPollRead) != 0; }
+  bool Writable() const { return (modes & kPollWrite) != 0; }
+  bool ErrorOnly() const { return error_only; }
 };
 static_assert(std::is_trivially_default_constructible_v<BackendEvent>,
               "Poll() must not initialize its event array on every call");

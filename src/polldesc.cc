@@ -72,12 +72,14 @@ void PollDesc::PublishAndUnblock(uint32_t modes, uintptr_t* rg_token,
   }
 }
 
-PollDescTable::PollDescTable(uint32_t seq_base) : seq_base_(seq_base & ~1u) {}
+PollDescTable::PollDescTable(uint32_t seq_base) : seq_base_(seq_base & ~1u) {
+  pages_[0].store(&page0_, std::memory_order_relaxed);
+}
 
 PollDescTable::~PollDescTable() {
   if (leak_) return;  // see LeakOnDestroy()
   for (uint32_t i = 0; i < nchunks_; ++i) delete ChunkSlot(i).load();
-  for (std::atomic<ChunkPage*>& p : pages_) delete p.load();
+  for (uint32_t i = 1; i < kPages; ++i) delete pages_[i].load();
 }
 
 std::atomic<PollDescTable::Chunk*>& PollDescTable::ChunkSlot(
@@ -87,37 +89,9 @@ std::atomic<PollDescTable::Chunk*>& PollDescTable::ChunkSlot(
       ->chunks[chunk & (kPageSize - 1)];
 }
 
-PollDesc* PollDescTable::At(uint32_t index) const {
-  if (index >= kMaxChunks * kChunkSize) return nullptr;
-  uint32_t chunk = index >> kChunkShift;
-  ChunkPage* page = pages_[chunk >> kPageShift].load(std::memory_order_acquire);
-  if (page == nullptr) return nullptr;
-  Chunk* c =
-      page->chunks[chunk & (kPageSize - 1)].load(std::memory_order_acquire);
-  if (c == nullptr) return nullptr;
-  return &c->pds[index & (kChunkSize - 1)];
-}
-
-// Handshake 2, the caller's side: pin, then check the sequence. Retire()
-// moves the sequence on, then Free() waits for pins; all four operations
-// are seq_cst, so either our check sees the new sequence (and we unpin) or
-// Free() sees our pin (and waits for it).
+// The pin and the sequence check are TryPin()'s (polldesc.h).
 PollDescTable::Pin PollDescTable::Acquire(PollDescId id) const {
-  uint32_t low = static_cast<uint32_t>(id);
-  uint32_t seq = static_cast<uint32_t>(id >> 32);
-  if ((seq & 1) == 0) return Pin(nullptr);
-  // A zero low half (no pollDesc) wraps to an index At() rejects: one test
-  // fewer on every harvested event.
-  static_assert(kMaxChunks * kChunkSize - 1 < UINT32_MAX,
-                "index UINT32_MAX must be out of range");
-  PollDesc* pd = At(low - 1);
-  if (pd == nullptr) return Pin(nullptr);
-  pd->refs.fetch_add(1, std::memory_order_seq_cst);
-  if (pd->seq.load(std::memory_order_seq_cst) != seq) {
-    pd->refs.fetch_sub(1, std::memory_order_release);
-    return Pin(nullptr);
-  }
-  return Pin(pd);
+  return Pin(TryPin(id));
 }
 
 PollDesc* PollDescTable::Alloc(PollDescId* id) {

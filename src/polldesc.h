@@ -11,9 +11,15 @@
 //     reads rg/wg to take a parked waiter (PublishAndUnblock). Each side
 //     must see the other's store, or the waiter parks after the descriptor
 //     closed and nobody wakes it.
-//  2. Pin vs. free. A call pins a pollDesc (refs += 1), then re-reads `seq`
-//     (PollDescTable::Acquire). A closer moves `seq` on, then waits for
-//     `refs` to reach 0 (PollDescTable::Free).
+//  2. Pin vs. free. A call, and Poll() for each harvested event, pins a
+//     pollDesc (refs += 1), then re-reads `seq` (PollDescTable::TryPin,
+//     inline; Acquire() is its out-of-line form, which the fence check
+//     reads). A closer moves `seq` on, then waits for `refs` to reach 0
+//     (PollDescTable::Free). Go's netpoll only compares the event's tag
+//     with fdseq and lets a late event ready a reused pollDesc (a spurious
+//     wake-up); gort pins, so Unregister() returning means no event for
+//     the old descriptor is still being handled (netpoll.h: events
+//     harvested for it are dropped).
 //
 // This is the store-buffering pattern: acquire/release orders neither side,
 // and arm64 and riscv64 really reorder a store with a later load (RISC-V
@@ -254,8 +260,10 @@ inline int PollDesc::Block(PollMode mode, uintptr_t token, bool waitio) {
 // before the table: a two-level table of chunk pointers, grown but never
 // shrunk, lets a handle's index find its pollDesc without a lock: 64
 // directory entries, each a page of 256 chunk pointers (allocated when
-// first needed), each chunk 256 pollDescs: 4M pollDescs in all, for a fixed
-// cost of 512 bytes.
+// first needed), each chunk 256 pollDescs: 4M pollDescs in all. The first
+// page is part of the table (2.5 KB in all), so the first 64K pollDescs,
+// which every poller uses before any other, are found with one load fewer
+// and no directory bound test (At(), on every harvested event).
 class PollDescTable {
  public:
   // `seq_base` is the sequence number of every pollDesc before its first
@@ -286,11 +294,32 @@ class PollDescTable {
   };
 
   // The pollDesc at `index`, in use or not; nullptr if never allocated.
-  PollDesc* At(uint32_t index) const;
+  // Inline: Poll() looks one up for every harvested event.
+  PollDesc* At(uint32_t index) const {
+    uint32_t chunk = index >> kChunkShift;
+    Chunk* c;
+    if (chunk < kPageSize) {
+      c = page0_.chunks[chunk].load(std::memory_order_acquire);
+    } else {
+      c = FarChunk(chunk);
+    }
+    if (c == nullptr) return nullptr;
+    return &c->pds[index & (kChunkSize - 1)];
+  }
 
   // Pins the pollDesc `id` names; an empty Pin for a stale or unknown
-  // handle.
-  Pin Acquire(PollDescId id) const;
+  // handle. Out of line: the fence check disassembles it (its body is
+  // TryPin's).
+  GORT_NOINLINE Pin Acquire(PollDescId id) const;
+
+  // Acquire() without the Pin, inline for Poll()'s loop (every harvested
+  // event; a call and a Pin in memory cost more than the pin itself): the
+  // pinned pollDesc, or nullptr for a stale or unknown handle. Whoever got
+  // a pollDesc drops the pin with Unpin().
+  [[gnu::always_inline]] inline PollDesc* TryPin(PollDescId id) const;
+  static void Unpin(PollDesc* pd) {
+    pd->refs.fetch_sub(1, std::memory_order_release);
+  }
 
   // A free pollDesc, marked in use with a new (odd) sequence; its handle in
   // *id. nullptr when out of memory or when 4M pollDescs are in use.
@@ -328,15 +357,50 @@ class PollDescTable {
     std::atomic<Chunk*> chunks[kPageSize] = {};
   };
   std::atomic<Chunk*>& ChunkSlot(uint32_t chunk) const;
+  // At() past the first page: nullptr if out of range or not allocated.
+  // Inline too: a call in Poll()'s loop costs it more registers than the
+  // few instructions here.
+  Chunk* FarChunk(uint32_t chunk) const {
+    if (chunk >= kMaxChunks) return nullptr;
+    ChunkPage* page =
+        pages_[chunk >> kPageShift].load(std::memory_order_acquire);
+    if (page == nullptr) return nullptr;
+    return page->chunks[chunk & (kPageSize - 1)].load(
+        std::memory_order_acquire);
+  }
 
+  // First: At() then indexes it at the table's own address.
+  ChunkPage page0_;
+  std::atomic<ChunkPage*> pages_[kPages] = {};  // [0] is &page0_
   const uint32_t seq_base_;
-  std::atomic<ChunkPage*> pages_[kPages] = {};
   std::mutex mu_;  // guards the free list and growing
   uint32_t free_head_ = 0;
   uint32_t nchunks_ = 0;
   std::atomic<uint32_t> in_use_{0};
   bool leak_ = false;
 };
+
+// Handshake 2, the caller's side: pin, then check the sequence. Retire()
+// moves the sequence on, then Free() waits for pins; all four operations
+// are seq_cst, so either our check sees the new sequence (and we unpin) or
+// Free() sees our pin (and waits for it).
+inline PollDesc* PollDescTable::TryPin(PollDescId id) const {
+  uint32_t low = static_cast<uint32_t>(id);
+  uint32_t seq = static_cast<uint32_t>(id >> 32);
+  if ((seq & 1) == 0) return nullptr;
+  // A zero low half (no pollDesc) wraps to an index At() rejects: one test
+  // fewer on every harvested event.
+  static_assert(kMaxChunks * kChunkSize - 1 < UINT32_MAX,
+                "index UINT32_MAX must be out of range");
+  PollDesc* pd = At(low - 1);
+  if (pd == nullptr) return nullptr;
+  pd->refs.fetch_add(1, std::memory_order_seq_cst);
+  if (pd->seq.load(std::memory_order_seq_cst) != seq) {
+    Unpin(pd);
+    return nullptr;
+  }
+  return pd;
+}
 
 }  // namespace gort::internal
 

@@ -311,6 +311,45 @@ TEST(NetpollHardening, TokenLeftOnAFreedPollDescIsHandedOut) {
 #endif
 }
 
+// The first 64K pollDescs (the table's first page, part of the table) are
+// looked up apart from those after them: a descriptor past the first page
+// is found by calls and by harvested events alike, and an event whose
+// handle names a chunk or a page never allocated, or an index past the
+// table, is dropped as stale.
+TEST(NetpollHardening, PollDescsPastTheFirstPageAreFound) {
+  FakeBackend* fake;
+  std::unique_ptr<Poller> p = OpenFake(&fake);
+  ASSERT_NE(p, nullptr);
+  std::vector<PollDescId> ids;
+  for (int i = 0; i < 65536 + 300; ++i) {
+    auto pd = p->Register(1000 + i);
+    ASSERT_TRUE(pd.ok());
+    ids.push_back(*pd);
+  }
+  PollDescId past = ids.back();
+  ASSERT_GT(past & 0xffffffffu, 65536u);
+  auto w = p->Wait(past, PollMode::kRead, 0x500);
+  ASSERT_TRUE(w.ok());
+  EXPECT_EQ(*w, WaitResult::kParked);
+  const uint64_t seq = past & ~uint64_t{0xffffffff};
+  uint64_t stale0 = p->stats().stale_events;
+  fake->ScriptForPollingWait(BackendEvent{past, kPollRead, false, nullptr});
+  for (uint64_t low : {uint64_t{65536 + 256 * 8 + 1},  // chunk not allocated
+                       uint64_t{3 * 65536 + 1},        // page not allocated
+                       uint64_t{0xffffffff}}) {        // past the table
+    fake->ScriptForPollingWait(
+        BackendEvent{seq | low, kPollRead, false, nullptr});
+  }
+  PollEvent ev[8];
+  auto n = p->Poll(0, ev, 8);
+  ASSERT_TRUE(n.ok());
+  ASSERT_EQ(*n, 1u);
+  EXPECT_EQ(ev[0].token, 0x500u);
+  EXPECT_EQ(ev[0].reason, PollReason::kReady);
+  EXPECT_EQ(p->stats().stale_events, stale0 + 3);
+  for (PollDescId id : ids) ASSERT_TRUE(p->Unregister(id).ok());
+}
+
 // Waiters handed out outside Poll() (evict, deadline) do not allocate in
 // the common case: the queue has room for two waiters per pollDesc,
 // reserved when a descriptor is registered. 1000 pollDescs, both

@@ -64,10 +64,25 @@ absl::StatusOr<BackendWaitResult> EpollBackend::Wait(int64_t delay,
                                                      size_t n) {
   BackendWaitResult r;
   size_t k = 0;
-  int err = Harvest(delay, n, &r,
-                    [out, &k](const BackendEvent& ev) { out[k++] = ev; });
+  int err = Harvest(delay, n, &r, [out, &k](const EpollEvent& ev) {
+    out[k++] = ev.ToBackendEvent();
+  });
   if (err != 0) return WaitError(err);
   return r;
+}
+
+int EpollBackend::WaitAgain(int64_t delay, epoll_event* evs, int max) {
+  for (;;) {
+    if (errno != EINTR) return -errno;
+    if (delay > 0) return 0;
+    int k = epoll_wait(epfd_, evs, max, EpollDelayMillis(delay));
+    if (k >= 0) return k;
+  }
+}
+
+void EpollBackend::ConsumeWake() {
+  uint64_t v;
+  (void)read(wakefd_, &v, sizeof(v));
 }
 
 absl::Status EpollBackend::WaitError(int err) {

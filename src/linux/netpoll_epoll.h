@@ -22,6 +22,24 @@
 
 namespace gort::internal {
 
+// One epoll_event as Poll() reads it (see BackendEvent): the direction
+// tests are tests of the kernel's bits where Poll() makes them, with no
+// word of kPollRead/kPollWrite bits built in between.
+struct EpollEvent {
+  static constexpr uint32_t kRead = EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR;
+  static constexpr uint32_t kWrite = EPOLLOUT | EPOLLHUP | EPOLLERR;
+  const epoll_event& ev;
+  uint64_t Key() const { return ev.data.u64; }
+  bool Readable() const { return (ev.events & kRead) != 0; }
+  bool Writable() const { return (ev.events & kWrite) != 0; }
+  bool ErrorOnly() const { return ev.events == EPOLLERR; }
+  BackendEvent ToBackendEvent() const {
+    return BackendEvent{
+        Key(), (Readable() ? kPollRead : 0) | (Writable() ? kPollWrite : 0),
+        ErrorOnly(), nullptr};
+  }
+};
+
 class EpollBackend final : public PollBackend {
  public:
   // Go's netpollinit: the epoll instance and its wake-up eventfd.
@@ -35,13 +53,22 @@ class EpollBackend final : public PollBackend {
                                          size_t n) override;
 
   // Go's netpoll: PollBackend::Wait()'s contract, but each event goes to
-  // `on` (called with a const BackendEvent&) as it is translated, and the
+  // `on` (called with a const EpollEvent&) as it is harvested, and the
   // result is an errno (0: done; *r says what was seen). Inline, for
   // Poll(); WaitError() makes the Status of a failure.
   template <typename OnEvent>
   [[gnu::always_inline]] inline int Harvest(int64_t delay, size_t n,
                                             BackendWaitResult* r, OnEvent&& on);
   static absl::Status WaitError(int err);
+
+  // Harvest()'s rare steps, out of line and cold so that Poll()'s loop
+  // keeps nothing alive across them. WaitAgain: after epoll_wait failed
+  // (errno set), Go's EINTR rule: a timed wait (delay > 0) returns empty
+  // (0) so the caller can recompute its delay; an endless or non-blocking
+  // one waits again. Returns the events or -errno.
+  [[gnu::noinline, gnu::cold]] int WaitAgain(int64_t delay, epoll_event* evs,
+                                             int max);
+  [[gnu::noinline, gnu::cold]] void ConsumeWake();
 
   // The wake-up eventfd's key: no pollDesc handle has a zero low half.
   static constexpr uint64_t kWakeKey = 0;
@@ -67,35 +94,26 @@ inline int EpollBackend::Harvest(int64_t delay, size_t n, BackendWaitResult* r,
   // An endless wait (the common case: nothing armed) skips the rounding,
   // whose division the compiler would otherwise compute first.
   const int ms = delay < 0 ? -1 : EpollDelayMillis(delay);
-  int k;
-  for (;;) {
-    k = epoll_wait(epfd_, evs, max, ms);
-    if (k >= 0) break;
-    if (errno != EINTR) return errno;
-    // Go's EINTR rule: a timed wait returns empty so the caller can
-    // recompute its delay; an endless or non-blocking one goes on.
-    if (delay > 0) return 0;
+  int k = epoll_wait(epfd_, evs, max, ms);
+  if (k < 0) [[unlikely]] {
+    k = WaitAgain(delay, evs, max);
+    if (k < 0) return -k;
   }
   for (int i = 0; i < k; ++i) {
     const epoll_event& ev = evs[i];
-    if (ev.data.u64 == kWakeKey) {
+    if (ev.data.u64 == kWakeKey) [[unlikely]] {
       // Only a blocking wait consumes the signal; a non-blocking one
       // leaves it for the blocking poll it is meant for.
       if (delay != 0) {
-        uint64_t v;
-        (void)read(wakefd_, &v, sizeof(v));
+        ConsumeWake();
         r->broke = true;
       }
       continue;
     }
-    uint32_t modes = 0;
-    if (ev.events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) {
-      modes |= kPollRead;
-    }
-    if (ev.events & (EPOLLOUT | EPOLLHUP | EPOLLERR)) modes |= kPollWrite;
-    if (modes == 0) continue;
+    // Go: an event that readies neither direction is skipped.
+    if ((ev.events & (EpollEvent::kRead | EpollEvent::kWrite)) == 0) continue;
     ++r->n;
-    on(BackendEvent{ev.data.u64, modes, ev.events == EPOLLERR, nullptr});
+    on(EpollEvent{ev});
   }
   return 0;
 }
