@@ -30,15 +30,21 @@ std::atomic<BlockHook> g_block_hook{nullptr};
 // info before the sc of the CAS is visible, and the closer's load of rg/wg
 // before its store of info: both miss, the waiter parks on a closed
 // pollDesc and nothing ever hands its token out.
-bool PollDesc::SetWait(PollMode mode, int* err) {
+int PollDesc::SetWait(PollMode mode) {
   uintptr_t expected = kPdNil;
   if (!g(mode).compare_exchange_strong(expected, kPdWait,
                                        std::memory_order_seq_cst,
                                        std::memory_order_relaxed)) {
-    return false;
+    return kSetWaitNotNil;
   }
-  *err = CheckErr(mode);
-  return true;
+  int err = CheckErr(mode);
+  // Tests' interleaving point, here rather than in the inline Block(): the
+  // callers' park paths then carry neither the load nor the call.
+  if (BlockHook hook = g_block_hook.load(std::memory_order_relaxed))
+      [[unlikely]] {
+    hook(this, mode);
+  }
+  return err;
 }
 
 // Handshake 1, the closer's side: see SetWait.

@@ -64,9 +64,14 @@ inline constexpr uint32_t kInfoExpiredWrite = 8;
 inline constexpr int kBlockReady = 0;
 inline constexpr int kBlockParked = 1;
 
-// Tests only: when set, Block() calls it between SetWait() and publishing
-// the token, so a test can interleave another thread's work exactly there.
-// One relaxed load on the park path when unset.
+// SetWait()'s result when the direction was not nil (errors are <= 0).
+inline constexpr int kSetWaitNotNil = 1;
+static_assert(GORT_ECANCELED < 0 && GORT_ETIMEDOUT < 0 && GORT_EIO < 0,
+              "SetWait's errors and kSetWaitNotNil must not meet");
+
+// Tests only: when set, SetWait() calls it once the direction is pdWait,
+// before Block() publishes the token, so a test can interleave another
+// thread's work exactly there. One relaxed load in SetWait when unset.
 using BlockHook = void (*)(PollDesc* pd, PollMode mode);
 extern std::atomic<BlockHook> g_block_hook;
 
@@ -165,10 +170,11 @@ struct PollDesc {
   int Block(PollMode mode, uintptr_t token, bool waitio = false);
 
   // The waiter's half of handshake 1: moves the direction from nil to
-  // pdWait and, if that succeeded, stores the error visible afterwards in
-  // *err and returns true; returns false (and sets nothing) if the
-  // direction was not nil.
-  GORT_NOINLINE bool SetWait(PollMode mode, int* err);
+  // pdWait and, if that succeeded, returns the error visible afterwards (0
+  // or a negative GORT_E* code, CheckErr's) after calling g_block_hook;
+  // returns kSetWaitNotNil (changing nothing) if the direction was not nil.
+  // The result is one register, not a flag and an out-parameter in memory.
+  GORT_NOINLINE int SetWait(PollMode mode);
 
   // The closer's half of handshake 1, with `mu` held after closing, rd or
   // wd changed (Go's publishInfo, then netpollunblock(ioready=false) for
@@ -214,8 +220,8 @@ static_assert(sizeof(void*) != 8 || sizeof(std::mutex) != 40 ||
 inline int PollDesc::Block(PollMode mode, uintptr_t token, bool waitio) {
   std::atomic<uintptr_t>& gp = g(mode);
   for (;;) {
-    int err = 0;
-    if (!SetWait(mode, &err)) {
+    int err = SetWait(mode);
+    if (err == kSetWaitNotNil) {
       uintptr_t old = gp.load(std::memory_order_acquire);
       if (old == kPdReady) {
         if (gp.compare_exchange_weak(old, kPdNil, std::memory_order_acq_rel)) {
@@ -225,9 +231,6 @@ inline int PollDesc::Block(PollMode mode, uintptr_t token, bool waitio) {
       }
       if (old == kPdNil) continue;  // changed under us: try again
       return GORT_EBUSY;            // pdWait or a token: another waiter
-    }
-    if (BlockHook hook = g_block_hook.load(std::memory_order_relaxed)) {
-      hook(this, mode);
     }
     if (waitio) err = 0;  // Go: park if waitio || no error
     if (err == 0) {
