@@ -51,6 +51,11 @@ def functions(objdump, obj):
     for line in out.splitlines():
         m = re.match(r"^[0-9a-f]+ <(.*)>:$", line)
         if m:
+            # A local label (.Lpcrel_hi0: where riscv64 code takes a global's
+            # address) is inside the function objdump was printing, not a
+            # function of its own: its instructions stay with that function.
+            if m.group(1).startswith(".L") and name is not None:
+                continue
             name = m.group(1)
             funcs[name] = []
             continue
