@@ -20,7 +20,9 @@ class Task {
   struct promise_type : Waiter {
     Scheduler* sched = nullptr;
 
-    // Waiter: the first run starts the coroutine.
+    // Waiter: running it resumes the coroutine. The first run starts it;
+    // an awaitable with nothing to do but resume parks it as its token
+    // (readable.h).
     promise_type() : Waiter(&Start) {}
     static void Start(Waiter* w) {
       std::coroutine_handle<promise_type>::from_promise(
