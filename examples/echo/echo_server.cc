@@ -131,13 +131,19 @@ rt::Task ServerTasks::Serve(EchoServer* s, std::unique_ptr<gort::Fd> fd) {
   if (s->Link(&conn)) {
     unsigned char buf[kBufferBytes];
     for (;;) {
-      rt::IoOutcome r = co_await rt::Read(*fd, buf, sizeof buf);
-      if (!r.status.ok() || r.n == 0) break;  // error, closed, or EOF
-      rt::IoOutcome w = co_await rt::Write(*fd, buf, r.n);
-      if (!w.status.ok()) break;
+      size_t n;
+      {  // scoped: each outcome is checked and gone before the next co_await
+        rt::IoOutcome r = co_await rt::Read(*fd, buf, sizeof buf);
+        if (!r.status.ok() || r.n == 0) break;  // error, closed, or EOF
+        n = r.n;
+      }
+      {
+        rt::IoOutcome w = co_await rt::Write(*fd, buf, n);
+        if (!w.status.ok()) break;
+      }
       // A short read emptied the socket: wait for the next edge rather
       // than read again only to hear EAGAIN (see readable.h).
-      if (r.n < sizeof buf) co_await rt::Readable(s->sched_, *fd);
+      if (n < sizeof buf) co_await rt::Readable(s->sched_, *fd);
     }
     s->Unlink(&conn);
   }

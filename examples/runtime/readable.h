@@ -26,10 +26,15 @@
 #include "absl/status/status.h"
 #include "gort/fd.h"
 #include "scheduler.h"
+#include "task.h"
 
 namespace rt {
 
-class ReadableAwait : public Waiter {
+// Not a Waiter of its own: nothing needs doing when the token comes out but
+// resuming the coroutine, and the task's promise does just that when run
+// (task.h). So the promise is the token, and the awaitable stores nothing
+// but the Fd.
+class ReadableAwait {
  public:
 #ifdef _WIN32
   static constexpr bool kSupported = false;
@@ -37,32 +42,26 @@ class ReadableAwait : public Waiter {
   static constexpr bool kSupported = true;
 #endif
 
-  explicit ReadableAwait(gort::Fd& fd) : Waiter(&Woken), fd_(fd) {}
+  explicit ReadableAwait(gort::Fd& fd) : fd_(fd) {}
   ReadableAwait(const ReadableAwait&) = delete;
   ReadableAwait& operator=(const ReadableAwait&) = delete;
 
   bool await_ready() const noexcept { return !kSupported; }
   // Parks the token once the coroutine is suspended (as fd_ops.h does); any
   // other outcome (ready, closing, deadline) resumes at once.
-  bool await_suspend(std::coroutine_handle<> h) {
-    h_ = h;
+  bool await_suspend(std::coroutine_handle<Task::promise_type> h) {
     // r is this call's own: kParked is written before the token can be
     // published (and another worker resume the coroutine), nothing after.
     gort::IoResult r;
-    absl::Status s = fd_.WaitRead(Token(), &r);
+    absl::Status s = fd_.WaitRead(
+        reinterpret_cast<uintptr_t>(static_cast<Waiter*>(&h.promise())), &r);
     return s.ok() && r.state == gort::IoState::kParked;
   }
   // The token came out (or the wait was over at once): nothing to finish.
   void await_resume() const noexcept {}
 
  private:
-  uintptr_t Token() {
-    return reinterpret_cast<uintptr_t>(static_cast<Waiter*>(this));
-  }
-  static void Woken(Waiter* w) { static_cast<ReadableAwait*>(w)->h_.resume(); }
-
   gort::Fd& fd_;
-  std::coroutine_handle<> h_;
 };
 
 inline ReadableAwait Readable(Scheduler&, gort::Fd& fd) {

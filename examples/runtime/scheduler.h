@@ -4,11 +4,12 @@
 // runtime/proc.go's findRunnable, which runs due timers, then polls the
 // network bounded by the next timer).
 //
-// A Waiter is anything the scheduler can run: a coroutine to start, an I/O
-// operation to call again, a sleep that ended. Its address is the token it
-// parks with, on the poller (Fd operations) and on the timer heap (sleeps),
-// so a token handed back is the Waiter to run. Nothing here allocates per
-// step: the run queue is an intrusive list through the waiters.
+// A Waiter is anything the scheduler can run: a task to start or resume
+// (its promise), an I/O operation to call again, a sleep that ended. Its
+// address is the token it parks with, on the poller (Fd operations) and on
+// the timer heap (sleeps), so a token handed back is the Waiter to run.
+// Nothing here allocates per step: the run queue is an intrusive list
+// through the waiters.
 //
 // A worker's loop: run the queue; when it is empty, run due timers, then
 // Poll() with the delay to the next timer (-1, endless, when none is armed:

@@ -2,10 +2,10 @@
 // `co_await rt::Sleep(sched, d)`: Go's time.Sleep on the example runtime
 // (runtime/time.go's timeSleep: a timer whose firing readies the goroutine).
 //
-// A token timer on the scheduler's TimerHeap: its token is the awaitable
-// (a Waiter), which the worker that runs the due timer resumes. Arming a
-// timer earlier than the one a worker's Poll() waits for wakes the poller
-// (the heap's earlier hook, set by the Scheduler). The timer is created
+// A token timer on the scheduler's TimerHeap: its token is the task's
+// promise (task.h), so the worker that runs the due timer resumes the task.
+// Arming a timer earlier than the one a worker's Poll() waits for wakes the
+// poller (the heap's earlier hook, set by the Scheduler). The timer is created
 // unarmed first, so its handle is stored before arming: once Reset()
 // returns, the timer may already have fired on another worker, and the
 // awaitable must not be touched by this thread any more.
@@ -20,23 +20,22 @@
 #include "gort/time.h"
 #include "gort/timer.h"
 #include "scheduler.h"
+#include "task.h"
 
 namespace rt {
 
-class SleepAwait : public Waiter {
+class SleepAwait {
  public:
   SleepAwait(Scheduler& s, absl::Duration d)
-      : Waiter(&Fired),
-        sched_(s),
+      : sched_(s),
         ns_(absl::ToInt64Nanoseconds(absl::Ceil(d, absl::Nanoseconds(1)))) {}
   SleepAwait(const SleepAwait&) = delete;
   SleepAwait& operator=(const SleepAwait&) = delete;
 
   bool await_ready() const noexcept { return ns_ <= 0; }
-  bool await_suspend(std::coroutine_handle<> h) {
-    h_ = h;
+  bool await_suspend(std::coroutine_handle<Task::promise_type> h) {
     gort::TimerTarget t;
-    t.token = reinterpret_cast<uintptr_t>(static_cast<Waiter*>(this));
+    t.token = reinterpret_cast<uintptr_t>(static_cast<Waiter*>(&h.promise()));
     absl::StatusOr<gort::TimerId> id = sched_.timers().Add(t);
     if (!id.ok()) {
       status_ = id.status();
@@ -59,12 +58,9 @@ class SleepAwait : public Waiter {
   }
 
  private:
-  static void Fired(Waiter* w) { static_cast<SleepAwait*>(w)->h_.resume(); }
-
   Scheduler& sched_;
   int64_t ns_;
   gort::TimerId id_ = 0;
-  std::coroutine_handle<> h_;
   absl::Status status_;
 };
 
