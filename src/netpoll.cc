@@ -354,8 +354,16 @@ absl::StatusOr<PollDescId> Poller::Impl::Register(intptr_t fd) {
   }
   // After Alloc(), so the count it reserves for includes this pollDesc
   // (and every other allocated before: the last reservation sees them all).
-  absl::Status s = ReserveQueue() ? backend_->Add(fd, id)
-                                  : Err(GORT_ENOMEM, "netpoll register: queue");
+  // The OS's own backend may take tagged keys (Go: netpoll_epoll.go's
+  // taggedPointer); others (tests') are given the handle.
+  uint64_t key = id;
+  if (internal::NativePollBackend::kTaggedKeys && native_ != nullptr) {
+    key = PollDescTable::TaggedKey(pd, id);
+  }
+  absl::Status s = key == 0 ? Err(GORT_ENOMEM, "netpoll register: address")
+                   : ReserveQueue()
+                       ? backend_->Add(fd, key)
+                       : Err(GORT_ENOMEM, "netpoll register: queue");
   if (!s.ok()) {
     uintptr_t rg, wg;
     (void)table_.Retire(pd, id);
@@ -543,9 +551,16 @@ template <typename Event>
   // Pinned, as every call is: an Unregister() racing with us waits in
   // Free() until we are done, so an event harvested for the old descriptor
   // never readies (or takes a waiter of) the one that reuses the pollDesc.
-  PollDesc* pd = table_.TryPin(ev.Key());
-  if (pd == nullptr)
-      [[unlikely]] {  // harvested for a closed (maybe reused) pollDesc
+  PollDesc* pd;
+  bool pinned;
+  if constexpr (Event::kTaggedKey) {
+    pd = PollDescTable::TaggedDesc(ev.Key());
+    pinned = PollDescTable::PinTagged(pd, ev.Key());
+  } else {
+    pd = table_.TryPin(ev.Key());
+    pinned = pd != nullptr;
+  }
+  if (!pinned) [[unlikely]] {  // harvested for a closed (maybe reused) pollDesc
     stale_events_.fetch_add(1, std::memory_order_relaxed);
     return;
   }

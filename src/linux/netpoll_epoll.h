@@ -28,6 +28,12 @@ namespace gort::internal {
 struct EpollEvent {
   static constexpr uint32_t kRead = EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR;
   static constexpr uint32_t kWrite = EPOLLOUT | EPOLLHUP | EPOLLERR;
+  // The key is a tagged pollDesc address (Go: netpoll_epoll.go registers
+  // a taggedPointer), which Poll() turns into the pollDesc with no table
+  // lookup: Poller::Register() gives Add() TaggedKey()s when it runs over
+  // this backend natively (Harvest()). Through the virtual Wait(), keys
+  // are whatever Add() was given (handles) and events are BackendEvents.
+  static constexpr bool kTaggedKey = true;
   const epoll_event& ev;
   uint64_t Key() const { return ev.data.u64; }
   bool Readable() const { return (ev.events & kRead) != 0; }
@@ -70,7 +76,10 @@ class EpollBackend final : public PollBackend {
                                              int max);
   [[gnu::noinline, gnu::cold]] void ConsumeWake();
 
-  // The wake-up eventfd's key: no pollDesc handle has a zero low half.
+  // Whether Poller::Register() gives Add() tagged keys (see EpollEvent).
+  static constexpr bool kTaggedKeys = EpollEvent::kTaggedKey;
+  // The wake-up eventfd's key: no pollDesc handle has a zero low half,
+  // and no tagged key is 0 (a pollDesc's address is not null).
   static constexpr uint64_t kWakeKey = 0;
 
  private:

@@ -52,6 +52,9 @@ class IocpBackend final : public PollBackend {
     return 0;
   }
   static absl::Status WaitError(int err);
+  // Completion keys are pollDesc handles: CompleteOp() and the stale
+  // checks compare a record's key with them.
+  static constexpr bool kTaggedKeys = false;
 
   void* port() const { return port_; }
 
