@@ -31,6 +31,12 @@ std::atomic<BlockHook> g_block_hook{nullptr};
 // before its store of info: both miss, the waiter parks on a closed
 // pollDesc and nothing ever hands its token out.
 int PollDesc::SetWait(PollMode mode) {
+  // Tests' interleaving point, here rather than in the inline Block(): the
+  // callers' park paths then carry neither the load nor the call. Loaded
+  // before the CAS: a plain load after it is what the fence check
+  // (tests/check_fences.py) rejects on arm64, and the hook, set before the
+  // test's threads start, needs no ordering.
+  BlockHook hook = g_block_hook.load(std::memory_order_relaxed);
   uintptr_t expected = kPdNil;
   if (!g(mode).compare_exchange_strong(expected, kPdWait,
                                        std::memory_order_seq_cst,
@@ -38,10 +44,7 @@ int PollDesc::SetWait(PollMode mode) {
     return kSetWaitNotNil;
   }
   int err = CheckErr(mode);
-  // Tests' interleaving point, here rather than in the inline Block(): the
-  // callers' park paths then carry neither the load nor the call.
-  if (BlockHook hook = g_block_hook.load(std::memory_order_relaxed))
-      [[unlikely]] {
+  if (hook != nullptr) [[unlikely]] {
     hook(this, mode);
   }
   return err;
