@@ -620,10 +620,14 @@ PollEvent* Poller::Impl::HarvestOther(int64_t wait, Sink sink,
   BigHarvest big(this);
   bool big_room = room > internal::kStackEvents && big.Claim();
   if (native_ != nullptr) {
-    int e = native_->Harvest(
-        wait, big_room ? room : std::min(room, internal::kStackEvents), r,
-        [this, &sink](const auto& ev) { OnEvent(ev, &sink); });
+    int e;
+    do {
+      e = native_->Harvest(
+          wait, big_room ? room : std::min(room, internal::kStackEvents), r,
+          [this, &sink](const auto& ev) { OnEvent(ev, &sink); });
+    } while (e == internal::kHarvestAgain);
     if (e != 0) *err = internal::NativePollBackend::WaitError(e);
+    if (r->broke) native_->ConsumeWake();
     return sink.next;
   }
   BackendEvent stack[internal::kStackEvents];
@@ -672,21 +676,29 @@ PollEvent* Poller::Impl::HarvestOther(int64_t wait, Sink sink,
     PollPrelude p = Prelude(delay, sink, out);
     sink.next = p.next;
     wait = p.wait;
+    // The queue filled the sink: no wait (Go's netpoll is not called).
+    if (sink.full()) goto check_queue;
   }
-  // Whether queued_ is to be looked at before returning (below).
-  bool check_queue = true;
-  if (!sink.full()) {
+  {
     // One kernel wait harvests up to the room left (at most kMaxHarvest).
     internal::BackendWaitResult r;
     size_t room = static_cast<size_t>(sink.end - sink.next);
     if (native_ != nullptr && room <= internal::kStackEvents) [[likely]] {
       // The OS's own backend, inlined: each kernel event is handled as it
-      // is translated (Go's netpoll loop), with no copy in between.
-      int err = native_->Harvest(wait, room, &r, [this, &sink](const auto& ev) {
-        OnEvent(ev, &sink);
-      });
-      if (err != 0) [[unlikely]] {
-        return PollWaitError(err);
+      // is translated (Go's netpoll loop), with no copy in between. Its
+      // rare steps start over from native_ (kHarvestAgain, ConsumeWake),
+      // so that nothing of the wait's own is kept across it.
+      for (;;) {
+        int err = native_->Harvest(
+            wait, room, &r,
+            [this, &sink](const auto& ev) { OnEvent(ev, &sink); });
+        if (err == 0) [[likely]] {
+          break;
+        }
+        if (err != internal::kHarvestAgain) return PollWaitError(err);
+      }
+      if (r.broke) [[unlikely]] {
+        native_->ConsumeWake();
       }
     } else {
       internal::BackendWaitResult got;
@@ -715,15 +727,13 @@ PollEvent* Poller::Impl::HarvestOther(int64_t wait, Sink sink,
       // wake for (QueueOut() outside Poll() calls Wake(); a Poll() that
       // overflowed its sink checks before it returns, as we do).
       if (queued_.load(std::memory_order_seq_cst) == 0) [[likely]] {
-        check_queue = false;
-      } else {
-        sink.next = TakeQueuedLocked(sink);
+        return static_cast<size_t>(sink.next - out);
       }
+      sink.next = TakeQueuedLocked(sink);
     }
   }
-  if (check_queue && queued_.load(std::memory_order_seq_cst) != 0) {
-    WakeForQueued();
-  }
+check_queue:
+  if (queued_.load(std::memory_order_seq_cst) != 0) WakeForQueued();
   return static_cast<size_t>(sink.next - out);
 }
 

@@ -106,6 +106,11 @@ class PollBackend {
                                                  size_t n) = 0;
 };
 
+// A native backend's Harvest() result (see netpoll_epoll.h): nothing was
+// harvested and the wait is to start over (Go's EINTR rule, an untimed
+// wait). Errors are positive.
+inline constexpr int kHarvestAgain = -1;
+
 // Events harvested per kernel wait with arrays on the stack; a Poll() with
 // room for more uses a buffer grown once, up to kMaxHarvest.
 inline constexpr size_t kStackEvents = 128;
