@@ -354,8 +354,16 @@ absl::StatusOr<PollDescId> Poller::Impl::Register(intptr_t fd) {
   }
   // After Alloc(), so the count it reserves for includes this pollDesc
   // (and every other allocated before: the last reservation sees them all).
-  absl::Status s = ReserveQueue() ? backend_->Add(fd, id)
-                                  : Err(GORT_ENOMEM, "netpoll register: queue");
+  // The OS's own backend may take tagged keys (Go: netpoll_epoll.go's
+  // taggedPointer); others (tests') are given the handle.
+  uint64_t key = id;
+  if (internal::NativePollBackend::kTaggedKeys && native_ != nullptr) {
+    key = PollDescTable::TaggedKey(pd, id);
+  }
+  absl::Status s = key == 0 ? Err(GORT_ENOMEM, "netpoll register: address")
+                   : ReserveQueue()
+                       ? backend_->Add(fd, key)
+                       : Err(GORT_ENOMEM, "netpoll register: queue");
   if (!s.ok()) {
     uintptr_t rg, wg;
     (void)table_.Retire(pd, id);
@@ -543,9 +551,16 @@ template <typename Event>
   // Pinned, as every call is: an Unregister() racing with us waits in
   // Free() until we are done, so an event harvested for the old descriptor
   // never readies (or takes a waiter of) the one that reuses the pollDesc.
-  PollDesc* pd = table_.TryPin(ev.Key());
-  if (pd == nullptr)
-      [[unlikely]] {  // harvested for a closed (maybe reused) pollDesc
+  PollDesc* pd;
+  bool pinned;
+  if constexpr (Event::kTaggedKey) {
+    pd = PollDescTable::TaggedDesc(ev.Key());
+    pinned = PollDescTable::PinTagged(pd, ev.Key());
+  } else {
+    pd = table_.TryPin(ev.Key());
+    pinned = pd != nullptr;
+  }
+  if (!pinned) [[unlikely]] {  // harvested for a closed (maybe reused) pollDesc
     stale_events_.fetch_add(1, std::memory_order_relaxed);
     return;
   }
@@ -605,10 +620,14 @@ PollEvent* Poller::Impl::HarvestOther(int64_t wait, Sink sink,
   BigHarvest big(this);
   bool big_room = room > internal::kStackEvents && big.Claim();
   if (native_ != nullptr) {
-    int e = native_->Harvest(
-        wait, big_room ? room : std::min(room, internal::kStackEvents), r,
-        [this, &sink](const auto& ev) { OnEvent(ev, &sink); });
+    int e;
+    do {
+      e = native_->Harvest(
+          wait, big_room ? room : std::min(room, internal::kStackEvents), r,
+          [this, &sink](const auto& ev) { OnEvent(ev, &sink); });
+    } while (e == internal::kHarvestAgain);
     if (e != 0) *err = internal::NativePollBackend::WaitError(e);
+    if (r->broke) native_->ConsumeWake();
     return sink.next;
   }
   BackendEvent stack[internal::kStackEvents];
@@ -657,21 +676,29 @@ PollEvent* Poller::Impl::HarvestOther(int64_t wait, Sink sink,
     PollPrelude p = Prelude(delay, sink, out);
     sink.next = p.next;
     wait = p.wait;
+    // The queue filled the sink: no wait (Go's netpoll is not called).
+    if (sink.full()) goto check_queue;
   }
-  // Whether queued_ is to be looked at before returning (below).
-  bool check_queue = true;
-  if (!sink.full()) {
+  {
     // One kernel wait harvests up to the room left (at most kMaxHarvest).
     internal::BackendWaitResult r;
     size_t room = static_cast<size_t>(sink.end - sink.next);
     if (native_ != nullptr && room <= internal::kStackEvents) [[likely]] {
       // The OS's own backend, inlined: each kernel event is handled as it
-      // is translated (Go's netpoll loop), with no copy in between.
-      int err = native_->Harvest(wait, room, &r, [this, &sink](const auto& ev) {
-        OnEvent(ev, &sink);
-      });
-      if (err != 0) [[unlikely]] {
-        return PollWaitError(err);
+      // is translated (Go's netpoll loop), with no copy in between. Its
+      // rare steps start over from native_ (kHarvestAgain, ConsumeWake),
+      // so that nothing of the wait's own is kept across it.
+      for (;;) {
+        int err = native_->Harvest(
+            wait, room, &r,
+            [this, &sink](const auto& ev) { OnEvent(ev, &sink); });
+        if (err == 0) [[likely]] {
+          break;
+        }
+        if (err != internal::kHarvestAgain) return PollWaitError(err);
+      }
+      if (r.broke) [[unlikely]] {
+        native_->ConsumeWake();
       }
     } else {
       internal::BackendWaitResult got;
@@ -700,15 +727,13 @@ PollEvent* Poller::Impl::HarvestOther(int64_t wait, Sink sink,
       // wake for (QueueOut() outside Poll() calls Wake(); a Poll() that
       // overflowed its sink checks before it returns, as we do).
       if (queued_.load(std::memory_order_seq_cst) == 0) [[likely]] {
-        check_queue = false;
-      } else {
-        sink.next = TakeQueuedLocked(sink);
+        return static_cast<size_t>(sink.next - out);
       }
+      sink.next = TakeQueuedLocked(sink);
     }
   }
-  if (check_queue && queued_.load(std::memory_order_seq_cst) != 0) {
-    WakeForQueued();
-  }
+check_queue:
+  if (queued_.load(std::memory_order_seq_cst) != 0) WakeForQueued();
   return static_cast<size_t>(sink.next - out);
 }
 

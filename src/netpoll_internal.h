@@ -53,14 +53,18 @@ struct WinOp {
 // instructions a Poll (callgrind, bench/echo_callgrind.sh). Backends write
 // whole aggregates, every member named.
 // Poll() reads an event through Key(), Readable(), Writable() and
-// ErrorOnly(); a backend's Harvest() may pass its own type with these
-// (epoll: EpollEvent, whose direction tests are tests of the kernel's bits).
+// ErrorOnly(), and kTaggedKey says what the key is (the handle given to
+// Add(), or a tagged pollDesc address: PollDescTable::TaggedKey); a
+// backend's Harvest() may pass its own type with these (epoll: EpollEvent,
+// whose direction tests are tests of the kernel's bits).
 struct BackendEvent {
   uint64_t key;
   uint32_t modes;
   bool error_only;
   WinOp* op;  // Windows: the operation record a packet completes, or null
 
+  // The key is the pollDesc handle (see kTaggedKey in netpoll_epoll.h).
+  static constexpr bool kTaggedKey = false;
   uint64_t Key() const { return key; }
   bool Readable() const { return (modes & kPollRead) != 0; }
   bool Writable() const { return (modes & kPollWrite) != 0; }
@@ -101,6 +105,11 @@ class PollBackend {
                                                  BackendEvent* ev,
                                                  size_t n) = 0;
 };
+
+// A native backend's Harvest() result (see netpoll_epoll.h): nothing was
+// harvested and the wait is to start over (Go's EINTR rule, an untimed
+// wait). Errors are positive.
+inline constexpr int kHarvestAgain = -1;
 
 // Events harvested per kernel wait with arrays on the stack; a Poll() with
 // room for more uses a buffer grown once, up to kMaxHarvest.

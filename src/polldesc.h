@@ -324,6 +324,50 @@ class PollDescTable {
     pd->refs.fetch_sub(1, std::memory_order_release);
   }
 
+  // Tagged keys (Go: runtime/tagptr_64bit.go, the taggedPointer that
+  // netpoll_epoll.go registers with the kernel): the pollDesc's address
+  // shifted up by 16 bits, over the low kTagBits bits of its sequence. An
+  // event then finds its pollDesc with a shift and a mask, no table
+  // lookup. Addresses must fit 48 bits (user space on x86-64, arm64 and
+  // riscv64 unless mmap is asked for more, as Go assumes) and pollDescs
+  // lie sizeof(PollDesc) apart in 128-byte aligned chunks, so the
+  // address's low kAlignBits bits are free too: 23 tag bits where a
+  // pollDesc is 128 bytes (x86-64 glibc), 19 (Go's) where it is 136.
+  // Never 0 (the epoll backend's wake-up key): the address is not null.
+  static constexpr int kAddrBits = 48;
+  static constexpr int kAlignBits = std::countr_zero(sizeof(PollDesc)) < 7
+                                        ? std::countr_zero(sizeof(PollDesc))
+                                        : 7;
+  static constexpr uint64_t kAlignMask = (uint64_t{1} << kAlignBits) - 1;
+  static constexpr int kTagBits = 64 - kAddrBits + kAlignBits;
+  static constexpr uint64_t kTagMask = (uint64_t{1} << kTagBits) - 1;
+  // The tagged key of `pd` under the handle `id`; 0 if its address does
+  // not fit (Go throws "taggedPointerPack").
+  static uint64_t TaggedKey(const PollDesc* pd, PollDescId id) {
+    uint64_t addr = reinterpret_cast<uintptr_t>(pd);
+    if ((addr >> kAddrBits) != 0 || (addr & kAlignMask) != 0) return 0;
+    return (addr << (64 - kAddrBits)) |
+           (static_cast<uint32_t>(id >> 32) & kTagMask);
+  }
+  // TryPin() for a tagged key, in two steps so that the caller tests a
+  // flag, not the pointer (never null): TaggedDesc() is the pollDesc a key
+  // names, PinTagged() pins it and checks the tag; false (and unpinned)
+  // for a stale key. The same pin and sequence check as TryPin()'s, on
+  // the sequence's low kTagBits bits. A key outlives its handle only in
+  // the kernel (an event harvested before EPOLL_CTL_DEL, or a
+  // registration close() could not remove because a dup() keeps the file
+  // open); it names a pollDesc that is never freed while the poller
+  // lives, so the pin is always on valid memory. The check fails for the
+  // retired sequence (even) and for every reuse but the
+  // 2^(kTagBits-1)-th: 4M register/unregister cycles of one pollDesc (256K
+  // with 19 bits) while a stale key is still being reported. Go's tag is
+  // 19 bits and checked without a pin.
+  static PollDesc* TaggedDesc(uint64_t key) {
+    return reinterpret_cast<PollDesc*>((key >> (64 - kAddrBits)) & ~kAlignMask);
+  }
+  [[gnu::always_inline]] static inline bool PinTagged(PollDesc* pd,
+                                                      uint64_t key);
+
   // A free pollDesc, marked in use with a new (odd) sequence; its handle in
   // *id. nullptr when out of memory or when 4M pollDescs are in use.
   PollDesc* Alloc(PollDescId* id);
@@ -353,7 +397,9 @@ class PollDescTable {
   static constexpr uint32_t kPages = 64;
   static constexpr uint32_t kMaxChunks = kPages * kPageSize;
 
-  struct Chunk {
+  // A pollDesc's address has its low 7 bits zero (tagged keys).
+  static constexpr uintptr_t kPdAlign = 128;
+  struct alignas(kPdAlign) Chunk {
     PollDesc pds[kChunkSize];
   };
   struct ChunkPage {
@@ -403,6 +449,16 @@ inline PollDesc* PollDescTable::TryPin(PollDescId id) const {
     return nullptr;
   }
   return pd;
+}
+
+inline bool PollDescTable::PinTagged(PollDesc* pd, uint64_t key) {
+  // Handshake 2 exactly as in TryPin(): pin, then re-read the sequence.
+  pd->refs.fetch_add(1, std::memory_order_seq_cst);
+  if (((pd->seq.load(std::memory_order_seq_cst) ^ key) & kTagMask) != 0) {
+    Unpin(pd);
+    return false;
+  }
+  return true;
 }
 
 }  // namespace gort::internal

@@ -17,6 +17,7 @@
 #include <mutex>
 #include <set>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "gort.h"
@@ -391,6 +392,49 @@ TEST(NetpollHardening, ADirectionParksAgainWhileItsTokenIsQueued) {
   }
   EXPECT_EQ(DrainDistinct(*p, PollReason::kDeadline),
             static_cast<size_t>(kRounds));
+}
+
+// Tagged keys (the epoll backend's, Go's taggedPointer): a key names its
+// pollDesc by address, pins it only while its sequence's low bits match,
+// and a key of the pollDesc's earlier use stays stale after the reuse.
+TEST(PollDescTableTest, TaggedKeysNameTheirPollDescAndGoStale) {
+  using internal::PollDesc;
+  using internal::PollDescTable;
+  PollDescTable table(0x1234 << 1);
+  PollDescId id;
+  PollDesc* pd = table.Alloc(&id);
+  ASSERT_NE(pd, nullptr);
+  uint64_t key = PollDescTable::TaggedKey(pd, id);
+  ASSERT_NE(key, 0u);  // 0 is the wake-up's key
+  EXPECT_EQ(PollDescTable::TaggedDesc(key), pd);
+  ASSERT_TRUE(PollDescTable::PinTagged(pd, key));
+  EXPECT_EQ(pd->refs.load(), 1u);
+  PollDescTable::Unpin(pd);
+  // Every pollDesc of a chunk has the address bits the tag uses free.
+  PollDescId id2;
+  PollDesc* pd2 = table.Alloc(&id2);
+  ASSERT_NE(pd2, nullptr);
+  uint64_t key2 = PollDescTable::TaggedKey(pd2, id2);
+  ASSERT_NE(key2, 0u);
+  EXPECT_EQ(PollDescTable::TaggedDesc(key2), pd2);
+
+  uintptr_t rg, wg;
+  ASSERT_TRUE(table.Retire(pd, id));
+  EXPECT_FALSE(PollDescTable::PinTagged(pd, key));  // retired: stale
+  EXPECT_EQ(pd->refs.load(), 0u);                   // and not left pinned
+  table.Free(pd, &rg, &wg);
+  PollDescId again;
+  ASSERT_EQ(table.Alloc(&again), pd);  // the freed pollDesc, reused
+  uint64_t fresh = PollDescTable::TaggedKey(pd, again);
+  EXPECT_NE(fresh, key);
+  EXPECT_EQ(PollDescTable::TaggedDesc(fresh), pd);
+  EXPECT_FALSE(PollDescTable::PinTagged(pd, key));  // the old use's key
+  ASSERT_TRUE(PollDescTable::PinTagged(pd, fresh));
+  PollDescTable::Unpin(pd);
+  for (auto [p, i] : {std::pair{pd, again}, std::pair{pd2, id2}}) {
+    ASSERT_TRUE(table.Retire(p, i));
+    table.Free(p, &rg, &wg);
+  }
 }
 
 }  // namespace

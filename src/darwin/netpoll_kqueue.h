@@ -45,6 +45,11 @@ class KqueueBackend final : public PollBackend {
   [[gnu::always_inline]] inline int Harvest(int64_t delay, size_t n,
                                             BackendWaitResult* r, OnEvent&& on);
   static absl::Status WaitError(int err);
+  // Harvest() has consumed the wake-up it reports (r->broke) already:
+  // nothing is left to read. (The epoll backend's is an eventfd.)
+  void ConsumeWake() {}
+  // Keys are pollDesc handles (udata), events BackendEvents.
+  static constexpr bool kTaggedKeys = false;
 
   // The EVFILT_USER identifier of the wake-up event (Go's kqIdent). User
   // events have their own identifier space, apart from descriptors.

@@ -64,20 +64,20 @@ absl::StatusOr<BackendWaitResult> EpollBackend::Wait(int64_t delay,
                                                      size_t n) {
   BackendWaitResult r;
   size_t k = 0;
-  int err = Harvest(delay, n, &r, [out, &k](const EpollEvent& ev) {
-    out[k++] = ev.ToBackendEvent();
-  });
+  int err;
+  do {
+    err = Harvest(delay, n, &r, [out, &k](const EpollEvent& ev) {
+      out[k++] = ev.ToBackendEvent();
+    });
+  } while (err == kHarvestAgain);
   if (err != 0) return WaitError(err);
+  if (r.broke) ConsumeWake();
   return r;
 }
 
-int EpollBackend::WaitAgain(int64_t delay, epoll_event* evs, int max) {
-  for (;;) {
-    if (errno != EINTR) return -errno;
-    if (delay > 0) return 0;
-    int k = epoll_wait(epfd_, evs, max, EpollDelayMillis(delay));
-    if (k >= 0) return k;
-  }
+int EpollBackend::WaitFailed(int64_t delay) {
+  if (errno != EINTR) return errno;
+  return delay > 0 ? 0 : kHarvestAgain;
 }
 
 void EpollBackend::ConsumeWake() {

@@ -28,6 +28,12 @@ namespace gort::internal {
 struct EpollEvent {
   static constexpr uint32_t kRead = EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR;
   static constexpr uint32_t kWrite = EPOLLOUT | EPOLLHUP | EPOLLERR;
+  // The key is a tagged pollDesc address (Go: netpoll_epoll.go registers
+  // a taggedPointer), which Poll() turns into the pollDesc with no table
+  // lookup: Poller::Register() gives Add() TaggedKey()s when it runs over
+  // this backend natively (Harvest()). Through the virtual Wait(), keys
+  // are whatever Add() was given (handles) and events are BackendEvents.
+  static constexpr bool kTaggedKey = true;
   const epoll_event& ev;
   uint64_t Key() const { return ev.data.u64; }
   bool Readable() const { return (ev.events & kRead) != 0; }
@@ -54,23 +60,30 @@ class EpollBackend final : public PollBackend {
 
   // Go's netpoll: PollBackend::Wait()'s contract, but each event goes to
   // `on` (called with a const EpollEvent&) as it is harvested, and the
-  // result is an errno (0: done; *r says what was seen). Inline, for
-  // Poll(); WaitError() makes the Status of a failure.
+  // result is an errno (0: done; *r says what was seen) or kHarvestAgain
+  // (interrupted, an untimed wait: call again). r->broke set means the
+  // wake-up was seen by a blocking wait: the caller consumes it with
+  // ConsumeWake() before it clears its wake flag (Go reads the eventfd,
+  // then stores netpollWakeSig). Both leave the rare steps to the caller,
+  // which can start over from its own state, so that nothing of this
+  // call's (the backend, the array's length) is kept across epoll_wait.
+  // Inline, for Poll(); WaitError() makes the Status of a failure.
   template <typename OnEvent>
   [[gnu::always_inline]] inline int Harvest(int64_t delay, size_t n,
                                             BackendWaitResult* r, OnEvent&& on);
   static absl::Status WaitError(int err);
 
-  // Harvest()'s rare steps, out of line and cold so that Poll()'s loop
-  // keeps nothing alive across them. WaitAgain: after epoll_wait failed
-  // (errno set), Go's EINTR rule: a timed wait (delay > 0) returns empty
-  // (0) so the caller can recompute its delay; an endless or non-blocking
-  // one waits again. Returns the events or -errno.
-  [[gnu::noinline, gnu::cold]] int WaitAgain(int64_t delay, epoll_event* evs,
-                                             int max);
+  // Harvest()'s rare steps, out of line and cold. WaitFailed: after
+  // epoll_wait failed (errno set), Go's EINTR rule: a timed wait (delay >
+  // 0) returns empty (0) so the caller can recompute its delay; an endless
+  // or non-blocking one waits again (kHarvestAgain). Else the errno.
+  [[gnu::noinline, gnu::cold]] static int WaitFailed(int64_t delay);
   [[gnu::noinline, gnu::cold]] void ConsumeWake();
 
-  // The wake-up eventfd's key: no pollDesc handle has a zero low half.
+  // Whether Poller::Register() gives Add() tagged keys (see EpollEvent).
+  static constexpr bool kTaggedKeys = EpollEvent::kTaggedKey;
+  // The wake-up eventfd's key: no pollDesc handle has a zero low half,
+  // and no tagged key is 0 (a pollDesc's address is not null).
   static constexpr uint64_t kWakeKey = 0;
 
  private:
@@ -96,18 +109,15 @@ inline int EpollBackend::Harvest(int64_t delay, size_t n, BackendWaitResult* r,
   const int ms = delay < 0 ? -1 : EpollDelayMillis(delay);
   int k = epoll_wait(epfd_, evs, max, ms);
   if (k < 0) [[unlikely]] {
-    k = WaitAgain(delay, evs, max);
-    if (k < 0) return -k;
+    return WaitFailed(delay);
   }
   for (int i = 0; i < k; ++i) {
     const epoll_event& ev = evs[i];
     if (ev.data.u64 == kWakeKey) [[unlikely]] {
-      // Only a blocking wait consumes the signal; a non-blocking one
-      // leaves it for the blocking poll it is meant for.
-      if (delay != 0) {
-        ConsumeWake();
-        r->broke = true;
-      }
+      // Only a blocking wait consumes the signal (the caller, see
+      // above); a non-blocking one leaves it for the blocking poll it is
+      // meant for.
+      if (delay != 0) r->broke = true;
       continue;
     }
     // Go: an event that readies neither direction is skipped.

@@ -52,6 +52,12 @@ class IocpBackend final : public PollBackend {
     return 0;
   }
   static absl::Status WaitError(int err);
+  // Harvest() has consumed the wake-up it reports (r->broke) already:
+  // nothing is left to read. (The epoll backend's is an eventfd.)
+  void ConsumeWake() {}
+  // Completion keys are pollDesc handles: CompleteOp() and the stale
+  // checks compare a record's key with them.
+  static constexpr bool kTaggedKeys = false;
 
   void* port() const { return port_; }
 
