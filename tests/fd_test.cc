@@ -69,6 +69,42 @@ class FdTest : public ::testing::Test {
     ASSERT_TRUE(testing::Connect(*poller_, *driver_, *listener_, &pair_));
   }
 
+  // The client's Write of `data` has parked with token kTokA and its
+  // progress in *w. Reads all of it on the server (token kTokB), calling
+  // the same Write again whenever its token comes out first; appends the
+  // bytes to *got. *writing stays true while the Write has not returned
+  // done; *parks counts the Write calls that parked again.
+  void DrainWhileWriting(const std::vector<unsigned char>& data, IoResult* w,
+                         std::vector<unsigned char>* got, bool* writing,
+                         int* parks) {
+    std::vector<unsigned char> buf(64 << 10);
+    while (got->size() < data.size()) {
+      IoResult r;
+      ASSERT_TRUE(pair_.server->Read(buf.data(), buf.size(), kTokB, &r).ok());
+      if (r.state == IoState::kDone) {
+        ASSERT_GT(r.n, 0u);
+        got->insert(got->end(), buf.begin(), buf.begin() + r.n);
+        continue;
+      }
+      // The reader parked: wait for its token, going on with the writer
+      // whenever the writer's comes out first.
+      for (;;) {
+        PollEvent ev = driver_->NextAny();
+        if (ev.token == kTokB) break;
+        ASSERT_EQ(ev.token, kTokA);
+        ASSERT_TRUE(*writing);
+        ASSERT_TRUE(
+            pair_.client->Write(data.data(), data.size(), kTokA, w).ok());
+        if (w->state == IoState::kDone) {
+          EXPECT_EQ(w->n, data.size());
+          *writing = false;
+        } else {
+          ++*parks;
+        }
+      }
+    }
+  }
+
   std::unique_ptr<Poller> poller_;
   std::unique_ptr<Driver> driver_;
   std::unique_ptr<Fd> listener_;
@@ -408,33 +444,9 @@ TEST_F(FdTest, WritePartialParksAndFinishesInOrder) {
   EXPECT_LT(w.n, kTotal);
   std::vector<unsigned char> got;
   got.reserve(kTotal);
-  std::vector<unsigned char> buf(64 << 10);
   bool writing = true;
   int parks = 1;
-  while (got.size() < kTotal) {
-    IoResult r;
-    ASSERT_TRUE(pair_.server->Read(buf.data(), buf.size(), kTokB, &r).ok());
-    if (r.state == IoState::kDone) {
-      ASSERT_GT(r.n, 0u);
-      got.insert(got.end(), buf.begin(), buf.begin() + r.n);
-      continue;
-    }
-    // The reader parked: wait for its token, going on with the writer
-    // whenever the writer's comes out first.
-    for (;;) {
-      PollEvent ev = driver_->NextAny();
-      if (ev.token == kTokB) break;
-      ASSERT_EQ(ev.token, kTokA);
-      ASSERT_TRUE(writing);
-      ASSERT_TRUE(pair_.client->Write(data.data(), kTotal, kTokA, &w).ok());
-      if (w.state == IoState::kDone) {
-        EXPECT_EQ(w.n, kTotal);
-        writing = false;
-      } else {
-        ++parks;
-      }
-    }
-  }
+  ASSERT_NO_FATAL_FAILURE(DrainWhileWriting(data, &w, &got, &writing, &parks));
 #ifdef _WIN32
   // Windows: the send is one overlapped operation whose completion packet
   // may come after the reader has taken the last byte (Unix finishes the
@@ -484,24 +496,9 @@ TEST_F(FdTest, WriteOverStaleReadinessStillParks) {
   EXPECT_EQ(pd->wg.load(), kTokA);
 
   std::vector<unsigned char> got;
-  std::vector<unsigned char> buf(64 << 10);
   bool writing = true;
-  while (got.size() < kTotal) {
-    ASSERT_TRUE(pair_.server->Read(buf.data(), buf.size(), kTokB, &r).ok());
-    if (r.state == IoState::kDone) {
-      ASSERT_GT(r.n, 0u);
-      got.insert(got.end(), buf.begin(), buf.begin() + r.n);
-      continue;
-    }
-    for (;;) {
-      PollEvent ev = driver_->NextAny();
-      if (ev.token == kTokB) break;
-      ASSERT_EQ(ev.token, kTokA);
-      ASSERT_TRUE(writing);
-      ASSERT_TRUE(pair_.client->Write(data.data(), kTotal, kTokA, &w).ok());
-      writing = w.state != IoState::kDone;
-    }
-  }
+  int parks = 1;
+  ASSERT_NO_FATAL_FAILURE(DrainWhileWriting(data, &w, &got, &writing, &parks));
   EXPECT_FALSE(writing);
   EXPECT_EQ(w.n, kTotal);
   EXPECT_TRUE(got == data);

@@ -44,6 +44,16 @@ int CodeOf(const absl::Status& s) {
   return e.has_value() ? e->code() : (s.ok() ? 0 : GORT_EUNKNOWN);
 }
 
+// Polls once without waiting; exactly one event must come out. Returns it
+// (a zero event, after a test failure, when none or several did).
+PollEvent PollOne(Poller& p) {
+  PollEvent ev[8] = {};
+  auto n = p.Poll(0, ev, 8);
+  EXPECT_TRUE(n.ok()) << n.status();
+  EXPECT_EQ(n.value_or(0), 1u);
+  return n.value_or(0) == 1u ? ev[0] : PollEvent{};
+}
+
 // A backend driven by the test: events are scripted, a blocking wait ends
 // on Break() or its delay, and Break() can be made to fail.
 class FakeBackend final : public internal::PollBackend {
@@ -241,12 +251,9 @@ TEST(NetpollHardening, UndoneParkLeavesTheNextWaitersToken) {
   ASSERT_EQ(*g_interleave.second, WaitResult::kParked);
   EXPECT_EQ(CodeOf(first.status()), GORT_EBUSY);
   ASSERT_TRUE(p->Evict(*pd).ok());
-  PollEvent ev[4];
-  auto n = p->Poll(0, ev, 4);
-  ASSERT_TRUE(n.ok());
-  ASSERT_EQ(*n, 1u);
-  EXPECT_EQ(ev[0].token, 2002u) << "B's token was erased";
-  EXPECT_EQ(ev[0].reason, PollReason::kClosing);
+  PollEvent ev = PollOne(*p);
+  EXPECT_EQ(ev.token, 2002u) << "B's token was erased";
+  EXPECT_EQ(ev.reason, PollReason::kClosing);
 }
 
 // Handles are unique across pollers: a pollDesc handle of one poller is
@@ -300,13 +307,10 @@ TEST(NetpollHardening, TokenLeftOnAFreedPollDescIsHandedOut) {
                      "closing pollDesc");
 #ifdef NDEBUG
   EXPECT_TRUE(unregistered);
-  PollEvent ev[4];
-  auto n = p->Poll(0, ev, 4);
-  ASSERT_TRUE(n.ok());
-  ASSERT_EQ(*n, 1u);
-  EXPECT_EQ(ev[0].token, 4242u);
-  EXPECT_EQ(ev[0].mode, PollMode::kRead);
-  EXPECT_EQ(ev[0].reason, PollReason::kClosing);
+  PollEvent ev = PollOne(*p);
+  EXPECT_EQ(ev.token, 4242u);
+  EXPECT_EQ(ev.mode, PollMode::kRead);
+  EXPECT_EQ(ev.reason, PollReason::kClosing);
 #else
   (void)unregistered;
 #endif
@@ -341,12 +345,9 @@ TEST(NetpollHardening, PollDescsPastTheFirstPageAreFound) {
     fake->ScriptForPollingWait(
         BackendEvent{seq | low, kPollRead, false, nullptr});
   }
-  PollEvent ev[8];
-  auto n = p->Poll(0, ev, 8);
-  ASSERT_TRUE(n.ok());
-  ASSERT_EQ(*n, 1u);
-  EXPECT_EQ(ev[0].token, 0x500u);
-  EXPECT_EQ(ev[0].reason, PollReason::kReady);
+  PollEvent ev = PollOne(*p);
+  EXPECT_EQ(ev.token, 0x500u);
+  EXPECT_EQ(ev.reason, PollReason::kReady);
   EXPECT_EQ(p->stats().stale_events, stale0 + 3);
   for (PollDescId id : ids) ASSERT_TRUE(p->Unregister(id).ok());
 }
