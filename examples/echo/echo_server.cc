@@ -36,6 +36,10 @@ int CodeOf(const absl::Status& s) {
   return e.has_value() ? e->code() : 0;
 }
 
+// A read's bytes, or 0 when it failed: for a caller to whom an error and the
+// end of the stream mean the same (the connection is over).
+size_t BytesOrZero(const rt::IoOutcome& o) { return o.status.ok() ? o.n : 0; }
+
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<EchoServer>> EchoServer::Start(rt::Scheduler& s,
@@ -131,13 +135,11 @@ rt::Task ServerTasks::Serve(EchoServer* s, std::unique_ptr<gort::Fd> fd) {
   if (s->Link(&conn)) {
     unsigned char buf[kBufferBytes];
     for (;;) {
-      size_t n;
-      {  // scoped: each outcome is checked and gone before the next co_await
-        rt::IoOutcome r = co_await rt::Read(*fd, buf, sizeof buf);
-        if (!r.status.ok() || r.n == 0) break;  // error, closed, or EOF
-        n = r.n;
-      }
-      {
+      // The outcome unnamed: GCC keeps a coroutine's every named local in
+      // its frame, and would store it there only to test it.
+      size_t n = BytesOrZero(co_await rt::Read(*fd, buf, sizeof buf));
+      if (n == 0) break;  // error, closed, or EOF
+      {  // scoped: the outcome is checked and gone before the next co_await
         rt::IoOutcome w = co_await rt::Write(*fd, buf, n);
         if (!w.status.ok()) break;
       }

@@ -24,6 +24,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <new>
 #include <utility>
 
 #include "absl/status/status.h"
@@ -43,6 +44,9 @@ template <typename Op>
 class IoAwait : public Waiter {
  public:
   IoAwait() : Waiter(&Again) {}
+  // status_ lives from the operation's end to await_resume() only (see
+  // below): a frame destroyed while parked never made one.
+  ~IoAwait() {}
   IoAwait(const IoAwait&) = delete;
   IoAwait& operator=(const IoAwait&) = delete;
 
@@ -51,7 +55,11 @@ class IoAwait : public Waiter {
     h_ = h;
     return !Step();  // parked: stay suspended
   }
-  IoOutcome await_resume() { return IoOutcome{std::move(status_), n_}; }
+  IoOutcome await_resume() {
+    IoOutcome o{std::move(status_), n_};
+    status_.~Status();
+    return o;
+  }
 
  private:
   // Calls the operation once. Finished: records the outcome, returns true.
@@ -62,11 +70,8 @@ class IoAwait : public Waiter {
     gort::IoResult r;
     absl::Status s = static_cast<Op*>(this)->Call(
         reinterpret_cast<uintptr_t>(static_cast<Waiter*>(this)), &r);
-    if (s.ok()) {  // the common case: only a load and a test
-      if (r.state == gort::IoState::kParked) return false;
-    } else {
-      status_ = std::move(s);  // status_ is OK until then
-    }
+    if (s.ok() && r.state == gort::IoState::kParked) return false;
+    new (&status_) absl::Status(std::move(s));
     n_ = r.n;
     return true;
   }
@@ -77,8 +82,16 @@ class IoAwait : public Waiter {
   }
 
   std::coroutine_handle<> h_;
-  absl::Status status_;
-  size_t n_;  // written by Step() when the operation finishes
+  // The outcome, written by Step() once the operation finished, after the
+  // call: so where the inline path meets the resumed one, the compiler
+  // knows the inline path's status instead of reloading it (the call may
+  // have written the awaitable, as far as it knows). Hence a union: no
+  // constructor stores an OK status before the call; await_resume() ends
+  // its life.
+  union {
+    absl::Status status_;
+  };
+  size_t n_;
 };
 
 class ReadAwait : public IoAwait<ReadAwait> {

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: BSD-3-Clause
 // The example runtime's behaviour: sleeps end in deadline order and not
 // early, an Fd deadline ends a parked read with ETIMEDOUT, closing an Fd
-// ends a parked read with ECANCELED, and tasks on two workers exchange data
-// over loopback TCP, and a round trip allocates nothing once running. No
+// ends a parked read with ECANCELED, Stop() from another thread ends Run()
+// and a later Run() goes on, tasks on two workers exchange data over
+// loopback TCP, and a round trip allocates nothing once running. No
 // assertion depends on how fast the machine is.
 #ifdef _WIN32
 #include <winsock2.h>
@@ -20,6 +21,7 @@
 #include <memory>
 #include <mutex>
 #include <new>
+#include <thread>
 #include <vector>
 
 #include "fd_ops.h"
@@ -199,6 +201,44 @@ TEST(ExampleRuntime, CloseEndsAParkedReadWithECANCELED) {
   rt::Spawn(*s, Closer(s.get(), &p));
   s->Run();
   EXPECT_EQ(code.load(), GORT_ECANCELED);
+}
+
+// Stop() from another thread while the workers block in Poll(): Run()
+// returns with the task still parked; the next Run() goes on from there.
+rt::Task ReadOne(Pair* p, std::atomic<bool>* started, std::atomic<int>* n) {
+  char buf[16];
+  started->store(true);
+  rt::IoOutcome o = co_await rt::Read(*p->server, buf, sizeof buf);
+  n->store(o.status.ok() ? static_cast<int>(o.n) : -1);
+}
+
+rt::Task WriteOne(Pair* p) {
+  rt::IoOutcome o = co_await rt::Write(*p->client, "x", 1);
+  EXPECT_TRUE(o.status.ok()) << o.status;
+}
+
+TEST(ExampleRuntime, StopFromAnotherThreadEndsRunAndRunGoesOn) {
+  for (int workers : {1, 2}) {
+    std::unique_ptr<rt::Scheduler> s = NewScheduler(workers);
+    ASSERT_NE(s, nullptr);
+    Pair p = Connected(s.get());
+    ASSERT_NE(p.server, nullptr);
+    std::atomic<bool> started{false};
+    std::atomic<int> n{0};
+    rt::Spawn(*s, ReadOne(&p, &started, &n));
+    // Once the task runs, Run() has begun (a Stop() before it would be
+    // undone by it).
+    std::thread stopper([&] {
+      while (!started.load()) std::this_thread::yield();
+      s->Stop();
+    });
+    s->Run();
+    stopper.join();
+    EXPECT_EQ(n.load(), 0) << workers;  // still parked
+    rt::Spawn(*s, WriteOne(&p));
+    s->Run();  // ends once both tasks have
+    EXPECT_EQ(n.load(), 1) << workers;
+  }
 }
 
 // Two tasks bounce a counter over one connection, many connections at once,

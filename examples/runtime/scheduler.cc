@@ -39,11 +39,12 @@ void Scheduler::Ready(Waiter* w) {
       head_ = w;
     }
     tail_ = w;
-    queued_.store(queued_.load(std::memory_order_relaxed) + 1,
-                  std::memory_order_seq_cst);
+    pending_.store(pending_.load(std::memory_order_relaxed) + 1,
+                   std::memory_order_seq_cst);
   }
-  // Store queued_, then load polling_; a worker about to poll stores
-  // polling_, then loads queued_ (both seq_cst): one of them sees the other.
+  // Store pending_, then load polling_; a worker about to poll stores
+  // polling_, then loads pending_ (both seq_cst): one of them sees the
+  // other.
   // With one worker, a Ready() from another thread always wakes it; from
   // the worker itself (polling_ stays 0 then) it needs none.
   if (workers_ == 1 ? std::this_thread::get_id() !=
@@ -59,8 +60,8 @@ Waiter* Scheduler::PopLocked() {
   if (w == nullptr) return nullptr;
   head_ = w->next_;
   if (head_ == nullptr) tail_ = nullptr;
-  queued_.store(queued_.load(std::memory_order_relaxed) - 1,
-                std::memory_order_relaxed);
+  pending_.store(pending_.load(std::memory_order_relaxed) - 1,
+                 std::memory_order_relaxed);
   return w;
 }
 
@@ -74,7 +75,8 @@ int64_t Scheduler::RunTimersUntil(int64_t next) {
   for (size_t i = 0; i < n; ++i) reinterpret_cast<Waiter*>(tokens[i])->Run();
   // The waiters may have queued others from this thread, which wakes
   // nobody (one worker): then do not block.
-  if (queued_.load(std::memory_order_relaxed) != 0) return 0;
+  // (Or Stop() ran: the loop leaves before it polls.)
+  if (pending_.load(std::memory_order_relaxed) != 0) return 0;
   // They may have armed new timers, and time went on.
   next = timers_.NextWhen();
   if (next < 0) return next;
@@ -84,52 +86,83 @@ int64_t Scheduler::RunTimersUntil(int64_t next) {
 
 void Scheduler::Worker() {
   gort::PollEvent events[kPollEvents];
-  // Read once: the compiler would reload the member around every call.
-  const bool alone = workers_ == 1;
   // Nothing spawned: nothing to wait for. Once tasks run, the last one to
-  // finish calls Stop() (TaskFinished()), so the loop needs only stop_.
-  const bool idle = live_.load(std::memory_order_relaxed) == 0;
-  while (!idle && !stop_.load(std::memory_order_relaxed)) {
-    if (Waiter* w = Pop()) {
-      w->Run();
-      continue;
-    }
-    int64_t delay = RunTimers();
-    // One worker: the queue was empty just now, and whatever fills it from
-    // here on wakes the poller (other threads' Ready(), Stop()) or was done
-    // by timer waiters (RunTimers() returned 0 then). Several: the polling_
-    // handshake with Ready() (two locked instructions per poll).
-    if (!alone) {
-      polling_.fetch_add(1, std::memory_order_seq_cst);
-      if (queued_.load(std::memory_order_seq_cst) != 0 ||
-          stop_.load(std::memory_order_seq_cst)) {
-        delay = 0;
-      }
-    }
-    size_t n;
-    {  // scoped: the result is gone (and known OK) before the waiters run
-      absl::StatusOr<size_t> got = poller_->Poll(delay, events, kPollEvents);
-      if (!alone) polling_.fetch_sub(1, std::memory_order_relaxed);
-      if (!got.ok()) continue;  // EINTR-like conditions: poll again
-      n = *got;
-    }
-    if (alone) {
-      // One worker: run them here, without the queue's lock.
-      for (size_t i = 0; i < n; ++i) {
-        reinterpret_cast<Waiter*>(events[i].token)->Run();
-      }
+  // finish calls Stop() (TaskFinished()), so the loops need only kStopped.
+  if (live_.load(std::memory_order_relaxed) != 0) {
+    if (workers_ == 1) {
+      WorkAlone(events);
     } else {
-      for (size_t i = 0; i < n; ++i) {
-        Ready(reinterpret_cast<Waiter*>(events[i].token));
-      }
+      WorkShared(events);
     }
   }
   // Pass the stop on to a worker still blocked in Poll().
   (void)poller_->Wake();
 }
 
+// One worker: it runs what Poll() hands out itself, without the queue's
+// lock, and needs no handshake before it polls: the queue was empty just
+// now, and whatever fills it from here on wakes the poller (other threads'
+// Ready(), Stop()) or was done by timer waiters (RunTimers() returned 0
+// then).
+void Scheduler::WorkAlone(gort::PollEvent* events) {
+  gort::Poller& poller = *poller_;  // kept in a register, not reloaded
+  for (;;) {
+    if (size_t p = pending_.load(std::memory_order_relaxed); p != 0) {
+      if (p & kStopped) return;
+      if (Waiter* w = PopLocked()) w->Run();
+      continue;
+    }
+    size_t n;
+    {  // scoped: the result is gone (and known OK) before the waiters run
+      absl::StatusOr<size_t> got =
+          poller.Poll(RunTimers(), events, kPollEvents);
+      if (!got.ok()) continue;  // EINTR-like conditions: poll again
+      n = *got;
+    }
+    // Counted down: no end pointer to compute first.
+    for (gort::PollEvent* e = events; n != 0; --n, ++e) {
+      reinterpret_cast<Waiter*>(e->token)->Run();
+    }
+  }
+}
+
+// Several workers: each event is queued for any of them, and a worker
+// announces itself in polling_ before it blocks (the handshake with
+// Ready(): two locked instructions per poll).
+void Scheduler::WorkShared(gort::PollEvent* events) {
+  for (;;) {
+    if (size_t p = pending_.load(std::memory_order_relaxed); p != 0) {
+      if (p & kStopped) return;
+      if (Waiter* w = PopLocked()) w->Run();
+      continue;
+    }
+    int64_t delay = RunTimers();
+    // Store polling_, then load pending_ (both seq_cst), against Ready()'s
+    // store of pending_, then load of polling_: either Ready() sees this
+    // worker polling and wakes it, or this load sees the waiter queued
+    // (or kStopped: Stop() also wakes the poller) and the poll does not
+    // block.
+    polling_.fetch_add(1, std::memory_order_seq_cst);
+    if (pending_.load(std::memory_order_seq_cst) != 0) delay = 0;
+    size_t n;
+    {  // scoped, as WorkAlone()'s
+      absl::StatusOr<size_t> got = poller_->Poll(delay, events, kPollEvents);
+      polling_.fetch_sub(1, std::memory_order_relaxed);
+      if (!got.ok()) continue;
+      n = *got;
+    }
+    for (gort::PollEvent *e = events, *end = events + n; e != end; ++e) {
+      Ready(reinterpret_cast<Waiter*>(e->token));
+    }
+  }
+}
+
 void Scheduler::Run() {
-  stop_.store(false, std::memory_order_seq_cst);  // a new run
+  {  // a new run
+    std::lock_guard<std::mutex> lock(mu_);
+    pending_.store(pending_.load(std::memory_order_relaxed) & ~kStopped,
+                   std::memory_order_seq_cst);
+  }
   worker_id_.store(std::this_thread::get_id(), std::memory_order_relaxed);
   std::vector<std::thread> threads;
   for (int i = 1; i < workers_; ++i) threads.emplace_back([this] { Worker(); });
@@ -138,7 +171,11 @@ void Scheduler::Run() {
 }
 
 void Scheduler::Stop() {
-  stop_.store(true, std::memory_order_seq_cst);
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    pending_.store(pending_.load(std::memory_order_relaxed) | kStopped,
+                   std::memory_order_seq_cst);
+  }
   (void)poller_->Wake();
 }
 

@@ -77,13 +77,12 @@ class Scheduler {
 
  private:
   explicit Scheduler(std::unique_ptr<gort::Poller> poller, int workers);
+  // The worker loop, one version per mode, so that neither tests the mode
+  // on every turn: Worker() picks one.
   void Worker();
-  // Inline: the worker loop runs both on every turn, and with an empty
-  // queue and no timer armed each is one load.
-  Waiter* Pop() {
-    if (queued_.load(std::memory_order_relaxed) == 0) return nullptr;
-    return PopLocked();
-  }
+  void WorkAlone(gort::PollEvent* events);
+  void WorkShared(gort::PollEvent* events);
+  // Takes the queue's head (nullptr if another worker took it first).
   Waiter* PopLocked();
   // Runs due timers' waiters; returns the delay Poll() may wait.
   int64_t RunTimers() {
@@ -106,12 +105,15 @@ class Scheduler {
   std::mutex mu_;
   Waiter* head_ = nullptr;  // run queue, FIFO
   Waiter* tail_ = nullptr;
-  std::atomic<size_t> queued_{0};  // length, read without the lock
+  // The queue's length, read without the lock, plus kStopped once Stop()
+  // ran (until the next Run()): so the worker loop's one load of it tells
+  // "run a waiter", "leave" and "poll" apart. Written under mu_ only.
+  std::atomic<size_t> pending_{0};
+  static constexpr size_t kStopped = size_t{1} << (sizeof(size_t) * 8 - 1);
 
   std::atomic<int> polling_{0};  // workers in Poll() now (workers_ > 1)
   // Run()'s thread (the only worker when workers_ == 1).
   std::atomic<std::thread::id> worker_id_{};
-  std::atomic<bool> stop_{false};
   std::atomic<int64_t> live_{0};  // tasks started and not finished
 };
 
