@@ -69,6 +69,7 @@
 #include <cstdint>
 #include <memory>
 
+#include "absl/base/optimization.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
@@ -237,8 +238,42 @@ class Fd {
 
  private:
   explicit Fd(std::unique_ptr<Impl> impl);
+#ifndef _WIN32
+  // Read(), Write() and WaitRead() without their status (#16): 0 when the
+  // call succeeded (done or parked, as *r says), else a code that only
+  // CodeStatus() reads. So the common case returns in a register, and an
+  // absl::Status is made, out of line, only for an error.
+  int ReadCode(void* buf, size_t n, uintptr_t token, IoResult* r);
+  int WriteCode(const void* buf, size_t n, uintptr_t token, IoResult* r);
+  int WaitReadCode(uintptr_t token, IoResult* r);
+  // The error status a code of the three above stands for.
+  ABSL_ATTRIBUTE_COLD static absl::Status CodeStatus(int code);
+#endif
   std::unique_ptr<Impl> impl_;
 };
+
+#ifndef _WIN32
+// Unix: the hot operations are inline, so that their success is a test of
+// a register where it is used, not a status passed through memory and
+// read back (#16). Windows keeps them out of line (fd_windows.cc).
+inline absl::Status Fd::Read(void* buf, size_t n, uintptr_t token,
+                             IoResult* r) {
+  const int code = ReadCode(buf, n, token, r);
+  if (ABSL_PREDICT_FALSE(code != 0)) return CodeStatus(code);
+  return absl::OkStatus();
+}
+inline absl::Status Fd::Write(const void* buf, size_t n, uintptr_t token,
+                              IoResult* r) {
+  const int code = WriteCode(buf, n, token, r);
+  if (ABSL_PREDICT_FALSE(code != 0)) return CodeStatus(code);
+  return absl::OkStatus();
+}
+inline absl::Status Fd::WaitRead(uintptr_t token, IoResult* r) {
+  const int code = WaitReadCode(token, r);
+  if (ABSL_PREDICT_FALSE(code != 0)) return CodeStatus(code);
+  return absl::OkStatus();
+}
+#endif
 
 }  // namespace gort
 
