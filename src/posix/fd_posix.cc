@@ -147,7 +147,12 @@ class Fd::Impl {
  public:
   Impl(Poller& poller, int sysfd, FdKind kind, PollDescId pd,
        internal::PollDesc* desc)
-      : sysfd_(sysfd), kind_(kind), poller_(poller), pd_(pd), desc_(desc) {}
+      : sysfd_(sysfd),
+        kind_(kind),
+        write_fd_(kind == FdKind::kPipe ? -1 : sysfd),
+        poller_(poller),
+        pd_(pd),
+        desc_(desc) {}
 
   // Registers `sysfd` (already non-blocking and close-on-exec) and wraps
   // it. On failure `sysfd` is left open.
@@ -286,6 +291,10 @@ class Fd::Impl {
   FdMutex fdmu_;
   std::atomic<int> sysfd_;
   std::atomic<FdKind> kind_;
+  // sysfd_ for Write's inline part, -1 for a pipe (which must take
+  // WritePipe): a pipe stays one, and the inline part uses it only with
+  // the write slot held, so before Destroy().
+  const int write_fd_;
   Poller& poller_;
   const PollDescId pd_;
   // pd_'s pollDesc, valid while a call holds the fdMutex (Destroy
@@ -329,6 +338,25 @@ inline int Fd::Impl::Begin(PollMode mode, uintptr_t token, bool* started) {
   return rc;
 }
 
+// True if any of `v` is a null pointer, a token <= 2 (0, 1 and 2 are
+// not tokens: Poller::Wait()'s rule), or negative (an int): one test of
+// the sign of (each - 1, token - 3) or'ed together, for the inline parts.
+// It also refuses what no caller passes (pointers and tokens from 2^63
+// up): those take the general path, which decides.
+[[gnu::always_inline]] inline uintptr_t SignBits(const void* p) {
+  return reinterpret_cast<uintptr_t>(p) - 1;
+}
+[[gnu::always_inline]] inline uintptr_t SignBits(uintptr_t token) {
+  return token - 3;
+}
+[[gnu::always_inline]] inline uintptr_t SignBits(int v) {
+  return static_cast<uintptr_t>(static_cast<intptr_t>(v));
+}
+template <typename... T>
+[[gnu::always_inline]] inline bool SignOfAny(T... v) {
+  return static_cast<intptr_t>((SignBits(v) | ...)) < 0;
+}
+
 // Poller::Prepare() for a new operation, Poller::Check() for a continued
 // one, on the pinned pollDesc (no handle lookup: see desc_).
 inline int Fd::Impl::Ready(PollMode mode, bool started) {
@@ -342,10 +370,22 @@ inline int Fd::Impl::Ready(PollMode mode, bool started) {
 // readiness notification forgotten (Go's prepareRead: pollReset). False,
 // with at most the notification forgotten, otherwise: then Ready()
 // decides (a second Reset finds nil). (Write's: WriteReadyFast.)
+//
+// The usual case, no error and nil, is one test of both words (the info
+// word read first, as CheckErr reads it); anything else looks again, from
+// the start: nothing was decided yet, and later values are as good.
 inline bool Fd::Impl::ReadyFast(PollMode mode) {
   internal::PollDesc* const pd = desc_;  // once: not reloaded after CheckErr
-  if (pd->CheckErr(mode) != 0) return false;
+  constexpr uint32_t kReported = internal::kInfoClosing |
+                                 internal::kInfoExpiredRead |
+                                 internal::kInfoEventErr;
+  static_assert(internal::kPdNil == 0);
   std::atomic<uintptr_t>& g = pd->g(mode);
+  uintptr_t usual = pd->info.load(std::memory_order_seq_cst) & kReported;
+  usual |= g.load(std::memory_order_acquire);
+  if (usual == 0) [[likely]]
+    return true;
+  if (pd->CheckErr(mode) != 0) return false;
   uintptr_t old = g.load(std::memory_order_acquire);
   return old == internal::kPdNil ||
          (old == internal::kPdReady &&
@@ -422,10 +462,9 @@ int Fd::Impl::Destroy() {
 [[gnu::always_inline]] inline int Fd::Impl::Read(void* buf, size_t n,
                                                  uintptr_t token, IoResult* r) {
   // n - 1 >= kMaxRW: a zero-byte read or one to clamp (ReadAll sorts out
-  // which). token <= 2 and the null pointers are ReadAll's tests.
-  if (r == nullptr || token <= 2 || buf == nullptr ||
-      n - 1 >= internal::kMaxRW || !fdmu_.TryStart(FdMutex::kRead))
-      [[unlikely]] {
+  // which). SignOfAny: r and buf not null, token > 2 (ReadAll's tests).
+  if (SignOfAny(r, buf, token) || n - 1 >= internal::kMaxRW ||
+      !fdmu_.TryStart(FdMutex::kRead)) [[unlikely]] {
     return ReadAll(buf, n, token, r);
   }
   if (!ReadyFast(PollMode::kRead)) [[unlikely]] {
@@ -539,9 +578,10 @@ inline int Fd::Impl::WaitRead(uintptr_t token, IoResult* r) {
 [[gnu::always_inline]] inline int Fd::Impl::Write(const void* buf, size_t n,
                                                   uintptr_t token,
                                                   IoResult* r) {
-  // As in Read(); pipes need WritePipe().
-  if (r == nullptr || token <= 2 || buf == nullptr ||
-      n - 1 >= internal::kMaxRW || kind() == FdKind::kPipe ||
+  // As in Read(); pipes need WritePipe(): their write_fd_ is -1, which
+  // joins SignOfAny's test.
+  const int fd = write_fd_;
+  if (SignOfAny(r, buf, token, fd) || n - 1 >= internal::kMaxRW ||
       !fdmu_.TryStart(FdMutex::kWrite)) [[unlikely]] {
     return WriteAll(buf, n, token, r);
   }
@@ -554,7 +594,7 @@ inline int Fd::Impl::WaitRead(uintptr_t token, IoResult* r) {
   if (!WriteReadyFast()) [[unlikely]] {
     return WriteRest(buf, n, kNoSend);
   }
-  ssize_t put = internal::FastSend(sysfd(), buf, n, kSendFlags);
+  ssize_t put = internal::FastSend(fd, buf, n, kSendFlags);
   if (static_cast<size_t>(put) != n) [[unlikely]] {  // part, none, or -errno
     return WriteRest(buf, n, put);
   }
