@@ -76,6 +76,15 @@ absl::Status Fd::CodeStatus(int code) {
   Error e = value > 0 ? Error::FromSys(value) : Error::FromCode(value);
   return e.ToStatus(context);
 }
+
+absl::Status Fd::WaitReadError(int code, IoResult* r) {
+  if (code == kWaitReadBadArgs) {
+    return CodeStatus(
+        internal::IoCode(GORT_EINVAL, internal::IoWhere::kWaitRead));
+  }
+  r->state = IoState::kDone;
+  return CodeStatus(code);
+}
 #endif
 
 }  // namespace gort

@@ -54,6 +54,8 @@ enum class IoWhere : int {
   kWriteNoBytes = 6,    // "write: the descriptor took no bytes"
 };
 inline constexpr int kIoWhereBits = 4;
+// (So no code is in -8 .. 8, which fd.h's own codes use.)
+static_assert(GORT_EINVAL <= -1 && (1 << kIoWhereBits) > 8);
 // `value` is not 0: a GORT_E* code or an errno.
 inline int IoCode(int value, IoWhere where) {
   return value * (1 << kIoWhereBits) + static_cast<int>(where);

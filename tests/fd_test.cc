@@ -293,14 +293,25 @@ TEST_F(FdTest, ErrorStatusesKeepTheirContextAndRawValue) {
   s = pair_.server->Write(buf, 4, 1, &r);
   EXPECT_EQ(CodeOf(s), GORT_EINVAL);
   EXPECT_EQ(s.message().substr(0, 7), "write: ") << s;
+  r.state = IoState::kParked;
+  r.n = 7;
   s = pair_.server->WaitRead(1, &r);
   EXPECT_EQ(CodeOf(s), GORT_EINVAL);
   EXPECT_EQ(s.message().substr(0, 11), "wait read: ") << s;
+  EXPECT_EQ(r.state, IoState::kParked) << "a refused call leaves *r alone";
+  EXPECT_EQ(r.n, 7u);
   // A deadline: the pollDesc's error, as "netpoll prepare".
   ASSERT_TRUE(pair_.server->SetDeadline(int64_t{-1}, PollMode::kRead).ok());
   s = pair_.server->Read(buf, 4, kTokA, &r);
   EXPECT_EQ(CodeOf(s), GORT_ETIMEDOUT);
   EXPECT_EQ(s.message().substr(0, 17), "netpoll prepare: ") << s;
+  // WaitRead's errors say done (fd.h's WaitRead() marks it).
+  r.state = IoState::kParked;
+  s = pair_.server->WaitRead(kTokA, &r);
+  EXPECT_EQ(CodeOf(s), GORT_ETIMEDOUT);
+  EXPECT_EQ(s.message().substr(0, 11), "wait read: ") << s;
+  EXPECT_EQ(r.state, IoState::kDone);
+  EXPECT_EQ(r.n, 0u);
   ASSERT_TRUE(pair_.server->SetDeadline(int64_t{0}, PollMode::kRead).ok());
   // The OS's error keeps its errno: the peer closes with a reset (linger
   // 0), and the read gets ECONNRESET.
@@ -321,7 +332,9 @@ TEST_F(FdTest, ErrorStatusesKeepTheirContextAndRawValue) {
   s = pair_.server->Write(buf, 4, kTokA, &r);
   EXPECT_EQ(CodeOf(s), GORT_ECANCELED);
   EXPECT_EQ(s.message().substr(0, 7), "write: ") << s;
+  r.state = IoState::kParked;
   EXPECT_EQ(CodeOf(pair_.server->WaitRead(kTokA, &r)), GORT_ECANCELED);
+  EXPECT_EQ(r.state, IoState::kDone);
 }
 #endif
 

@@ -245,9 +245,20 @@ class Fd {
   // absl::Status is made, out of line, only for an error.
   int ReadCode(void* buf, size_t n, uintptr_t token, IoResult* r);
   int WriteCode(const void* buf, size_t n, uintptr_t token, IoResult* r);
+  // WaitRead's: 0 parked (*r says so), kWaitReadReady done, else an error
+  // code. It sets only r->n and, before it parks, r->state; WaitRead()
+  // marks any other result done in *r itself (but kWaitReadBadArgs, which
+  // leaves *r alone), so that the body need not keep r across the call
+  // into the poller it makes.
   int WaitReadCode(uintptr_t token, IoResult* r);
+  // Neither is a code CodeStatus() reads (those are below -8 or above 8).
+  static constexpr int kWaitReadReady = 1;
+  static constexpr int kWaitReadBadArgs = 2;  // EINVAL
   // The error status a code of the three above stands for.
   ABSL_ATTRIBUTE_COLD static absl::Status CodeStatus(int code);
+  // WaitRead()'s errors: marks *r done (but for kWaitReadBadArgs), then
+  // makes the status.
+  ABSL_ATTRIBUTE_COLD static absl::Status WaitReadError(int code, IoResult* r);
 #endif
   std::unique_ptr<Impl> impl_;
 };
@@ -270,8 +281,12 @@ inline absl::Status Fd::Write(const void* buf, size_t n, uintptr_t token,
 }
 inline absl::Status Fd::WaitRead(uintptr_t token, IoResult* r) {
   const int code = WaitReadCode(token, r);
-  if (ABSL_PREDICT_FALSE(code != 0)) return CodeStatus(code);
-  return absl::OkStatus();
+  if (ABSL_PREDICT_TRUE(code == 0)) return absl::OkStatus();  // parked
+  if (code == kWaitReadReady) {
+    r->state = IoState::kDone;
+    return absl::OkStatus();
+  }
+  return WaitReadError(code, r);
 }
 #endif
 

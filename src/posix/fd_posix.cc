@@ -210,6 +210,12 @@ class Fd::Impl {
   // last reference of a closed Fd (Go's FD.destroy). 0 or close()'s errno;
   // never throws (it runs in destructors).
   int Destroy();
+  // Destroy(), then `rc`: a tail call for an inline path, which then
+  // keeps nothing across it.
+  GORT_NOINLINE int DestroyThen(int rc) {
+    (void)Destroy();
+    return rc;
+  }
 
   bool destroyed() const { return destroyed_.load(std::memory_order_acquire); }
   int sysfd() const { return sysfd_.load(std::memory_order_acquire); }
@@ -543,13 +549,12 @@ inline int Fd::Impl::ReadSlow(void* buf, size_t n, uintptr_t token, IoResult* r,
 // its token comes out, and a read after it finds the direction free.
 inline int Fd::Impl::WaitRead(uintptr_t token, IoResult* r) {
   if (r == nullptr || token <= 2) [[unlikely]] {  // IoArgsOk's tests
-    return IoCode(GORT_EINVAL, IoWhere::kWaitRead);
+    return Fd::kWaitReadBadArgs;                  // r is left alone
   }
   r->n = 0;
   // The reference is taken and dropped by hand, not by a Ref: no flag or
   // destructor is needed.
   if (!fdmu_.Incref()) [[unlikely]] {
-    r->state = IoState::kDone;
     return IoCode(GORT_ECANCELED, IoWhere::kWaitRead);
   }
   int code = desc_->CheckErr(PollMode::kRead);
@@ -557,17 +562,17 @@ inline int Fd::Impl::WaitRead(uintptr_t token, IoResult* r) {
     r->state = IoState::kParked;  // before the token can be published
     code = desc_->Block(PollMode::kRead, token);
   }
-  if (code != internal::kBlockParked) r->state = IoState::kDone;
+  // r is not touched from here on (so it need not be kept across the
+  // call Block makes): any result but parked is one fd.h's WaitRead()
+  // marks done in *r, which is still the caller's.
+  int rc = code == internal::kBlockParked  ? 0
+           : code == internal::kBlockReady ? Fd::kWaitReadReady
+                                           : IoCode(code, IoWhere::kWaitRead);
   Impl* const self = Opaque(this);
   if (self->fdmu_.Decref()) [[unlikely]] {
-    (void)self->Destroy();
+    return self->DestroyThen(rc);
   }
-  // kBlockReady and kBlockParked are the two successes.
-  static_assert(internal::kBlockReady >= 0 && internal::kBlockParked >= 0);
-  if (code < 0) [[unlikely]] {
-    return IoCode(code, IoWhere::kWaitRead);
-  }
-  return 0;
+  return rc;
 }
 
 // Go's FD.Write: every byte, or an error with the count written before it.
