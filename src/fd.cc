@@ -74,6 +74,10 @@ absl::Status Fd::CodeStatus(int code) {
   }
   const int value = code >> internal::kIoWhereBits;  // arithmetic: keeps sign
   Error e = value > 0 ? Error::FromSys(value) : Error::FromCode(value);
+  // Never OK (fd.h's wrappers assume it): a value is never 0, and an
+  // errno without a portable code is EUNKNOWN; this only makes it sure.
+  if (e.ok()) [[unlikely]]
+    e = Error::FromCode(GORT_EUNKNOWN);
   return e.ToStatus(context);
 }
 

@@ -254,7 +254,11 @@ class Fd {
   // Neither is a code CodeStatus() reads (those are below -8 or above 8).
   static constexpr int kWaitReadReady = 1;
   static constexpr int kWaitReadBadArgs = 2;  // EINVAL
-  // The error status a code of the three above stands for.
+  // The error status a code of the three above stands for: never OK,
+  // which the wrappers below tell the compiler (ABSL_ASSUME). Then a
+  // caller that tests the status and destroys it knows it OK on the OK
+  // path; without it GCC joined that path with the error one and read
+  // the status back from memory to destroy it.
   ABSL_ATTRIBUTE_COLD static absl::Status CodeStatus(int code);
   // WaitRead()'s errors: marks *r done (but for kWaitReadBadArgs), then
   // makes the status.
@@ -270,13 +274,21 @@ class Fd {
 inline absl::Status Fd::Read(void* buf, size_t n, uintptr_t token,
                              IoResult* r) {
   const int code = ReadCode(buf, n, token, r);
-  if (ABSL_PREDICT_FALSE(code != 0)) return CodeStatus(code);
+  if (ABSL_PREDICT_FALSE(code != 0)) {
+    absl::Status s = CodeStatus(code);
+    ABSL_ASSUME(!s.ok());  // see CodeStatus()
+    return s;
+  }
   return absl::OkStatus();
 }
 inline absl::Status Fd::Write(const void* buf, size_t n, uintptr_t token,
                               IoResult* r) {
   const int code = WriteCode(buf, n, token, r);
-  if (ABSL_PREDICT_FALSE(code != 0)) return CodeStatus(code);
+  if (ABSL_PREDICT_FALSE(code != 0)) {
+    absl::Status s = CodeStatus(code);
+    ABSL_ASSUME(!s.ok());  // see CodeStatus()
+    return s;
+  }
   return absl::OkStatus();
 }
 inline absl::Status Fd::WaitRead(uintptr_t token, IoResult* r) {
@@ -286,7 +298,9 @@ inline absl::Status Fd::WaitRead(uintptr_t token, IoResult* r) {
     r->state = IoState::kDone;
     return absl::OkStatus();
   }
-  return WaitReadError(code, r);
+  absl::Status s = WaitReadError(code, r);
+  ABSL_ASSUME(!s.ok());  // see CodeStatus()
+  return s;
 }
 #endif
 
