@@ -237,8 +237,10 @@ class Fd::Impl {
   // `p`, hidden from the optimiser: a member reached through it after a
   // system call or a call is addressed from `p` there, instead of from a
   // copy of its address kept in a callee-saved register (one push and pop
-  // fewer on the inline paths).
-  [[gnu::always_inline]] static Impl* Opaque(Impl* p) {
+  // fewer on the inline paths); or a pointer already loaded is used as it
+  // is, not recomputed into another register.
+  template <typename T>
+  [[gnu::always_inline]] static T* Opaque(T* p) {
     asm("" : "+r"(p));
     return p;
   }
@@ -557,10 +559,14 @@ inline int Fd::Impl::WaitRead(uintptr_t token, IoResult* r) {
   if (!fdmu_.Incref()) [[unlikely]] {
     return IoCode(GORT_ECANCELED, IoWhere::kWaitRead);
   }
-  int code = desc_->CheckErr(PollMode::kRead);
+  // desc_ once (after CheckErr's seq_cst load GCC loads it again), and
+  // opaque for Block, whose loop GCC otherwise gave a second register
+  // (the address of pd->info) for the whole call.
+  internal::PollDesc* const pd = desc_;
+  int code = pd->CheckErr(PollMode::kRead);
   if (code == 0) [[likely]] {
     r->state = IoState::kParked;  // before the token can be published
-    code = desc_->Block(PollMode::kRead, token);
+    code = Opaque(pd)->Block(PollMode::kRead, token);
   }
   // r is not touched from here on (so it need not be kept across the
   // call Block makes): any result but parked is one fd.h's WaitRead()
