@@ -76,8 +76,9 @@ absl::Status Fd::CodeStatus(int code) {
   Error e = value > 0 ? Error::FromSys(value) : Error::FromCode(value);
   // Never OK (fd.h's wrappers assume it): a value is never 0, and an
   // errno without a portable code is EUNKNOWN; this only makes it sure.
-  if (e.ok()) [[unlikely]]
+  if (e.ok()) [[unlikely]] {
     e = Error::FromCode(GORT_EUNKNOWN);
+  }
   return e.ToStatus(context);
 }
 

@@ -65,6 +65,10 @@ class FdMutex {
   bool TryStart(int dir);
   // Names the slot claimed by TryStart() after `token` (Begin() does it
   // itself). For the holder only; the same token again is harmless.
+  // Ordering: the release store is sequenced before the CAS that
+  // publishes the token (PollDesc::Block, seq_cst), which Poll() reads
+  // with acquire before it hands the token out; so whoever continues the
+  // operation with it finds it here (Begin()'s acquire load).
   void Name(int dir, uintptr_t token) {
     slot_[dir].store(token, std::memory_order_release);
   }

@@ -391,8 +391,9 @@ inline bool Fd::Impl::ReadyFast(PollMode mode) {
   std::atomic<uintptr_t>& g = pd->g(mode);
   uintptr_t usual = pd->info.load(std::memory_order_seq_cst) & kReported;
   usual |= g.load(std::memory_order_acquire);
-  if (usual == 0) [[likely]]
+  if (usual == 0) [[likely]] {
     return true;
+  }
   if (pd->CheckErr(mode) != 0) return false;
   uintptr_t old = g.load(std::memory_order_acquire);
   return old == internal::kPdNil ||
