@@ -276,7 +276,8 @@ inline absl::Status Fd::Read(void* buf, size_t n, uintptr_t token,
   const int code = ReadCode(buf, n, token, r);
   if (ABSL_PREDICT_FALSE(code != 0)) {
     absl::Status s = CodeStatus(code);
-    ABSL_ASSUME(!s.ok());  // see CodeStatus()
+    const bool ok = s.ok();  // (no call in clang's __builtin_assume)
+    ABSL_ASSUME(!ok);        // see CodeStatus()
     return s;
   }
   return absl::OkStatus();
@@ -286,7 +287,8 @@ inline absl::Status Fd::Write(const void* buf, size_t n, uintptr_t token,
   const int code = WriteCode(buf, n, token, r);
   if (ABSL_PREDICT_FALSE(code != 0)) {
     absl::Status s = CodeStatus(code);
-    ABSL_ASSUME(!s.ok());  // see CodeStatus()
+    const bool ok = s.ok();  // (no call in clang's __builtin_assume)
+    ABSL_ASSUME(!ok);        // see CodeStatus()
     return s;
   }
   return absl::OkStatus();
@@ -299,7 +301,8 @@ inline absl::Status Fd::WaitRead(uintptr_t token, IoResult* r) {
     return absl::OkStatus();
   }
   absl::Status s = WaitReadError(code, r);
-  ABSL_ASSUME(!s.ok());  // see CodeStatus()
+  const bool ok = s.ok();  // (no call in clang's __builtin_assume)
+  ABSL_ASSUME(!ok);        // see CodeStatus()
   return s;
 }
 #endif
