@@ -48,4 +48,48 @@ absl::Status Fd::SetDeadline(absl::Duration d, PollMode mode) {
   return SetDeadline(internal::DeadlineNanos(d), mode);
 }
 
+#ifndef _WIN32
+absl::Status Fd::CodeStatus(int code) {
+  using internal::IoWhere;
+  const char* context = "";
+  switch (static_cast<IoWhere>(code & ((1 << internal::kIoWhereBits) - 1))) {
+    case IoWhere::kRead:
+      context = "read";
+      break;
+    case IoWhere::kWrite:
+      context = "write";
+      break;
+    case IoWhere::kWaitRead:
+      context = "wait read";
+      break;
+    case IoWhere::kNetpollPrepare:
+      context = "netpoll prepare";
+      break;
+    case IoWhere::kNetpollWait:
+      context = "netpoll wait";
+      break;
+    case IoWhere::kWriteNoBytes:
+      context = "write: the descriptor took no bytes";
+      break;
+  }
+  const int value = code >> internal::kIoWhereBits;  // arithmetic: keeps sign
+  Error e = value > 0 ? Error::FromSys(value) : Error::FromCode(value);
+  // Never OK (fd.h's wrappers assume it): a value is never 0, and an
+  // errno without a portable code is EUNKNOWN; this only makes it sure.
+  if (e.ok()) [[unlikely]] {
+    e = Error::FromCode(GORT_EUNKNOWN);
+  }
+  return e.ToStatus(context);
+}
+
+absl::Status Fd::WaitReadError(int code, IoResult* r) {
+  if (code == kWaitReadBadArgs) {
+    return CodeStatus(
+        internal::IoCode(GORT_EINVAL, internal::IoWhere::kWaitRead));
+  }
+  r->state = IoState::kDone;
+  return CodeStatus(code);
+}
+#endif
+
 }  // namespace gort

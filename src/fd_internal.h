@@ -27,15 +27,38 @@ absl::Status FdMutexError(int rc, const char* context);
 
 // EINVAL unless the call's common arguments are usable: `r` not null, a
 // token Poller::Wait() accepts (not 0, 1 or 2), and a buffer unless `n` is
-// 0.
-// Inline: every Read and Write runs it, and its success path is a compare
-// and an empty status.
+// 0. IoArgsOk() is the test alone (for the calls that return a code).
+inline bool IoArgsOk(const void* buf, size_t n, uintptr_t token,
+                     const IoResult* r) {
+  return r != nullptr && token > 2 && (buf != nullptr || n == 0);
+}
 inline absl::Status CheckIoArgs(const void* buf, size_t n, uintptr_t token,
                                 const IoResult* r, const char* context) {
-  if (r == nullptr || token <= 2 || (buf == nullptr && n != 0)) [[unlikely]] {
+  if (!IoArgsOk(buf, n, token, r)) [[unlikely]] {
     return FdError(GORT_EINVAL, context);
   }
   return absl::OkStatus();
+}
+
+// The codes of Fd::ReadCode(), WriteCode() and WaitReadCode(): 0 for
+// success, else the error's value times 16 plus where it happened (the
+// status's context). The value is a portable GORT_E* code (negative) or
+// the OS's errno (positive, kept raw as SysErr does); Fd::CodeStatus()
+// makes the status.
+enum class IoWhere : int {
+  kRead = 1,            // "read"
+  kWrite = 2,           // "write"
+  kWaitRead = 3,        // "wait read"
+  kNetpollPrepare = 4,  // "netpoll prepare"
+  kNetpollWait = 5,     // "netpoll wait"
+  kWriteNoBytes = 6,    // "write: the descriptor took no bytes"
+};
+inline constexpr int kIoWhereBits = 4;
+// (So no code is in -8 .. 8, which fd.h's own codes use.)
+static_assert(GORT_EINVAL <= -1 && (1 << kIoWhereBits) > 8);
+// `value` is not 0: a GORT_E* code or an errno.
+inline int IoCode(int value, IoWhere where) {
+  return value * (1 << kIoWhereBits) + static_cast<int>(where);
 }
 
 // EINVAL unless `addr` holds an address (1 .. sizeof(bytes) bytes).

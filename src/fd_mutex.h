@@ -15,7 +15,10 @@
 // also checks the closed bit, so a new operation costs one atomic
 // read-modify-write to begin and one to end; the holder's token is stored
 // beside the word (slot_) once the slot is claimed, and cleared before the
-// slot's bit is. The descriptor is destroyed by whoever drops the count to
+// slot's bit is. TryStart() claims a slot without naming its token: most
+// operations end in the call that began them, and only one that may be
+// continued (one about to park) needs its token in slot_ (Name()). The
+// descriptor is destroyed by whoever drops the count to
 // zero with the closed bit set, exactly once (a held slot holds a
 // reference, so its bit is clear by then).
 #ifndef GORT_SRC_FD_MUTEX_H_
@@ -48,12 +51,29 @@ class FdMutex {
   // to collect its cancelled completion).
   int Begin(int dir, uintptr_t token, Op* op);
 
-  // Begin()'s common case alone: a new operation (`token` not 0) on a
-  // descriptor that is open and whose `dir` slot is free, claimed in one
-  // CAS. False, with nothing changed, in every other case -- closed, the
-  // slot held (by another operation or by `token` itself), or the CAS
-  // lost a race -- and the caller then asks Begin(), which decides.
-  bool TryStart(int dir, uintptr_t token);
+  // Begin()'s common case alone: a new operation on a descriptor that is
+  // open and whose `dir` slot is free, claimed in one CAS. False, with
+  // nothing changed, in every other case -- closed, the slot held (by
+  // another operation or by the caller's own), or the CAS lost a race --
+  // and the caller then asks Begin(), which decides. The slot is claimed
+  // unnamed (slot_ stays 0, which no token equals): until the holder calls
+  // Name(), a Begin() with its token finds the slot busy, as it would any
+  // other (a token is continued only once its operation parked). An
+  // operation that ends in this call ends with Finish(); one that may be
+  // continued calls Name() first, before its token can be published, and
+  // then ends with End() like any other.
+  bool TryStart(int dir);
+  // Names the slot claimed by TryStart() after `token` (Begin() does it
+  // itself). For the holder only; the same token again is harmless.
+  // Ordering: the release store is sequenced before the CAS that
+  // publishes the token (PollDesc::Block, seq_cst), which Poll() reads
+  // with acquire before it hands the token out; so whoever continues the
+  // operation with it finds it here (Begin()'s acquire load).
+  void Name(int dir, uintptr_t token) {
+    slot_[dir].store(token, std::memory_order_release);
+  }
+  // End(dir, true) for a slot never named: there is no token to clear.
+  [[nodiscard]] bool Finish(int dir);
 
   // Ends a call begun by Begin(). `finished`: the operation returned done or
   // an error, which frees the slot. True if the caller must now destroy
@@ -136,21 +156,19 @@ inline int FdMutex::Begin(int dir, uintptr_t token, Op* op) {
   return 0;
 }
 
-inline bool FdMutex::TryStart(int dir, uintptr_t token) {
+inline bool FdMutex::TryStart(int dir) {
   const uint64_t held = HeldBit(dir);
   uint64_t s = state_.load(std::memory_order_relaxed);
-  // Open and free: then nobody holds the slot, so `token` cannot be
+  // Open and free: then nobody holds the slot, so no token can be
   // continuing an operation (Begin()'s first test), and this is Begin()'s
   // CAS with its tests already passed. A failed CAS changed nothing.
   if ((s & (kClosed | held)) != 0) return false;
-  if (!state_.compare_exchange_strong(s, s + 2 * kRef + held,
-                                      std::memory_order_acq_rel,
-                                      std::memory_order_relaxed)) {
-    return false;
-  }
-  slot_[dir].store(token, std::memory_order_release);
-  return true;
+  return state_.compare_exchange_strong(s, s + 2 * kRef + held,
+                                        std::memory_order_acq_rel,
+                                        std::memory_order_relaxed);
 }
+
+inline bool FdMutex::Finish(int dir) { return Drop(2 * kRef + HeldBit(dir)); }
 
 inline bool FdMutex::End(int dir, bool finished) {
   if (!finished) return Drop(kRef);

@@ -51,6 +51,45 @@ TEST(FdMutex, AnotherTokenIsBusyPerDirection) {
   EXPECT_FALSE(mu.End(FdMutex::kRead, true));
 }
 
+// TryStart() claims a free slot of an open descriptor without naming a
+// token: until Name(), no token continues it (a Begin() with the holder's
+// own token is EBUSY like any other); Finish() ends it. Once named it is
+// Begin()'s slot in every way.
+TEST(FdMutex, TryStartClaimsUnnamedUntilNamed) {
+  FdMutex mu;
+  Op op;
+  ASSERT_TRUE(mu.TryStart(FdMutex::kRead));
+  EXPECT_TRUE(mu.held(FdMutex::kRead));
+  EXPECT_EQ(mu.holder(FdMutex::kRead), 0u);
+  EXPECT_FALSE(mu.TryStart(FdMutex::kRead));  // held
+  EXPECT_EQ(mu.Begin(FdMutex::kRead, 10, &op), -GORT_EBUSY);
+  ASSERT_TRUE(mu.TryStart(FdMutex::kWrite));  // the other slot is free
+  EXPECT_FALSE(mu.Finish(FdMutex::kWrite));
+  EXPECT_FALSE(mu.held(FdMutex::kWrite));
+  // Named (a call about to park), then continued and ended as Begin's.
+  mu.Name(FdMutex::kRead, 10);
+  EXPECT_FALSE(mu.End(FdMutex::kRead, /*finished=*/false));
+  ASSERT_EQ(mu.Begin(FdMutex::kRead, 10, &op), 0);
+  EXPECT_EQ(op, Op::kContinued);
+  EXPECT_FALSE(mu.End(FdMutex::kRead, /*finished=*/true));
+  EXPECT_FALSE(mu.held(FdMutex::kRead));
+  EXPECT_EQ(mu.holder(FdMutex::kRead), 0u);
+  // Ended unnamed: free again, and no token was left behind.
+  ASSERT_TRUE(mu.TryStart(FdMutex::kRead));
+  EXPECT_FALSE(mu.Finish(FdMutex::kRead));
+  ASSERT_EQ(mu.Begin(FdMutex::kRead, 10, &op), 0);
+  EXPECT_EQ(op, Op::kStarted);
+  EXPECT_FALSE(mu.End(FdMutex::kRead, true));
+  // Closed: TryStart() refuses; a claim held across the close destroys on
+  // Finish() as the last reference.
+  ASSERT_TRUE(mu.TryStart(FdMutex::kWrite));
+  ASSERT_TRUE(mu.IncrefAndClose());
+  EXPECT_FALSE(mu.TryStart(FdMutex::kRead));
+  EXPECT_FALSE(mu.Decref());
+  EXPECT_TRUE(mu.Finish(FdMutex::kWrite));
+  EXPECT_TRUE(mu.idle_and_closed());
+}
+
 TEST(FdMutex, InvalidArguments) {
   FdMutex mu;
   Op op;

@@ -16,6 +16,7 @@
 #include <deque>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <utility>
@@ -24,6 +25,7 @@
 #include "absl/status/status.h"
 #include "absl/time/time.h"
 #include "fd_test_util.h"
+#include "gort/errno.h"
 #include "gort/netpoll.h"
 #include "netpoll_internal.h"
 #include "polldesc.h"
@@ -276,6 +278,65 @@ TEST_F(FdTest, BadArguments) {
             GORT_EINVAL);
   // Nothing was left held: the fixture's teardown destroys every Fd.
 }
+
+#ifndef _WIN32
+// Unix Read, Write and WaitRead return a code that fd.h turns into the
+// status (Fd::CodeStatus): the same statuses as before, with their
+// context and, for the OS's errors, the raw errno.
+TEST_F(FdTest, ErrorStatusesKeepTheirContextAndRawValue) {
+  MakePair();
+  char buf[4];
+  IoResult r;
+  absl::Status s = pair_.server->Read(buf, 4, 1, &r);
+  EXPECT_EQ(CodeOf(s), GORT_EINVAL);
+  EXPECT_EQ(s.message().substr(0, 6), "read: ") << s;
+  s = pair_.server->Write(buf, 4, 1, &r);
+  EXPECT_EQ(CodeOf(s), GORT_EINVAL);
+  EXPECT_EQ(s.message().substr(0, 7), "write: ") << s;
+  r.state = IoState::kParked;
+  r.n = 7;
+  s = pair_.server->WaitRead(1, &r);
+  EXPECT_EQ(CodeOf(s), GORT_EINVAL);
+  EXPECT_EQ(s.message().substr(0, 11), "wait read: ") << s;
+  EXPECT_EQ(r.state, IoState::kParked) << "a refused call leaves *r alone";
+  EXPECT_EQ(r.n, 7u);
+  // A deadline: the pollDesc's error, as "netpoll prepare".
+  ASSERT_TRUE(pair_.server->SetDeadline(int64_t{-1}, PollMode::kRead).ok());
+  s = pair_.server->Read(buf, 4, kTokA, &r);
+  EXPECT_EQ(CodeOf(s), GORT_ETIMEDOUT);
+  EXPECT_EQ(s.message().substr(0, 17), "netpoll prepare: ") << s;
+  // WaitRead's errors say done (fd.h's WaitRead() marks it).
+  r.state = IoState::kParked;
+  s = pair_.server->WaitRead(kTokA, &r);
+  EXPECT_EQ(CodeOf(s), GORT_ETIMEDOUT);
+  EXPECT_EQ(s.message().substr(0, 11), "wait read: ") << s;
+  EXPECT_EQ(r.state, IoState::kDone);
+  EXPECT_EQ(r.n, 0u);
+  ASSERT_TRUE(pair_.server->SetDeadline(int64_t{0}, PollMode::kRead).ok());
+  // The OS's error keeps its errno: the peer closes with a reset (linger
+  // 0), and the read gets ECONNRESET.
+  linger lg{1, 0};
+  ASSERT_EQ(setsockopt(static_cast<int>(pair_.client->Sysfd()), SOL_SOCKET,
+                       SO_LINGER, &lg, sizeof(lg)),
+            0);
+  ASSERT_TRUE(pair_.client->Close().ok());
+  s = driver_->Read(*pair_.server, buf, 4, kTokB, &r);
+  ASSERT_EQ(CodeOf(s), GORT_ECONNRESET) << s;
+  EXPECT_EQ(s.message().substr(0, 6), "read: ") << s;
+  std::optional<Error> e = Error::FromStatus(s);
+  ASSERT_TRUE(e.has_value());
+  EXPECT_EQ(e->space(), NativeErrorSpace());
+  EXPECT_EQ(e->raw(), ECONNRESET);
+  // Closed: ECANCELED from the fdMutex.
+  ASSERT_TRUE(pair_.server->Close().ok());
+  s = pair_.server->Write(buf, 4, kTokA, &r);
+  EXPECT_EQ(CodeOf(s), GORT_ECANCELED);
+  EXPECT_EQ(s.message().substr(0, 7), "write: ") << s;
+  r.state = IoState::kParked;
+  EXPECT_EQ(CodeOf(pair_.server->WaitRead(kTokA, &r)), GORT_ECANCELED);
+  EXPECT_EQ(r.state, IoState::kDone);
+}
+#endif
 
 TEST_F(FdTest, AcceptReportsThePeerAndConnectParksOrFinishes) {
   absl::StatusOr<SockAddr> addr = listener_->LocalAddr();

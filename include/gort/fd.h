@@ -69,6 +69,7 @@
 #include <cstdint>
 #include <memory>
 
+#include "absl/base/optimization.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
@@ -237,8 +238,74 @@ class Fd {
 
  private:
   explicit Fd(std::unique_ptr<Impl> impl);
+#ifndef _WIN32
+  // Read(), Write() and WaitRead() without their status (#16): 0 when the
+  // call succeeded (done or parked, as *r says), else a code that only
+  // CodeStatus() reads. So the common case returns in a register, and an
+  // absl::Status is made, out of line, only for an error.
+  int ReadCode(void* buf, size_t n, uintptr_t token, IoResult* r);
+  int WriteCode(const void* buf, size_t n, uintptr_t token, IoResult* r);
+  // WaitRead's: 0 parked (*r says so), kWaitReadReady done, else an error
+  // code. It sets only r->n and, before it parks, r->state; WaitRead()
+  // marks any other result done in *r itself (but kWaitReadBadArgs, which
+  // leaves *r alone), so that the body need not keep r across the call
+  // into the poller it makes.
+  int WaitReadCode(uintptr_t token, IoResult* r);
+  // Neither is a code CodeStatus() reads (those are below -8 or above 8).
+  static constexpr int kWaitReadReady = 1;
+  static constexpr int kWaitReadBadArgs = 2;  // EINVAL
+  // The error status a code of the three above stands for: never OK,
+  // which the wrappers below tell the compiler (ABSL_ASSUME). Then a
+  // caller that tests the status and destroys it knows it OK on the OK
+  // path; without it GCC joined that path with the error one and read
+  // the status back from memory to destroy it.
+  ABSL_ATTRIBUTE_COLD static absl::Status CodeStatus(int code);
+  // WaitRead()'s errors: marks *r done (but for kWaitReadBadArgs), then
+  // makes the status.
+  ABSL_ATTRIBUTE_COLD static absl::Status WaitReadError(int code, IoResult* r);
+#endif
   std::unique_ptr<Impl> impl_;
 };
+
+#ifndef _WIN32
+// Unix: the hot operations are inline, so that their success is a test of
+// a register where it is used, not a status passed through memory and
+// read back (#16). Windows keeps them out of line (fd_windows.cc).
+inline absl::Status Fd::Read(void* buf, size_t n, uintptr_t token,
+                             IoResult* r) {
+  const int code = ReadCode(buf, n, token, r);
+  if (ABSL_PREDICT_FALSE(code != 0)) {
+    absl::Status s = CodeStatus(code);
+    const bool ok = s.ok();  // (no call in clang's __builtin_assume)
+    ABSL_ASSUME(!ok);        // see CodeStatus()
+    return s;
+  }
+  return absl::OkStatus();
+}
+inline absl::Status Fd::Write(const void* buf, size_t n, uintptr_t token,
+                              IoResult* r) {
+  const int code = WriteCode(buf, n, token, r);
+  if (ABSL_PREDICT_FALSE(code != 0)) {
+    absl::Status s = CodeStatus(code);
+    const bool ok = s.ok();  // (no call in clang's __builtin_assume)
+    ABSL_ASSUME(!ok);        // see CodeStatus()
+    return s;
+  }
+  return absl::OkStatus();
+}
+inline absl::Status Fd::WaitRead(uintptr_t token, IoResult* r) {
+  const int code = WaitReadCode(token, r);
+  if (ABSL_PREDICT_TRUE(code == 0)) return absl::OkStatus();  // parked
+  if (code == kWaitReadReady) {
+    r->state = IoState::kDone;
+    return absl::OkStatus();
+  }
+  absl::Status s = WaitReadError(code, r);
+  const bool ok = s.ok();  // (no call in clang's __builtin_assume)
+  ABSL_ASSUME(!ok);        // see CodeStatus()
+  return s;
+}
+#endif
 
 }  // namespace gort
 

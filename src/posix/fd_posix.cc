@@ -33,6 +33,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <limits>
 #include <memory>
 #include <new>
 #include <utility>
@@ -57,6 +58,9 @@ using internal::CheckSockAddr;
 using internal::FdError;
 using internal::FdMutex;
 using internal::FdMutexError;
+using internal::IoArgsOk;
+using internal::IoCode;
+using internal::IoWhere;
 
 absl::Status SysErr(int err, const char* context) {
   return Error::FromSys(err).ToStatus(context);
@@ -143,32 +147,47 @@ class Fd::Impl {
  public:
   Impl(Poller& poller, int sysfd, FdKind kind, PollDescId pd,
        internal::PollDesc* desc)
-      : poller_(poller), sysfd_(sysfd), kind_(kind), pd_(pd), desc_(desc) {}
+      : sysfd_(sysfd),
+        kind_(kind),
+        write_fd_(kind == FdKind::kPipe ? -1 : sysfd),
+        poller_(poller),
+        pd_(pd),
+        desc_(desc) {}
 
   // Registers `sysfd` (already non-blocking and close-on-exec) and wraps
   // it. On failure `sysfd` is left open.
   static absl::StatusOr<std::unique_ptr<Fd>> Wrap(Poller& poller, int sysfd,
                                                   FdKind kind);
 
-  absl::Status Read(void* buf, size_t n, uintptr_t token, IoResult* r);
-  absl::Status Write(const void* buf, size_t n, uintptr_t token, IoResult* r);
-  absl::Status WaitRead(uintptr_t token, IoResult* r);
+  // Fd::ReadCode(), WriteCode() and WaitReadCode(): 0 or an IoCode().
+  int Read(void* buf, size_t n, uintptr_t token, IoResult* r);
+  int Write(const void* buf, size_t n, uintptr_t token, IoResult* r);
+  int WaitRead(uintptr_t token, IoResult* r);
   // Read's and Write's every case but the common one (see Read()), from
   // where the inline part left off, with the call's fdMutex slot taken
-  // over: `first` is 0 when nothing was done after Begin(), a GORT_E* code
-  // (negative) when Ready() failed, or the errno (positive) of a first
-  // system call that failed. Write's `first_put` is what the inline send()
-  // returned, or kNoSend when there was none. *r need not be set.
-  static constexpr ssize_t kNoSend = -2;
+  // over (`started`: claimed by this call, maybe unnamed): `first` is 0
+  // when nothing was done after Begin(), a GORT_E* code (negative) when
+  // Ready() failed, or the errno (positive) of a first system call that
+  // failed. Write's `first_put` is what the inline send() returned, or
+  // kNoSend when there was none. *r need not be set.
+  static constexpr ssize_t kNoSend = std::numeric_limits<ssize_t>::min();
   // Read's cases the inline part does not start (see Read()): the whole
   // call, from the argument check.
-  GORT_NOINLINE absl::Status ReadAll(void* buf, size_t n, uintptr_t token,
-                                     IoResult* r);
-  GORT_NOINLINE absl::Status WriteAll(const void* buf, size_t n,
-                                      uintptr_t token, IoResult* r);
-  GORT_NOINLINE absl::Status ReadSlow(void* buf, size_t n, uintptr_t token,
+  GORT_NOINLINE int ReadAll(void* buf, size_t n, uintptr_t token, IoResult* r);
+  GORT_NOINLINE int WriteAll(const void* buf, size_t n, uintptr_t token,
+                             IoResult* r);
+  // The inline parts' way out once their slot is claimed (started, not
+  // named yet): ReadSlow() and WriteSlow() with their other arguments
+  // fixed, so that the inline parts pass few. WriteRest() finds the token
+  // and IoResult in write_token_ and write_r_.
+  // (ReadRest's arguments are in the order that keeps them where the
+  // inline part has them: r and token in registers read() leaves alone.)
+  GORT_NOINLINE int ReadRest(void* buf, size_t n, int first, IoResult* r,
+                             uintptr_t token);
+  GORT_NOINLINE int WriteRest(const void* buf, size_t n, ssize_t put);
+  [[gnu::always_inline]] int ReadSlow(void* buf, size_t n, uintptr_t token,
                                       IoResult* r, bool started, int first);
-  GORT_NOINLINE absl::Status WriteSlow(const void* buf, size_t n,
+  [[gnu::always_inline]] int WriteSlow(const void* buf, size_t n,
                                        uintptr_t token, IoResult* r,
                                        bool started, int first,
                                        ssize_t first_put);
@@ -191,6 +210,12 @@ class Fd::Impl {
   // last reference of a closed Fd (Go's FD.destroy). 0 or close()'s errno;
   // never throws (it runs in destructors).
   int Destroy();
+  // Destroy(), then `rc`: a tail call for an inline path, which then
+  // keeps nothing across it.
+  GORT_NOINLINE int DestroyThen(int rc) {
+    (void)Destroy();
+    return rc;
+  }
 
   bool destroyed() const { return destroyed_.load(std::memory_order_acquire); }
   int sysfd() const { return sysfd_.load(std::memory_order_acquire); }
@@ -212,8 +237,10 @@ class Fd::Impl {
   // `p`, hidden from the optimiser: a member reached through it after a
   // system call or a call is addressed from `p` there, instead of from a
   // copy of its address kept in a callee-saved register (one push and pop
-  // fewer on the inline paths).
-  [[gnu::always_inline]] static Impl* Opaque(Impl* p) {
+  // fewer on the inline paths); or a pointer already loaded is used as it
+  // is, not recomputed into another register.
+  template <typename T>
+  [[gnu::always_inline]] static T* Opaque(T* p) {
     asm("" : "+r"(p));
     return p;
   }
@@ -267,19 +294,31 @@ class Fd::Impl {
   template <PollMode kMode>
   int Park(uintptr_t token, IoResult* r, Call<kMode>* call);
 
-  Poller& poller_;
+  // First: its state word is then at the Impl's own address, which the
+  // inline paths keep anyway (one register fewer for the compiler).
+  FdMutex fdmu_;
   std::atomic<int> sysfd_;
   std::atomic<FdKind> kind_;
+  // sysfd_ for Write's inline part, -1 for a pipe (which must take
+  // WritePipe): a pipe stays one, and the inline part uses it only with
+  // the write slot held, so before Destroy().
+  const int write_fd_;
+  Poller& poller_;
   const PollDescId pd_;
   // pd_'s pollDesc, valid while a call holds the fdMutex (Destroy
   // unregisters it only after the last one): the read/write paths check,
   // reset and block on it directly (PollerAccess::DescOf).
   internal::PollDesc* const desc_;
-  FdMutex fdmu_;
   std::atomic<bool> destroyed_{false};
 
   // The write direction's operation state (see the file comment).
   size_t written_ = 0;  // Write: bytes written by earlier calls
+  // Write's inline part, for WriteRest(): its token and IoResult, kept
+  // here across the system call rather than in registers the call would
+  // have to save (the send() leaves one free). Only the slot's holder
+  // touches them, as written_.
+  uintptr_t write_token_ = 0;
+  IoResult* write_r_ = nullptr;
 };
 
 absl::StatusOr<std::unique_ptr<Fd>> Fd::Impl::Wrap(Poller& poller, int sysfd,
@@ -307,6 +346,25 @@ inline int Fd::Impl::Begin(PollMode mode, uintptr_t token, bool* started) {
   return rc;
 }
 
+// True if any of `v` is a null pointer, a token <= 2 (0, 1 and 2 are
+// not tokens: Poller::Wait()'s rule), or negative (an int): one test of
+// the sign of (each - 1, token - 3) or'ed together, for the inline parts.
+// It also refuses what no caller passes (pointers and tokens from 2^63
+// up): those take the general path, which decides.
+[[gnu::always_inline]] inline uintptr_t SignBits(const void* p) {
+  return reinterpret_cast<uintptr_t>(p) - 1;
+}
+[[gnu::always_inline]] inline uintptr_t SignBits(uintptr_t token) {
+  return token - 3;
+}
+[[gnu::always_inline]] inline uintptr_t SignBits(int v) {
+  return static_cast<uintptr_t>(static_cast<intptr_t>(v));
+}
+template <typename... T>
+[[gnu::always_inline]] inline bool SignOfAny(T... v) {
+  return static_cast<intptr_t>((SignBits(v) | ...)) < 0;
+}
+
 // Poller::Prepare() for a new operation, Poller::Check() for a continued
 // one, on the pinned pollDesc (no handle lookup: see desc_).
 inline int Fd::Impl::Ready(PollMode mode, bool started) {
@@ -320,10 +378,23 @@ inline int Fd::Impl::Ready(PollMode mode, bool started) {
 // readiness notification forgotten (Go's prepareRead: pollReset). False,
 // with at most the notification forgotten, otherwise: then Ready()
 // decides (a second Reset finds nil). (Write's: WriteReadyFast.)
+//
+// The usual case, no error and nil, is one test of both words (the info
+// word read first, as CheckErr reads it); anything else looks again, from
+// the start: nothing was decided yet, and later values are as good.
 inline bool Fd::Impl::ReadyFast(PollMode mode) {
   internal::PollDesc* const pd = desc_;  // once: not reloaded after CheckErr
-  if (pd->CheckErr(mode) != 0) return false;
+  constexpr uint32_t kReported = internal::kInfoClosing |
+                                 internal::kInfoExpiredRead |
+                                 internal::kInfoEventErr;
+  static_assert(internal::kPdNil == 0);
   std::atomic<uintptr_t>& g = pd->g(mode);
+  uintptr_t usual = pd->info.load(std::memory_order_seq_cst) & kReported;
+  usual |= g.load(std::memory_order_acquire);
+  if (usual == 0) [[likely]] {
+    return true;
+  }
+  if (pd->CheckErr(mode) != 0) return false;
   uintptr_t old = g.load(std::memory_order_acquire);
   return old == internal::kPdNil ||
          (old == internal::kPdReady &&
@@ -380,8 +451,11 @@ int Fd::Impl::Destroy() {
 }
 
 // Go's FD.Read. Read, Write and WaitRead (and the Begin and Ready they
-// use) are inline: each has one caller, the public Fd method, and an echo
-// round trip runs all three, so a call layer less is worth keeping.
+// use) are inline: each has one caller, the Fd method (ReadCode and so
+// on, which fd.h's Read wraps), and an echo round trip runs all three, so
+// a call layer less is worth keeping. They return a code, not a status
+// (fd.h: Fd::CodeStatus makes one for an error), so the common case has
+// no result in memory and keeps no return slot's address.
 //
 // The common case -- usable arguments, a new operation on an open Fd, a
 // read of 1 byte .. kMaxRW, nothing pending on the pollDesc, and read()
@@ -392,56 +466,60 @@ int Fd::Impl::Destroy() {
 // fdMutex), ReadSlow() once the slot is ours (an error or readiness on the
 // pollDesc, EAGAIN and parking, EINTR, errors). (#16: a third of Read's
 // instructions were register saves and stack spills for the general loop.)
-[[gnu::always_inline]] inline absl::Status Fd::Impl::Read(void* buf, size_t n,
-                                                          uintptr_t token,
-                                                          IoResult* r) {
+// The slot is claimed unnamed (FdMutex::TryStart): a read that ends here
+// never stores its token; ReadSlow() names it before it can park.
+[[gnu::always_inline]] inline int Fd::Impl::Read(void* buf, size_t n,
+                                                 uintptr_t token, IoResult* r) {
   // n - 1 >= kMaxRW: a zero-byte read or one to clamp (ReadAll sorts out
-  // which). token <= 2 and the null pointers are CheckIoArgs' tests.
-  if (r == nullptr || token <= 2 || buf == nullptr ||
-      n - 1 >= internal::kMaxRW || !fdmu_.TryStart(FdMutex::kRead, token))
-      [[unlikely]] {
+  // which). SignOfAny: r and buf not null, token > 2 (ReadAll's tests).
+  if (SignOfAny(r, buf, token) || n - 1 >= internal::kMaxRW ||
+      !fdmu_.TryStart(FdMutex::kRead)) [[unlikely]] {
     return ReadAll(buf, n, token, r);
   }
   if (!ReadyFast(PollMode::kRead)) [[unlikely]] {
-    return ReadSlow(buf, n, token, r, true, 0);
+    return ReadRest(buf, n, 0, r, token);
   }
   ssize_t got = internal::FastRead(sysfd(), buf, n);
-  Impl* const self = Opaque(this);
   if (got < 0) [[unlikely]] {
-    // The token from the slot, so that it need not live across the call.
-    return self->ReadSlow(buf, n, self->fdmu_.holder(FdMutex::kRead), r, true,
-                          static_cast<int>(-got));
+    return ReadRest(buf, n, static_cast<int>(-got), r, token);
   }
   r->state = IoState::kDone;
   r->n = static_cast<size_t>(got);
-  if (self->fdmu_.End(FdMutex::kRead, true)) [[unlikely]] {
-    (void)self->Destroy();
+  if (fdmu_.Finish(FdMutex::kRead)) [[unlikely]] {
+    (void)Destroy();
   }
-  return absl::OkStatus();
+  return 0;
 }
 
-absl::Status Fd::Impl::ReadAll(void* buf, size_t n, uintptr_t token,
-                               IoResult* r) {
-  if (absl::Status s = CheckIoArgs(buf, n, token, r, "read"); !s.ok()) return s;
+int Fd::Impl::ReadAll(void* buf, size_t n, uintptr_t token, IoResult* r) {
+  if (!IoArgsOk(buf, n, token, r)) return IoCode(GORT_EINVAL, IoWhere::kRead);
   *r = IoResult{};
   bool started = false;
   if (int rc = Begin(PollMode::kRead, token, &started); rc != 0) {
-    return FdMutexError(rc, "read");
+    return IoCode(-rc, IoWhere::kRead);
   }
   return ReadSlow(buf, n, token, r, started, 0);
 }
 
-absl::Status Fd::Impl::ReadSlow(void* buf, size_t n, uintptr_t token,
-                                IoResult* r, bool started, int first) {
+int Fd::Impl::ReadRest(void* buf, size_t n, int first, IoResult* r,
+                       uintptr_t token) {
+  return ReadSlow(buf, n, token, r, true, first);
+}
+
+inline int Fd::Impl::ReadSlow(void* buf, size_t n, uintptr_t token, IoResult* r,
+                              bool started, int first) {
+  // A slot TryStart() claimed is named now, before the read can park
+  // (Begin()'s already is: the same token again).
+  if (started) fdmu_.Name(FdMutex::kRead, token);
   Call<PollMode::kRead> call(this);
   *r = IoResult{};  // the inline part left it as it came
   if (first == 0) {
     if (n == 0) {  // Go: a zero-byte read returns at once, without the poller
-      return absl::OkStatus();
+      return 0;
     }
     first = Ready(PollMode::kRead, started);
   }
-  if (first < 0) return FdError(first, "netpoll prepare");
+  if (first < 0) return IoCode(first, IoWhere::kNetpollPrepare);
   if (kind() == FdKind::kStream && n > internal::kMaxRW) n = internal::kMaxRW;
   for (;;) {
     int err = first;  // the inline part's read() failed with it
@@ -450,18 +528,20 @@ absl::Status Fd::Impl::ReadSlow(void* buf, size_t n, uintptr_t token,
       ssize_t got = read(sysfd(), buf, n);
       if (got >= 0) {
         r->n = static_cast<size_t>(got);
-        return absl::OkStatus();
+        return 0;
       }
       err = errno;
     }
     if (err == EINTR) continue;
     if (err == EAGAIN || err == EWOULDBLOCK) {
       int code = Park(token, r, &call);
-      if (code == internal::kBlockParked) return absl::OkStatus();
-      if (code != internal::kBlockReady) return FdError(code, "netpoll wait");
+      if (code == internal::kBlockParked) return 0;
+      if (code != internal::kBlockReady) {
+        return IoCode(code, IoWhere::kNetpollWait);
+      }
       continue;
     }
-    return SysErr(err, "read");
+    return IoCode(err, IoWhere::kRead);
   }
 }
 
@@ -470,34 +550,36 @@ absl::Status Fd::Impl::ReadSlow(void* buf, size_t n, uintptr_t token,
 // It takes no slot of the fdMutex, only a reference for the call (so the
 // pollDesc cannot be unregistered under it): a parked wait is over when
 // its token comes out, and a read after it finds the direction free.
-inline absl::Status Fd::Impl::WaitRead(uintptr_t token, IoResult* r) {
-  if (r == nullptr || token <= 2) [[unlikely]] {  // CheckIoArgs' tests
-    return FdError(GORT_EINVAL, "wait read");
+inline int Fd::Impl::WaitRead(uintptr_t token, IoResult* r) {
+  if (r == nullptr || token <= 2) [[unlikely]] {  // IoArgsOk's tests
+    return Fd::kWaitReadBadArgs;                  // r is left alone
   }
   r->n = 0;
-  // The reference is taken and dropped by hand, not by a Ref: the call
-  // keeps a result code and makes a status only after the drop (a status
-  // may allocate, and throw), so no flag or destructor is needed.
+  // The reference is taken and dropped by hand, not by a Ref: no flag or
+  // destructor is needed.
   if (!fdmu_.Incref()) [[unlikely]] {
-    r->state = IoState::kDone;
-    return FdError(GORT_ECANCELED, "wait read");
+    return IoCode(GORT_ECANCELED, IoWhere::kWaitRead);
   }
-  int code = desc_->CheckErr(PollMode::kRead);
+  // desc_ once (after CheckErr's seq_cst load GCC loads it again), and
+  // opaque for Block, whose loop GCC otherwise gave a second register
+  // (the address of pd->info) for the whole call.
+  internal::PollDesc* const pd = desc_;
+  int code = pd->CheckErr(PollMode::kRead);
   if (code == 0) [[likely]] {
     r->state = IoState::kParked;  // before the token can be published
-    code = desc_->Block(PollMode::kRead, token);
+    code = Opaque(pd)->Block(PollMode::kRead, token);
   }
-  if (code != internal::kBlockParked) r->state = IoState::kDone;
+  // r is not touched from here on (so it need not be kept across the
+  // call Block makes): any result but parked is one fd.h's WaitRead()
+  // marks done in *r, which is still the caller's.
+  int rc = code == internal::kBlockParked  ? 0
+           : code == internal::kBlockReady ? Fd::kWaitReadReady
+                                           : IoCode(code, IoWhere::kWaitRead);
   Impl* const self = Opaque(this);
   if (self->fdmu_.Decref()) [[unlikely]] {
-    (void)self->Destroy();
+    return self->DestroyThen(rc);
   }
-  // kBlockReady and kBlockParked are the two successes.
-  static_assert(internal::kBlockReady >= 0 && internal::kBlockParked >= 0);
-  if (code < 0) [[unlikely]] {
-    return FdError(code, "wait read");
-  }
-  return absl::OkStatus();
+  return rc;
 }
 
 // Go's FD.Write: every byte, or an error with the count written before it.
@@ -505,50 +587,59 @@ inline absl::Status Fd::Impl::WaitRead(uintptr_t token, IoResult* r) {
 // operation on an open socket, 1 byte .. kMaxRW, and a first send() that
 // takes every byte -- and the rest is WriteAll() (from the start) or
 // WriteSlow() (once the slot is ours).
-[[gnu::always_inline]] inline absl::Status Fd::Impl::Write(const void* buf,
-                                                           size_t n,
-                                                           uintptr_t token,
-                                                           IoResult* r) {
-  // As in Read(); pipes need WritePipe().
-  if (r == nullptr || token <= 2 || buf == nullptr ||
-      n - 1 >= internal::kMaxRW || kind() == FdKind::kPipe ||
-      !fdmu_.TryStart(FdMutex::kWrite, token)) [[unlikely]] {
+[[gnu::always_inline]] inline int Fd::Impl::Write(const void* buf, size_t n,
+                                                  uintptr_t token,
+                                                  IoResult* r) {
+  // As in Read(); pipes need WritePipe(): their write_fd_ is -1, which
+  // joins SignOfAny's test.
+  const int fd = write_fd_;
+  if (SignOfAny(r, buf, token, fd) || n - 1 >= internal::kMaxRW ||
+      !fdmu_.TryStart(FdMutex::kWrite)) [[unlikely]] {
     return WriteAll(buf, n, token, r);
   }
-  if (!WriteReadyFast()) [[unlikely]] {
-    return WriteSlow(buf, n, token, r, true, 0, kNoSend);
-  }
-  ssize_t put = internal::FastSend(sysfd(), buf, n, kSendFlags);
-  Impl* const self = Opaque(this);
-  if (static_cast<size_t>(put) != n) [[unlikely]] {  // part, none, or -errno
-    return self->WriteSlow(buf, n, self->fdmu_.holder(FdMutex::kWrite), r, true,
-                           put < 0 ? static_cast<int>(-put) : 0,
-                           put < 0 ? -1 : put);
-  }
+  write_token_ = token;
+  write_r_ = r;
+  // The result if send() takes every byte, set now so that r need not
+  // outlive the call (WriteRest() sets it over otherwise).
   r->state = IoState::kDone;
   r->n = n;
-  if (self->fdmu_.End(FdMutex::kWrite, true)) [[unlikely]] {
-    (void)self->Destroy();
+  if (!WriteReadyFast()) [[unlikely]] {
+    return WriteRest(buf, n, kNoSend);
   }
-  return absl::OkStatus();
+  ssize_t put = internal::FastSend(fd, buf, n, kSendFlags);
+  if (static_cast<size_t>(put) != n) [[unlikely]] {  // part, none, or -errno
+    return WriteRest(buf, n, put);
+  }
+  if (fdmu_.Finish(FdMutex::kWrite)) [[unlikely]] {
+    (void)Destroy();
+  }
+  return 0;
 }
 
-absl::Status Fd::Impl::WriteAll(const void* buf, size_t n, uintptr_t token,
-                                IoResult* r) {
-  if (absl::Status s = CheckIoArgs(buf, n, token, r, "write"); !s.ok()) {
-    return s;
-  }
+int Fd::Impl::WriteAll(const void* buf, size_t n, uintptr_t token,
+                       IoResult* r) {
+  if (!IoArgsOk(buf, n, token, r)) return IoCode(GORT_EINVAL, IoWhere::kWrite);
   *r = IoResult{};
   bool started = false;
   if (int rc = Begin(PollMode::kWrite, token, &started); rc != 0) {
-    return FdMutexError(rc, "write");
+    return IoCode(-rc, IoWhere::kWrite);
   }
   return WriteSlow(buf, n, token, r, started, 0, kNoSend);
 }
 
-absl::Status Fd::Impl::WriteSlow(const void* buf, size_t n, uintptr_t token,
-                                 IoResult* r, bool started, int first,
-                                 ssize_t first_put) {
+int Fd::Impl::WriteRest(const void* buf, size_t n, ssize_t put) {
+  if (put == kNoSend) {
+    return WriteSlow(buf, n, write_token_, write_r_, true, 0, kNoSend);
+  }
+  return WriteSlow(buf, n, write_token_, write_r_, true,
+                   put < 0 ? static_cast<int>(-put) : 0, put < 0 ? -1 : put);
+}
+
+inline int Fd::Impl::WriteSlow(const void* buf, size_t n, uintptr_t token,
+                               IoResult* r, bool started, int first,
+                               ssize_t first_put) {
+  // As in ReadSlow(): name a slot TryStart() claimed before it can park.
+  if (started) fdmu_.Name(FdMutex::kWrite, token);
   Call<PollMode::kWrite> call(this);
   if (started) written_ = 0;  // ours: we hold the write slot
   size_t done = written_;
@@ -556,7 +647,7 @@ absl::Status Fd::Impl::WriteSlow(const void* buf, size_t n, uintptr_t token,
   r->n = done;
   if (first_put == kNoSend) {
     if (first == 0) first = Ready(PollMode::kWrite, started);
-    if (first < 0) return FdError(first, "netpoll prepare");
+    if (first < 0) return IoCode(first, IoWhere::kNetpollPrepare);
   }
   const FdKind k = kind();
   const char* p = static_cast<const char*>(buf);
@@ -579,21 +670,23 @@ absl::Status Fd::Impl::WriteSlow(const void* buf, size_t n, uintptr_t token,
     if (put > 0) done += static_cast<size_t>(put);
     r->n = done;
     if (done == n && put >= 0) {
-      return absl::OkStatus();
+      return 0;
     }
     if (put < 0 && err == EINTR) continue;
     if (put < 0 && (err == EAGAIN || err == EWOULDBLOCK)) {
       written_ = done;  // before Wait(): then another thread may go on
       int code = Park(token, r, &call);
-      if (code == internal::kBlockParked) return absl::OkStatus();
-      if (code != internal::kBlockReady) return FdError(code, "netpoll wait");
+      if (code == internal::kBlockParked) return 0;
+      if (code != internal::kBlockReady) {
+        return IoCode(code, IoWhere::kNetpollWait);
+      }
       continue;
     }
     if (put < 0) {
-      return SysErr(err, "write");
+      return IoCode(err, IoWhere::kWrite);
     }
     if (put == 0) {  // Go: io.ErrUnexpectedEOF
-      return FdError(GORT_EIO, "write: the descriptor took no bytes");
+      return IoCode(GORT_EIO, IoWhere::kWriteNoBytes);
     }
   }
 }
@@ -955,14 +1048,13 @@ absl::StatusOr<std::unique_ptr<Fd>> Fd::Socket(Poller& poller, int family,
   return fd;
 }
 
-absl::Status Fd::Read(void* buf, size_t n, uintptr_t token, IoResult* r) {
+int Fd::ReadCode(void* buf, size_t n, uintptr_t token, IoResult* r) {
   return impl_->Read(buf, n, token, r);
 }
-absl::Status Fd::Write(const void* buf, size_t n, uintptr_t token,
-                       IoResult* r) {
+int Fd::WriteCode(const void* buf, size_t n, uintptr_t token, IoResult* r) {
   return impl_->Write(buf, n, token, r);
 }
-absl::Status Fd::WaitRead(uintptr_t token, IoResult* r) {
+int Fd::WaitReadCode(uintptr_t token, IoResult* r) {
   return impl_->WaitRead(token, r);
 }
 absl::Status Fd::Accept(uintptr_t token, IoResult* r, std::unique_ptr<Fd>* out,
