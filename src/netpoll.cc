@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cassert>
+#include <cstddef>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -74,10 +75,83 @@ uint32_t NextSeqBase() {
 // Where Poll() writes waiters; what does not fit goes to the poller's queue.
 // Two pointers (the next free slot, the end), not a base, a size and a
 // count: fewer registers in Poll()'s loop.
+// Writes `ev` to `*p`: the token, then mode and reason as one 64-bit word,
+// a constant where they are (one store of an immediate, not a constant
+// loaded from memory first).
+[[gnu::always_inline]] inline void Put(PollEvent* p, const PollEvent& ev) {
+  static_assert(sizeof(PollEvent) == 16 && offsetof(PollEvent, mode) == 8 &&
+                    offsetof(PollEvent, reason) == 12,
+                "PollEvent: a token, then two 32-bit words");
+  struct Tail {
+    PollMode mode;
+    PollReason reason;
+  } tail{ev.mode, ev.reason};
+  uint64_t word;
+  std::memcpy(&word, &tail, sizeof(word));
+  p->token = ev.token;
+  std::memcpy(&p->mode, &word, sizeof(word));
+}
+
+// Each sink has an unchecked form (full() is false: no test, and no call
+// of the queue path) for an event whose waiters are known to fit: one
+// event hands out at most two (Harvester::Fast()).
 struct Sink {
   PollEvent* next;
   PollEvent* end;
   bool full() const { return next == end; }
+  void Push(const PollEvent& ev) { Put(next++, ev); }
+  struct Unchecked {
+    PollEvent* next;
+    static constexpr bool full() { return false; }
+    void Push(const PollEvent& ev) { Put(next++, ev); }
+  };
+  bool RoomForTwo() const { return end - next >= 2; }
+  Unchecked unchecked() const { return {next}; }
+  void Resume(const Unchecked& u) { next = u.next; }
+};
+
+// Poll()'s common path's sink: the caller's array, the bytes of it used
+// and the last offset with room for two waiters, none of them a pointer
+// that moves. Only `out` and `last` are live across the wait (`used`
+// starts after it, at zero), where Sink's two moving pointers and the
+// `out` the result is counted from took three registers. In bytes: a
+// waiter is stored at out + used, with no scaling of an index, and the
+// room test of each event is one compare (signed: `last` is negative
+// when the array holds one waiter).
+struct OffsetSink {
+  static constexpr ptrdiff_t kSize = sizeof(PollEvent);
+  PollEvent* out;
+  ptrdiff_t used;
+  ptrdiff_t last;  // the array's bytes less two waiters'
+  static ptrdiff_t LastFor(size_t n) {
+    return static_cast<ptrdiff_t>(n) * kSize - 2 * kSize;
+  }
+  size_t count() const { return static_cast<size_t>(used) / kSize; }
+  // The array's length: from `last`, so that nothing else (n) need be
+  // kept across the wait for the rare paths.
+  size_t n() const { return static_cast<size_t>(last + 2 * kSize) / kSize; }
+  Sink AsSink() const { return Sink{At(used), At(last + 2 * kSize)}; }
+  PollEvent* At(ptrdiff_t off) const {
+    return reinterpret_cast<PollEvent*>(reinterpret_cast<char*>(out) + off);
+  }
+  bool full() const { return used == last + 2 * kSize; }
+  void Push(const PollEvent& ev) {
+    Put(At(used), ev);
+    used += kSize;
+  }
+  struct Unchecked {
+    PollEvent* out;
+    ptrdiff_t used;
+    static constexpr bool full() { return false; }
+    void Push(const PollEvent& ev) {
+      Put(reinterpret_cast<PollEvent*>(reinterpret_cast<char*>(out) + used),
+          ev);
+      used += kSize;
+    }
+  };
+  bool RoomForTwo() const { return used <= last; }
+  Unchecked unchecked() const { return {out, used}; }
+  void Resume(const Unchecked& u) { used = u.used; }
 };
 
 }  // namespace
@@ -137,11 +211,19 @@ class Poller::Impl {
   // with no token or room in `sink`; the queue is QueueOut()'s.
   // Always inlined: partly inlined (GCC splits off the queue path with
   // the sink's address), Poll()'s sink could not live in registers.
-  [[gnu::always_inline]] void HandOut(Sink* sink, uintptr_t token,
-                                      PollMode mode, PollReason reason) {
+  // `S`: Sink, OffsetSink, or their Unchecked forms.
+  template <typename S>
+  [[gnu::always_inline]] void HandOut(S* sink, uintptr_t token, PollMode mode,
+                                      PollReason reason) {
     if (token == 0) return;
+    HandOutToken(sink, token, mode, reason);
+  }
+  // HandOut() for a token known not to be 0.
+  template <typename S>
+  [[gnu::always_inline]] void HandOutToken(S* sink, uintptr_t token,
+                                           PollMode mode, PollReason reason) {
     if (sink != nullptr && !sink->full()) [[likely]] {
-      *sink->next++ = PollEvent{token, mode, reason};
+      sink->Push(PollEvent{token, mode, reason});
       return;
     }
     QueueOut(sink == nullptr, PollEvent{token, mode, reason});
@@ -156,7 +238,8 @@ class Poller::Impl {
   // none): idle again, then the direction readied as its packet does.
   // Drops the record's reference on the pollDesc, freeing an unregistered
   // one with the last (see PollDesc::io_refs).
-  void CompleteOp(PollDesc* pd, internal::WinOp& op, uint64_t key, Sink* sink);
+  template <typename S>
+  void CompleteOp(PollDesc* pd, internal::WinOp& op, uint64_t key, S* sink);
   // Drops one of io_refs; the last one frees the (retired) pollDesc.
   void DropIoRef(PollDesc* pd);
 #endif
@@ -176,8 +259,32 @@ class Poller::Impl {
   // its directions, handing parked waiters to `sink`. Inline: Poll()'s
   // loop, through the native backend's Harvest() or over an array.
   // `Event`: BackendEvent, or a backend's own (see BackendEvent).
-  template <typename Event>
-  void OnEvent(const Event& ev, Sink* sink);
+  template <typename Event, typename S>
+  void OnEvent(const Event& ev, S* sink);
+  // The handler a native backend's Harvest() hands events to (see
+  // EveryEvent in netpoll_internal.h): OnEvent() into `sink`, unchecked
+  // (Fast(), inlined in the harvest loop: no call there) while the sink
+  // has room for an event's two waiters, else checked, with the queue
+  // behind it (Slow(), from the backend's loop out of line).
+  template <typename S>
+  struct Harvester {
+    Impl* self;
+    S sink;
+    template <typename Ev>
+    [[gnu::always_inline]] bool Fast(const Ev& ev) {
+      if (!sink.RoomForTwo()) [[unlikely]] {
+        return false;
+      }
+      typename S::Unchecked u = sink.unchecked();
+      self->OnEvent(ev, &u);
+      sink.Resume(u);
+      return true;
+    }
+    template <typename Ev>
+    void Slow(const Ev& ev) {
+      self->OnEvent(ev, &sink);
+    }
+  };
   // Poll()'s uncommon paths, out of line (see there).
   // HarvestOther returns the sink's next free slot, its error in *err.
   GORT_NOINLINE PollEvent* HarvestOther(int64_t wait, Sink sink,
@@ -194,6 +301,15 @@ class Poller::Impl {
   };
   GORT_NOINLINE PollPrelude Prelude(int64_t delay, Sink sink,
                                     const PollEvent* out);
+  // Poll() whenever its common path (see there) does not apply: the whole
+  // of Go's netpoll, out of line.
+  GORT_NOINLINE absl::StatusOr<size_t> PollGeneral(int64_t delay,
+                                                   PollEvent* out, size_t n);
+  // The common path's end when, after the wait, a deadline is armed or
+  // waiters are queued: fires the due deadlines, takes the queue into
+  // `sink` and wakes another poller for what is left; returns the sink's
+  // next free slot.
+  GORT_NOINLINE PollEvent* AfterWait(Sink sink);
 
   std::unique_ptr<internal::PollBackend> backend_;
   // backend_ itself when it is the OS's own: called without the virtual
@@ -396,8 +512,8 @@ absl::Status Poller::Impl::Evict(PollDescId id) {
     pd->PublishAndUnblock(kPollRead | kPollWrite, &rg, &wg);
     StopTimers(*pd);
   }
-  HandOut(nullptr, rg, PollMode::kRead, PollReason::kClosing);
-  HandOut(nullptr, wg, PollMode::kWrite, PollReason::kClosing);
+  HandOut<Sink>(nullptr, rg, PollMode::kRead, PollReason::kClosing);
+  HandOut<Sink>(nullptr, wg, PollMode::kWrite, PollReason::kClosing);
   return absl::OkStatus();
 }
 
@@ -440,8 +556,8 @@ absl::Status Poller::Impl::Unregister(PollDescId id) {
   // a token here is a bug in gort (Go throws "blocked read on closing
   // polldesc"). Debug builds stop; release builds still hand it out.
   assert(rg == 0 && wg == 0 && "a waiter parked on a closing pollDesc");
-  HandOut(nullptr, rg, PollMode::kRead, PollReason::kClosing);
-  HandOut(nullptr, wg, PollMode::kWrite, PollReason::kClosing);
+  HandOut<Sink>(nullptr, rg, PollMode::kRead, PollReason::kClosing);
+  HandOut<Sink>(nullptr, wg, PollMode::kWrite, PollReason::kClosing);
   return removed;
 }
 
@@ -531,16 +647,16 @@ absl::Status Poller::Impl::SetDeadline(PollDescId id, int64_t d,
         (pd->rd < 0 ? kPollRead : 0) | (pd->wd < 0 ? kPollWrite : 0);
     pd->PublishAndUnblock(expired, &rg, &wg);
   }
-  HandOut(nullptr, rg, PollMode::kRead, PollReason::kDeadline);
-  HandOut(nullptr, wg, PollMode::kWrite, PollReason::kDeadline);
+  HandOut<Sink>(nullptr, rg, PollMode::kRead, PollReason::kDeadline);
+  HandOut<Sink>(nullptr, wg, PollMode::kWrite, PollReason::kDeadline);
   if (!armed) return Err(GORT_ENOMEM, "netpoll set deadline: timer");
   return absl::OkStatus();
 }
 
 // The body of Go's netpoll loop, for one harvested event.
-template <typename Event>
+template <typename Event, typename S>
 [[gnu::always_inline]] inline void Poller::Impl::OnEvent(const Event& ev,
-                                                         Sink* sink) {
+                                                         S* sink) {
 #ifdef _WIN32
   if (ev.op != nullptr) {
     PollDesc* owner = table_.At(static_cast<uint32_t>(ev.key) - 1);
@@ -566,12 +682,14 @@ template <typename Event>
   }
   pd->SetEventErr(ev.ErrorOnly());
   if (ev.Readable()) {
-    HandOut(sink, pd->Ready(PollMode::kRead), PollMode::kRead,
-            PollReason::kReady);
+    pd->Ready(PollMode::kRead, [this, sink](uintptr_t token) {
+      HandOutToken(sink, token, PollMode::kRead, PollReason::kReady);
+    });
   }
   if (ev.Writable()) {
-    HandOut(sink, pd->Ready(PollMode::kWrite), PollMode::kWrite,
-            PollReason::kReady);
+    pd->Ready(PollMode::kWrite, [this, sink](uintptr_t token) {
+      HandOutToken(sink, token, PollMode::kWrite, PollReason::kReady);
+    });
   }
   PollDescTable::Unpin(pd);
 }
@@ -622,9 +740,10 @@ PollEvent* Poller::Impl::HarvestOther(int64_t wait, Sink sink,
   if (native_ != nullptr) {
     int e;
     do {
+      Harvester<Sink> h{this, sink};
       e = native_->Harvest(
-          wait, big_room ? room : std::min(room, internal::kStackEvents), r,
-          [this, &sink](const auto& ev) { OnEvent(ev, &sink); });
+          wait, big_room ? room : std::min(room, internal::kStackEvents), r, h);
+      sink = h.sink;
     } while (e == internal::kHarvestAgain);
     if (e != 0) *err = internal::NativePollBackend::WaitError(e);
     if (r->broke) native_->ConsumeWake();
@@ -656,12 +775,10 @@ PollEvent* Poller::Impl::HarvestOther(int64_t wait, Sink sink,
 // queued while it ran) get a Wake() too, so another thread blocked in
 // Poll() takes them: Go's netpoll returns every ready goroutine and
 // injectglist starts idle Ps for them.
-// Always inlined into Poller::Poll(), its only caller (a call layer less
-// on every poll). The common case (nothing queued, no deadline armed, room
-// for the events on the stack, the OS's backend) runs straight through;
+// PollGeneral() is all of it; Poll() below is its common case alone.
 // `sink` never has its address taken here, so it lives in registers.
-[[gnu::always_inline]] inline absl::StatusOr<size_t> Poller::Impl::Poll(
-    int64_t delay, PollEvent* out, size_t n) {
+absl::StatusOr<size_t> Poller::Impl::PollGeneral(int64_t delay, PollEvent* out,
+                                                 size_t n) {
   if (out == nullptr || n == 0) [[unlikely]] {
     return PollInvalid();
   }
@@ -689,9 +806,9 @@ PollEvent* Poller::Impl::HarvestOther(int64_t wait, Sink sink,
       // rare steps start over from native_ (kHarvestAgain, ConsumeWake),
       // so that nothing of the wait's own is kept across it.
       for (;;) {
-        int err = native_->Harvest(
-            wait, room, &r,
-            [this, &sink](const auto& ev) { OnEvent(ev, &sink); });
+        Harvester<Sink> h{this, sink};
+        int err = native_->Harvest(wait, room, &r, h);
+        sink = h.sink;
         if (err == 0) [[likely]] {
           break;
         }
@@ -737,6 +854,86 @@ check_queue:
   return static_cast<size_t>(sink.next - out);
 }
 
+PollEvent* Poller::Impl::AfterWait(Sink sink) {
+  // PollGeneral()'s steps after the wait, in its order.
+  int64_t next = deadlines_.NextWhen();
+  if (next >= 0) {
+    int64_t now = Nanotime();
+    if (next <= now) sink.next = RunDeadlines(now, sink);
+  }
+  if (queued_.load(std::memory_order_seq_cst) != 0) {
+    sink.next = TakeQueuedLocked(sink);
+    if (queued_.load(std::memory_order_seq_cst) != 0) WakeForQueued();
+  }
+  return sink.next;
+}
+
+// Poll()'s common case, PollGeneral() with what it cannot meet taken out:
+// the OS's own backend, room for 1 to kStackEvents waiters (the stack
+// array), nothing queued and no deadline armed before the wait. Always
+// inlined into Poller::Poll(), its only caller (a call layer less on every
+// poll); anything else is one call to PollGeneral(), before any work.
+// After the wait the same steps as PollGeneral()'s, in the same order (the
+// wake flag cleared, then handshake 3's load of queued_), with the rare
+// ones in AfterWait(). Fewer values live across the wait than in
+// PollGeneral() (no separate `wait`, no prelude's results): fewer
+// callee-saved registers and spills on every call.
+[[gnu::always_inline]] inline absl::StatusOr<size_t> Poller::Impl::Poll(
+    int64_t delay, PollEvent* out, size_t n) {
+  // n - 1 wraps for n == 0: one compare for "no room" and "more room than
+  // the stack array" (PollGeneral() answers the first with EINVAL).
+  // Loaded once, before the atomic loads below (after which the compiler
+  // would load it again).
+  internal::NativePollBackend* const native = native_;
+  if (out == nullptr || n - 1 >= internal::kStackEvents || native == nullptr)
+      [[unlikely]] {
+    return PollGeneral(delay, out, n);
+  }
+  // Nothing queued and no deadline armed (NextWhen() is -1), in one test:
+  // anything else is PollGeneral()'s prelude. A deadline armed after this
+  // load wakes us (see PollGeneral()). Tested for all ones, not for zero:
+  // GCC would otherwise use the register known to hold zero for the zeros
+  // the loop starts from, and keep it across the wait.
+  if ((static_cast<uint64_t>(deadlines_.NextWhen()) &
+       ~queued_.load(std::memory_order_seq_cst)) != ~uint64_t{0}) [[unlikely]] {
+    return PollGeneral(delay, out, n);
+  }
+  Harvester<OffsetSink> h{this, OffsetSink{out, 0, OffsetSink::LastFor(n)}};
+  internal::BackendWaitResult r;
+  int err = native->Harvest(delay, n, &r, h);
+  if (err != 0) [[unlikely]] {
+    // Interrupted before any event was handled (an untimed wait): wait
+    // again, as PollGeneral() would, which starts over from the queue and
+    // the deadlines (the same as a Poll() called again: nothing is lost).
+    // Nothing of this wait's is then live across epoll_wait for a retry.
+    if (err == internal::kHarvestAgain) {
+      return PollGeneral(delay, out, h.sink.n());
+    }
+    return PollWaitError(err);
+  }
+  if (r.broke) [[unlikely]] {
+    native_->ConsumeWake();
+    wake_sig_.store(0, std::memory_order_seq_cst);
+  }
+  // Unconditionally: a wait that timed out adds 0, where a test would cost
+  // every other call.
+  events_.fetch_add(r.n, std::memory_order_relaxed);
+  const size_t used = h.sink.count();
+  // Handshake 3's load, with the deadline test, in the same test as before
+  // the wait (nothing queued, no deadline armed: the common case, done).
+  // Else PollGeneral()'s steps: a blocking poll with room left fires due
+  // deadlines and takes the queue (AfterWait()); any other wakes another
+  // poller for what is queued.
+  if ((static_cast<uint64_t>(deadlines_.NextWhen()) &
+       ~queued_.load(std::memory_order_seq_cst)) != ~uint64_t{0}) [[unlikely]] {
+    if (delay != 0 && !h.sink.full()) {
+      return static_cast<size_t>(AfterWait(h.sink.AsSink()) - out);
+    }
+    if (queued_.load(std::memory_order_seq_cst) != 0) WakeForQueued();
+  }
+  return used;
+}
+
 // Go's netpollBreak: one signal until a blocking poll consumes it. A signal
 // that could not be sent clears the flag again (else every later Wake()
 // would be taken for one in flight) and is reported; Go throws.
@@ -764,12 +961,13 @@ void Poller::Impl::DropIoRef(PollDesc* pd) {
   uintptr_t rg, wg;
   table_.Free(pd, &rg, &wg);
   deferred_frees_.fetch_sub(1, std::memory_order_relaxed);
-  HandOut(nullptr, rg, PollMode::kRead, PollReason::kClosing);
-  HandOut(nullptr, wg, PollMode::kWrite, PollReason::kClosing);
+  HandOut<Sink>(nullptr, rg, PollMode::kRead, PollReason::kClosing);
+  HandOut<Sink>(nullptr, wg, PollMode::kWrite, PollReason::kClosing);
 }
 
+template <typename S>
 void Poller::Impl::CompleteOp(PollDesc* raw, internal::WinOp& op, uint64_t key,
-                              Sink* sink) {
+                              S* sink) {
   PollMode mode = op.mode == kPollRead ? PollMode::kRead : PollMode::kWrite;
   // Idle first, then ready: a waiter handed its token below must find the
   // result in the record and may start the next operation at once. (A
@@ -846,7 +1044,7 @@ absl::Status Poller::Impl::OverlappedNotQueued(PollDescId id, PollMode mode,
   }
   op.bytes = result.bytes;
   op.error = result.error;
-  CompleteOp(pd, op, id, nullptr);
+  CompleteOp<Sink>(pd, op, id, nullptr);
   return absl::OkStatus();
 #else
   (void)id;

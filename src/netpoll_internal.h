@@ -106,6 +106,35 @@ class PollBackend {
                                                  size_t n) = 0;
 };
 
+// What a native backend's Harvest() hands each event to: a handler `h`
+// with two member templates, called with the backend's event type.
+//   bool h.Fast(ev): handles `ev` and returns true, or returns false
+//     having done nothing (Poll(): its sink may have no room for the
+//     event's waiters). Inlined into the harvest loop, it makes no call, so
+//     that the loop's values need no callee-saved registers.
+//   void h.Slow(ev): handles `ev`, whatever it takes (Poll(): queues the
+//     waiters its sink has no room for). After Fast() declined an event,
+//     the backend hands that event and every later one of the harvest to
+//     Slow() instead, which a backend may do from a loop out of line
+//     (epoll), taking the handler by value and giving it back.
+// Handlers are copied and assigned. EveryEvent makes a handler of a
+// callable (by its address) that takes every event.
+template <typename F>
+struct EveryEvent {
+  F* f;
+  template <typename Ev>
+  bool Fast(const Ev& ev) {
+    (*f)(ev);
+    return true;
+  }
+  template <typename Ev>
+  void Slow(const Ev& ev) {
+    (*f)(ev);
+  }
+};
+template <typename F>
+EveryEvent(F*) -> EveryEvent<F>;
+
 // A native backend's Harvest() result (see netpoll_epoll.h): nothing was
 // harvested and the wait is to start over (Go's EINTR rule, an untimed
 // wait). Errors are positive.

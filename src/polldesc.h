@@ -184,19 +184,37 @@ struct PollDesc {
                                        uintptr_t* wg_token);
 
   // Go's netpollunblock(ioready=true), from Poll() for a harvested event:
-  // readies the direction, or takes and returns a parked token (which then
-  // consumes the notification).
-  uintptr_t Ready(PollMode mode) {
+  // readies the direction, or takes a parked token (which then consumes
+  // the notification) and calls `take(token)` with it.
+  // The parked waiter first, with its own CAS: the common case where Poll()
+  // finds a direction waited on (a waiter parks, then its event comes).
+  // `take` is called on that path alone, so the token needs no test
+  // against 0 after the CAS (a returned token would).
+  template <typename Take>
+  [[gnu::always_inline]] void Ready(PollMode mode, Take&& take) {
     std::atomic<uintptr_t>& gp = g(mode);
     uintptr_t old = gp.load(std::memory_order_acquire);
     for (;;) {
-      if (old == kPdReady) return 0;
-      uintptr_t next = old <= kPdWait ? kPdReady : kPdNil;
-      if (gp.compare_exchange_weak(old, next, std::memory_order_acq_rel,
+      if (old > kPdWait) {
+        if (gp.compare_exchange_weak(old, kPdNil, std::memory_order_acq_rel,
+                                     std::memory_order_acquire)) {
+          take(old);
+          return;
+        }
+        continue;
+      }
+      if (old == kPdReady) return;
+      if (gp.compare_exchange_weak(old, kPdReady, std::memory_order_acq_rel,
                                    std::memory_order_acquire)) {
-        return old > kPdWait ? old : 0;
+        return;
       }
     }
+  }
+  // The same, returning the token taken (0: none).
+  uintptr_t Ready(PollMode mode) {
+    uintptr_t token = 0;
+    Ready(mode, [&token](uintptr_t t) { token = t; });
+    return token;
   }
 
   // Go's setEventErr: only an event that is nothing but an error marks

@@ -65,10 +65,12 @@ absl::StatusOr<BackendWaitResult> EpollBackend::Wait(int64_t delay,
   BackendWaitResult r;
   size_t k = 0;
   int err;
+  auto put = [out, &k](const EpollEvent& ev) {
+    out[k++] = ev.ToBackendEvent();
+  };
+  EveryEvent h{&put};
   do {
-    err = Harvest(delay, n, &r, [out, &k](const EpollEvent& ev) {
-      out[k++] = ev.ToBackendEvent();
-    });
+    err = Harvest(delay, n, &r, h);
   } while (err == kHarvestAgain);
   if (err != 0) return WaitError(err);
   if (r.broke) ConsumeWake();
