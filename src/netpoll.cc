@@ -162,7 +162,10 @@ class Poller::Impl {
   // calls it directly), else null (tests' scripted backends).
   Impl(std::unique_ptr<internal::PollBackend> backend,
        internal::NativePollBackend* native)
-      : backend_(std::move(backend)), native_(native), table_(NextSeqBase()) {
+      : backend_(std::move(backend)),
+        native_(native),
+        fast_room_(native != nullptr ? internal::kStackEvents : 0),
+        table_(NextSeqBase()) {
     deadlines_.SetEarlierHook(
         [](void* self) { (void)static_cast<Impl*>(self)->Wake(); }, this);
   }
@@ -315,6 +318,10 @@ class Poller::Impl {
   // backend_ itself when it is the OS's own: called without the virtual
   // call and the StatusOr on every Poll().
   internal::NativePollBackend* const native_;
+  // The most waiters Poll()'s common path takes room for: kStackEvents
+  // over the OS's own backend, else 0 (never the common path), so that one
+  // compare tests both.
+  const size_t fast_room_;
   TimerHeap deadlines_;
   PollDescTable table_;
 
@@ -687,7 +694,10 @@ template <typename Event, typename S>
     });
   }
   if (ev.Writable()) {
-    pd->Ready(PollMode::kWrite, [this, sink](uintptr_t token) {
+    // Ready first: a writable descriptor's events mostly find its write
+    // direction ready already (no writer waits), as every event of an echo
+    // server's connection does (EPOLLIN | EPOLLOUT).
+    pd->template Ready<true>(PollMode::kWrite, [this, sink](uintptr_t token) {
       HandOutToken(sink, token, PollMode::kWrite, PollReason::kReady);
     });
   }
@@ -880,15 +890,18 @@ PollEvent* Poller::Impl::AfterWait(Sink sink) {
 // callee-saved registers and spills on every call.
 [[gnu::always_inline]] inline absl::StatusOr<size_t> Poller::Impl::Poll(
     int64_t delay, PollEvent* out, size_t n) {
-  // n - 1 wraps for n == 0: one compare for "no room" and "more room than
-  // the stack array" (PollGeneral() answers the first with EINVAL).
-  // Loaded once, before the atomic loads below (after which the compiler
-  // would load it again).
+  // n - 1 wraps for n == 0: one compare for "no room", "more room than
+  // the stack array" and "not the OS's own backend" (fast_room_ 0;
+  // PollGeneral() answers the first with EINVAL). native_ is loaded once,
+  // before the atomic loads below (after which the compiler would load it
+  // again).
   internal::NativePollBackend* const native = native_;
-  if (out == nullptr || n - 1 >= internal::kStackEvents || native == nullptr)
-      [[unlikely]] {
+  if (out == nullptr || n - 1 >= fast_room_) [[unlikely]] {
     return PollGeneral(delay, out, n);
   }
+  // fast_room_ <= kStackEvents: the backend's test for its bigger array
+  // goes.
+  if (n > internal::kStackEvents) __builtin_unreachable();
   // Nothing queued and no deadline armed (NextWhen() is -1), in one test:
   // anything else is PollGeneral()'s prelude. A deadline armed after this
   // load wakes us (see PollGeneral()). Tested for all ones, not for zero:

@@ -209,8 +209,18 @@ absl::StatusOr<std::unique_ptr<PollBackend>> NewPollBackend();
 const char* PollBackendName();
 
 #ifdef __linux__
-// epoll_wait's timeout for a delay, rounded as Go rounds it.
-int EpollDelayMillis(int64_t delay);
+// epoll_wait's timeout for a delay, rounded as Go rounds it
+// (netpoll_epoll.go): < 0 blocks, 0 polls, under 1 ms waits 1 ms, else
+// whole milliseconds; from 1e15 ns (11.5 days) on, 1e9 ms. Inline: a call
+// in Poll() before epoll_wait made the values live across it need
+// callee-saved registers earlier.
+inline int EpollDelayMillis(int64_t delay) {
+  if (delay < 0) return -1;
+  if (delay == 0) return 0;
+  if (delay < 1000000) return 1;
+  if (delay < 1000000000000000) return static_cast<int>(delay / 1000000);
+  return 1000000000;
+}
 #endif
 
 }  // namespace gort::internal

@@ -189,12 +189,16 @@ struct PollDesc {
   // The parked waiter first, with its own CAS: the common case where Poll()
   // finds a direction waited on (a waiter parks, then its event comes).
   // `take` is called on that path alone, so the token needs no test
-  // against 0 after the CAS (a returned token would).
-  template <typename Take>
+  // against 0 after the CAS (a returned token would). `kReadyFirst`: test
+  // for a direction already ready before that (Poll()'s write direction,
+  // which mostly stays writable, no writer waiting), the same steps in
+  // another order.
+  template <bool kReadyFirst = false, typename Take>
   [[gnu::always_inline]] void Ready(PollMode mode, Take&& take) {
     std::atomic<uintptr_t>& gp = g(mode);
     uintptr_t old = gp.load(std::memory_order_acquire);
     for (;;) {
+      if (kReadyFirst && old == kPdReady) return;
       if (old > kPdWait) {
         if (gp.compare_exchange_weak(old, kPdNil, std::memory_order_acq_rel,
                                      std::memory_order_acquire)) {

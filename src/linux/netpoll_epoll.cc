@@ -91,16 +91,6 @@ absl::Status EpollBackend::WaitError(int err) {
   return SysErr(err, "epoll_wait");
 }
 
-// Go's delay rounding (netpoll_epoll.go): < 0 blocks, 0 polls, under 1 ms
-// waits 1 ms, else whole milliseconds; from 1e15 ns (11.5 days) on, 1e9 ms.
-int EpollDelayMillis(int64_t delay) {
-  if (delay < 0) return -1;
-  if (delay == 0) return 0;
-  if (delay < 1000000) return 1;
-  if (delay < 1000000000000000) return static_cast<int>(delay / 1000000);
-  return 1000000000;
-}
-
 absl::StatusOr<std::unique_ptr<EpollBackend>> EpollBackend::Open() {
   int epfd = epoll_create1(EPOLL_CLOEXEC);
   if (epfd < 0) return SysErr(errno, "epoll_create1");

@@ -89,18 +89,18 @@ class EpollBackend final : public PollBackend {
   // event and the rest, up to `end`, go to its Slow(). Out of line, so that
   // Harvest()'s own loop makes no call; the handler travels by value (a
   // reference would make the caller keep it in memory).
-  // `seen`: the events handled before `ev`, which the result's count
-  // includes (so that the caller keeps nothing of its loop across the
-  // call).
+  // It reports the events it skipped (the wake-up's, those for neither
+  // direction), so that Harvest() counts what was handled as k less those
+  // and keeps nothing of its loop (the array's start) for the count.
   template <typename Handler>
   struct Rest {
     Handler h;
-    size_t seen;  // events handled in all
-    bool wake;    // the wake-up's event was among the rest
+    size_t skipped;  // events not handed to the handler
+    bool wake;       // the wake-up's event was among them
   };
   template <typename Handler>
   [[gnu::noinline, gnu::cold]] static Rest<Handler> HarvestRest(
-      const epoll_event* ev, const epoll_event* end, size_t seen, Handler h);
+      const epoll_event* ev, const epoll_event* end, Handler h);
 
   // Whether Poller::Register() gives Add() tagged keys (see EpollEvent).
   static constexpr bool kTaggedKeys = EpollEvent::kTaggedKey;
@@ -147,9 +147,9 @@ inline int EpollBackend::Harvest(int64_t delay, size_t n, BackendWaitResult* r,
     if (ev.key == kWakeKey ||
         (ev.events & (EpollEvent::kRead | EpollEvent::kWrite)) == 0 ||
         !h.Fast(ev)) [[unlikely]] {
-      Rest<Handler> rest = HarvestRest(p, end, static_cast<size_t>(p - evs), h);
+      Rest<Handler> rest = HarvestRest(p, end, h);
       h = rest.h;
-      r->n = rest.seen;
+      r->n = static_cast<size_t>(k) - rest.skipped;
       // Only a blocking wait consumes the signal (the caller, see
       // above); a non-blocking one leaves it for the blocking poll it is
       // meant for.
@@ -165,15 +165,18 @@ inline int EpollBackend::Harvest(int64_t delay, size_t n, BackendWaitResult* r,
 template <typename Handler>
 EpollBackend::Rest<Handler> EpollBackend::HarvestRest(const epoll_event* ev,
                                                       const epoll_event* end,
-                                                      size_t seen, Handler h) {
-  Rest<Handler> rest{h, seen, false};
+                                                      Handler h) {
+  Rest<Handler> rest{h, 0, false};
   for (; ev != end; ++ev) {
     if (ev->data.u64 == kWakeKey) {
       rest.wake = true;
+      ++rest.skipped;
       continue;
     }
-    if ((ev->events & (EpollEvent::kRead | EpollEvent::kWrite)) == 0) continue;
-    ++rest.seen;
+    if ((ev->events & (EpollEvent::kRead | EpollEvent::kWrite)) == 0) {
+      ++rest.skipped;
+      continue;
+    }
     rest.h.Slow(EpollEvent{ev->events, ev->data.u64});
   }
   return rest;
