@@ -131,14 +131,16 @@ struct PollDesc {
   int CheckErr(PollMode mode) const {
     return ErrorOf(info.load(std::memory_order_seq_cst), mode);
   }
+  // The info bits a direction reports an error for.
+  static constexpr uint32_t Reported(PollMode mode) {
+    return mode == PollMode::kRead
+               ? kInfoClosing | kInfoExpiredRead | kInfoEventErr
+               : kInfoClosing | kInfoExpiredWrite;
+  }
   static int ErrorOf(uint32_t info_bits, PollMode mode) {
     // The common case, no error, in one test of the bits `mode` reports
     // (every Read, Write and park runs this; the tests below take three).
-    const uint32_t reported =
-        mode == PollMode::kRead
-            ? kInfoClosing | kInfoExpiredRead | kInfoEventErr
-            : kInfoClosing | kInfoExpiredWrite;
-    if ((info_bits & reported) == 0) return 0;
+    if ((info_bits & Reported(mode)) == 0) return 0;
     if (info_bits & kInfoClosing) return GORT_ECANCELED;
     if ((mode == PollMode::kRead && (info_bits & kInfoExpiredRead)) ||
         (mode == PollMode::kWrite && (info_bits & kInfoExpiredWrite))) {
