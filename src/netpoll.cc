@@ -191,6 +191,7 @@ class Poller::Impl {
   PollerStats stats() const;
   ~Impl();
   void ParkRawForTest(PollDescId id, PollMode mode, uintptr_t token);
+  uint64_t BusyForTest() const { return busy_.load(std::memory_order_seq_cst); }
   internal::PollDesc* DescOf(PollDescId id) const {
     Pin pd = table_.Acquire(id);
     return pd.get();  // unpinned: see PollerAccess::DescOf
@@ -234,7 +235,7 @@ class Poller::Impl {
   // Queues a waiter; `wake`: outside Poll(), so wake a poller for it.
   [[gnu::cold]] void QueueOut(bool wake, const PollEvent& ev);
   // Moves queued waiters into `sink` (by value, as RunDeadlines()); returns
-  // the sink's next free slot. Poll() calls it only when queued_ was not 0.
+  // the sink's next free slot. Poll() calls it only when Queued() was not 0.
   GORT_NOINLINE PollEvent* TakeQueuedLocked(Sink sink);
 #ifdef _WIN32
   // A completed operation record (its packet taken, or a start that queued
@@ -327,8 +328,27 @@ class Poller::Impl {
 
   std::mutex queue_mu_;
   std::vector<PollEvent> queue_;  // waiters handed out, not yet returned
-  // queue_.size(), read without the lock (handshake 3, see Poll()).
-  std::atomic<size_t> queued_{0};
+  // What keeps Poll() off its common path, in one word that one load tests
+  // (busy_ != 0): the low 32 bits are queue_.size() (handshake 3, see
+  // Poll()), the high 32 bits the deadline timers this poller holds in
+  // deadlines_ (started, not yet removed: at least those pending, so 0
+  // means NextWhen() is -1). Changed by seq_cst RMWs only: queue changes
+  // under queue_mu_; a timer is counted before Start() (a Poll() that
+  // loads 0 before the count is woken by the heap's earlier hook, as
+  // before) and uncounted after a Remove() that found it (RemoveTimer()).
+  std::atomic<uint64_t> busy_{0};
+  static constexpr uint64_t kQueuedMask = 0xffffffff;
+  static constexpr uint64_t kOneTimer = uint64_t{1} << 32;
+  // queue_.size(), read without the lock: handshake 3's load.
+  size_t Queued() const {
+    return static_cast<size_t>(busy_.load(std::memory_order_seq_cst) &
+                               kQueuedMask);
+  }
+  void RemoveTimer(TimerId id) {
+    if (deadlines_.Remove(id).ok()) {
+      busy_.fetch_sub(kOneTimer, std::memory_order_seq_cst);
+    }
+  }
 
   std::atomic<uint32_t> wake_sig_{0};  // Go's netpollWakeSig
   // The big harvest buffer (Poll() with room for more than kStackEvents)
@@ -368,8 +388,8 @@ std::atomic<uint64_t> g_leaked_pollers{0};  // PollersLeakedWithOpsInFlight
 }  // namespace
 
 void Poller::Impl::StopTimers(PollDesc& pd) {
-  if (pd.rt != 0) (void)deadlines_.Remove(pd.rt);
-  if (pd.wt != 0) (void)deadlines_.Remove(pd.wt);
+  if (pd.rt != 0) RemoveTimer(pd.rt);
+  if (pd.wt != 0) RemoveTimer(pd.wt);
   pd.rt = pd.wt = 0;
 }
 
@@ -378,7 +398,11 @@ absl::StatusOr<TimerId> Poller::Impl::ArmTimer(const PollDesc& pd, int64_t when,
   TimerTarget t;
   t.token = (static_cast<uintptr_t>(pd.index) << 32) |
             (static_cast<uintptr_t>(seq & kSeqMask) << 2) | kind;
-  return deadlines_.Start(when, 0, t);
+  // Counted first: see busy_.
+  busy_.fetch_add(kOneTimer, std::memory_order_seq_cst);
+  absl::StatusOr<TimerId> id = deadlines_.Start(when, 0, t);
+  if (!id.ok()) busy_.fetch_sub(kOneTimer, std::memory_order_seq_cst);
+  return id;
 }
 
 void Poller::Impl::QueueOut(bool wake, const PollEvent& ev) {
@@ -386,8 +410,9 @@ void Poller::Impl::QueueOut(bool wake, const PollEvent& ev) {
     std::lock_guard<std::mutex> lock(queue_mu_);
     if (queue_.size() == queue_.capacity()) GrowQueueOrDie();
     queue_.push_back(ev);  // room is there: cannot throw
-    // Handshake 3 (see Poll()): this store, then Wake()'s CAS of wake_sig_.
-    queued_.store(queue_.size(), std::memory_order_seq_cst);
+    // Handshake 3 (see Poll()): this RMW (a store), then Wake()'s CAS of
+    // wake_sig_.
+    busy_.fetch_add(1, std::memory_order_seq_cst);
   }
   if (wake) (void)Wake();
 }
@@ -420,7 +445,7 @@ PollEvent* Poller::Impl::TakeQueuedLocked(Sink sink) {
   size_t k = std::min(queue_.size(), static_cast<size_t>(sink.end - sink.next));
   std::copy(queue_.begin(), queue_.begin() + k, sink.next);
   queue_.erase(queue_.begin(), queue_.begin() + k);
-  queued_.store(queue_.size(), std::memory_order_seq_cst);
+  if (k != 0) busy_.fetch_sub(k, std::memory_order_seq_cst);
   return sink.next + k;
 }
 
@@ -439,14 +464,14 @@ void Poller::Impl::FireDeadline(uintptr_t token, Sink* sink) {
     if (kind & kKindRead) {
       pd->rd = -1;
       if (pd->rt != 0 && kind != kKindWrite) {
-        (void)deadlines_.Remove(pd->rt);
+        RemoveTimer(pd->rt);
         pd->rt = 0;
       }
     }
     if (kind & kKindWrite) {
       pd->wd = -1;
       if (kind == kKindWrite && pd->wt != 0) {
-        (void)deadlines_.Remove(pd->wt);
+        RemoveTimer(pd->wt);
         pd->wt = 0;
       }
     }
@@ -462,6 +487,8 @@ PollEvent* Poller::Impl::RunDeadlines(int64_t now, Sink sink) {
   while (next >= 0 && next <= now) {
     size_t n = 0;
     next = deadlines_.Run(now, tokens, 64, &n);
+    // Fired, not removed: still counted in busy_ until FireDeadline()
+    // removes them (a fired timer's record stays until Remove()).
     for (size_t i = 0; i < n; ++i) FireDeadline(tokens[i], &sink);
   }
   return sink.next;
@@ -629,7 +656,7 @@ absl::Status Poller::Impl::SetDeadline(PollDescId id, int64_t d,
     bool combo = pd->rd > 0 && pd->rd == pd->wd;
     if (pd->rt != 0 ? (pd->rd != rd0 || combo != combo0) : pd->rd > 0) {
       pd->rseq++;
-      if (pd->rt != 0) (void)deadlines_.Remove(pd->rt);
+      if (pd->rt != 0) RemoveTimer(pd->rt);
       pd->rt = 0;
       if (pd->rd > 0) {
         absl::StatusOr<TimerId> t =
@@ -641,7 +668,7 @@ absl::Status Poller::Impl::SetDeadline(PollDescId id, int64_t d,
     if (pd->wt != 0 ? (pd->wd != wd0 || combo != combo0)
                     : (pd->wd > 0 && !combo)) {
       pd->wseq++;
-      if (pd->wt != 0) (void)deadlines_.Remove(pd->wt);
+      if (pd->wt != 0) RemoveTimer(pd->wt);
       pd->wt = 0;
       if (pd->wd > 0 && !combo) {
         absl::StatusOr<TimerId> t = ArmTimer(*pd, pd->wd, kKindWrite, pd->wseq);
@@ -717,7 +744,7 @@ void Poller::Impl::WakeForQueued() { (void)Wake(); }
 
 Poller::Impl::PollPrelude Poller::Impl::Prelude(int64_t delay, Sink sink,
                                                 const PollEvent* out) {
-  if (queued_.load(std::memory_order_seq_cst) != 0) {
+  if (Queued() != 0) {
     sink.next = TakeQueuedLocked(sink);
   }
   // The clock is read only when a deadline is armed.
@@ -777,9 +804,10 @@ PollEvent* Poller::Impl::HarvestOther(int64_t wait, Sink sink,
 }
 
 // Handshake 3: a token handed out by another thread must not sit in the
-// queue while every poller sleeps. HandOut() stores queued_, then Wake()
-// CASes wake_sig_ from 0; Poll() stores wake_sig_ = 0 after consuming the
-// wake-up, then loads queued_. All seq_cst (store then load on each side):
+// queue while every poller sleeps. HandOut() adds to busy_'s queue count
+// (an RMW: a store), then Wake() CASes wake_sig_ from 0; Poll() stores
+// wake_sig_ = 0 after consuming the wake-up, then loads busy_ (Queued()).
+// All seq_cst (store then load on each side):
 // either Poll() sees the token, or Wake() sees 0 and signals the backend
 // again. Waiters left in the queue when Poll() returns (more than `n`, or
 // queued while it ran) get a Wake() too, so another thread blocked in
@@ -798,8 +826,7 @@ absl::StatusOr<size_t> Poller::Impl::PollGeneral(int64_t delay, PollEvent* out,
   // fires those due, and bounds the wait by the next. A deadline armed
   // after our load of NextWhen() wakes us (the heap's earlier hook calls
   // Wake(), as Go's wakeNetPoller does): none armed needs no second look.
-  if (queued_.load(std::memory_order_seq_cst) != 0 ||
-      deadlines_.NextWhen() >= 0) [[unlikely]] {
+  if (Queued() != 0 || deadlines_.NextWhen() >= 0) [[unlikely]] {
     PollPrelude p = Prelude(delay, sink, out);
     sink.next = p.next;
     wait = p.wait;
@@ -835,7 +862,7 @@ absl::StatusOr<size_t> Poller::Impl::PollGeneral(int64_t delay, PollEvent* out,
       r = got;
     }
     // After the events, as Go's netpoll stores netpollWakeSig in its loop:
-    // the load of queued_ below (handshake 3) still comes after this store.
+    // the load of busy_ below (handshake 3) still comes after this store.
     if (r.broke) [[unlikely]] {
       wake_sig_.store(0, std::memory_order_seq_cst);
     }
@@ -853,14 +880,14 @@ absl::StatusOr<size_t> Poller::Impl::PollGeneral(int64_t delay, PollEvent* out,
       // below too: a waiter queued after this load is another thread's to
       // wake for (QueueOut() outside Poll() calls Wake(); a Poll() that
       // overflowed its sink checks before it returns, as we do).
-      if (queued_.load(std::memory_order_seq_cst) == 0) [[likely]] {
+      if (Queued() == 0) [[likely]] {
         return static_cast<size_t>(sink.next - out);
       }
       sink.next = TakeQueuedLocked(sink);
     }
   }
 check_queue:
-  if (queued_.load(std::memory_order_seq_cst) != 0) WakeForQueued();
+  if (Queued() != 0) WakeForQueued();
   return static_cast<size_t>(sink.next - out);
 }
 
@@ -871,20 +898,20 @@ PollEvent* Poller::Impl::AfterWait(Sink sink) {
     int64_t now = Nanotime();
     if (next <= now) sink.next = RunDeadlines(now, sink);
   }
-  if (queued_.load(std::memory_order_seq_cst) != 0) {
+  if (Queued() != 0) {
     sink.next = TakeQueuedLocked(sink);
-    if (queued_.load(std::memory_order_seq_cst) != 0) WakeForQueued();
+    if (Queued() != 0) WakeForQueued();
   }
   return sink.next;
 }
 
 // Poll()'s common case, PollGeneral() with what it cannot meet taken out:
 // the OS's own backend, room for 1 to kStackEvents waiters (the stack
-// array), nothing queued and no deadline armed before the wait. Always
+// array), nothing queued and no deadline timer before the wait. Always
 // inlined into Poller::Poll(), its only caller (a call layer less on every
 // poll); anything else is one call to PollGeneral(), before any work.
 // After the wait the same steps as PollGeneral()'s, in the same order (the
-// wake flag cleared, then handshake 3's load of queued_), with the rare
+// wake flag cleared, then handshake 3's load of busy_), with the rare
 // ones in AfterWait(). Fewer values live across the wait than in
 // PollGeneral() (no separate `wait`, no prelude's results): fewer
 // callee-saved registers and spills on every call.
@@ -902,13 +929,10 @@ PollEvent* Poller::Impl::AfterWait(Sink sink) {
   // fast_room_ <= kStackEvents: the backend's test for its bigger array
   // goes.
   if (n > internal::kStackEvents) __builtin_unreachable();
-  // Nothing queued and no deadline armed (NextWhen() is -1), in one test:
+  // Nothing queued and no deadline timer (busy_ 0), in one test:
   // anything else is PollGeneral()'s prelude. A deadline armed after this
-  // load wakes us (see PollGeneral()). Tested for all ones, not for zero:
-  // GCC would otherwise use the register known to hold zero for the zeros
-  // the loop starts from, and keep it across the wait.
-  if ((static_cast<uint64_t>(deadlines_.NextWhen()) &
-       ~queued_.load(std::memory_order_seq_cst)) != ~uint64_t{0}) [[unlikely]] {
+  // load wakes us (see busy_ and PollGeneral()).
+  if (busy_.load(std::memory_order_seq_cst) != 0) [[unlikely]] {
     return PollGeneral(delay, out, n);
   }
   Harvester<OffsetSink> h{this, OffsetSink{out, 0, OffsetSink::LastFor(n)}};
@@ -933,16 +957,15 @@ PollEvent* Poller::Impl::AfterWait(Sink sink) {
   events_.fetch_add(r.n, std::memory_order_relaxed);
   const size_t used = h.sink.count();
   // Handshake 3's load, with the deadline test, in the same test as before
-  // the wait (nothing queued, no deadline armed: the common case, done).
+  // the wait (nothing queued, no deadline timer: the common case, done).
   // Else PollGeneral()'s steps: a blocking poll with room left fires due
   // deadlines and takes the queue (AfterWait()); any other wakes another
   // poller for what is queued.
-  if ((static_cast<uint64_t>(deadlines_.NextWhen()) &
-       ~queued_.load(std::memory_order_seq_cst)) != ~uint64_t{0}) [[unlikely]] {
+  if (busy_.load(std::memory_order_seq_cst) != 0) [[unlikely]] {
     if (delay != 0 && !h.sink.full()) {
       return static_cast<size_t>(AfterWait(h.sink.AsSink()) - out);
     }
-    if (queued_.load(std::memory_order_seq_cst) != 0) WakeForQueued();
+    if (Queued() != 0) WakeForQueued();
   }
   return used;
 }
@@ -1191,6 +1214,10 @@ uint64_t internal::PollersLeakedWithOpsInFlight() {
 
 internal::PollDesc* internal::PollerAccess::DescOf(Poller& p, PollDescId pd) {
   return p.impl_->DescOf(pd);
+}
+
+uint64_t internal::PollerAccess::Busy(Poller& p) {
+  return p.impl_->BusyForTest();
 }
 
 void internal::PollerAccess::ParkRaw(Poller& p, PollDescId pd, PollMode mode,

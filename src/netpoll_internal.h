@@ -197,6 +197,9 @@ struct PollerAccess {
   // never freed before their Poller, so between the two the pointer needs
   // no pin and no sequence check. nullptr for a stale handle.
   static PollDesc* DescOf(Poller& p, PollDescId pd);
+  // The word Poll()'s common path tests (0: taken): waiters queued in the
+  // low 32 bits, deadline timers held in the high 32.
+  static uint64_t Busy(Poller& p);
 };
 
 // Pollers destroyed with an operation record in flight, whose pollDescs

@@ -557,6 +557,87 @@ TEST_F(NativeHarvest, WakeUpAmongEventsIsConsumed) {
   EXPECT_EQ(*k, 0u);
   EXPECT_GE(Nanotime() - t0, 25 * kMs) << "a consumed wake-up woke us";
 }
+// Poll()'s common path is taken only with nothing queued and no deadline
+// timer held (PollerAccess::Busy() 0): a timer counts from before it is
+// started until it is removed (fired, cleared, moved, or its pollDesc
+// unregistered), a queued waiter until a poll takes it. Each step below
+// returns the count to where it was; a count left behind would keep every
+// Poll() off its common path, one taken twice would let a Poll() wait
+// past a deadline.
+TEST_F(NativeHarvest, BusyCountsTimersAndQueuedWaiters) {
+  constexpr uint64_t kTimer = uint64_t{1} << 32;
+  ASSERT_NO_FATAL_FAILURE(ParkBoth(1000));
+  const PollDescId pd = pairs_[0].second;
+  EXPECT_EQ(PollerAccess::Busy(*poller_), 0u);
+  // Equal deadlines share one timer; clearing them removes it.
+  ASSERT_TRUE(poller_->SetDeadline(pd, 10000 * kMs, PollMode::kReadWrite).ok());
+  EXPECT_EQ(PollerAccess::Busy(*poller_), kTimer);
+  ASSERT_TRUE(poller_->SetDeadline(pd, 20000 * kMs, PollMode::kWrite).ok());
+  EXPECT_EQ(PollerAccess::Busy(*poller_), 2 * kTimer);
+  ASSERT_TRUE(poller_->SetDeadline(pd, 0, PollMode::kReadWrite).ok());
+  EXPECT_EQ(PollerAccess::Busy(*poller_), 0u);
+  // A deadline that fires: counted until the poll that fires it is done.
+  ASSERT_TRUE(poller_->SetDeadline(pd, 20 * kMs, PollMode::kRead).ok());
+  EXPECT_EQ(PollerAccess::Busy(*poller_), kTimer);
+  std::multiset<uintptr_t> got;
+  PollEvent ev[1];
+  for (int i = 0; i < 100 && got.empty(); ++i) {
+    auto k = poller_->Poll(1000 * kMs, ev, 1);
+    ASSERT_TRUE(k.ok()) << k.status();
+    for (size_t j = 0; j < *k; ++j) {
+      EXPECT_EQ(ev[j].reason, PollReason::kDeadline);
+      got.insert(ev[j].token);
+    }
+  }
+  EXPECT_EQ(got, std::multiset<uintptr_t>{1001});
+  EXPECT_EQ(PollerAccess::Busy(*poller_), 0u);
+  // A waiter left queued by a poll with room for one: counted until taken.
+  ASSERT_NO_FATAL_FAILURE(ParkBoth(2000));
+  ASSERT_NO_FATAL_FAILURE(Ready(1));
+  auto k = poller_->Poll(1000 * kMs, ev, 1);
+  ASSERT_TRUE(k.ok()) << k.status();
+  ASSERT_EQ(*k, 1u);
+  EXPECT_EQ(PollerAccess::Busy(*poller_), 1u);
+  k = poller_->Poll(0, ev, 1);
+  ASSERT_TRUE(k.ok()) << k.status();
+  ASSERT_EQ(*k, 1u);
+  EXPECT_EQ(PollerAccess::Busy(*poller_), 0u);
+  // Timers of an unregistered pollDesc are removed with it.
+  const PollDescId pd2 = pairs_[1].second;
+  ASSERT_TRUE(poller_->SetDeadline(pd2, 10000 * kMs, PollMode::kRead).ok());
+  ASSERT_TRUE(poller_->SetDeadline(pd2, 20000 * kMs, PollMode::kWrite).ok());
+  EXPECT_EQ(PollerAccess::Busy(*poller_), 2 * kTimer);
+  ASSERT_TRUE(poller_->Unregister(pd2).ok());
+  pairs_[1].second = 0;  // TearDown's Unregister then fails harmlessly
+  EXPECT_EQ(PollerAccess::Busy(*poller_) & ~uint64_t{0xffffffff}, 0u);
+}
+
+// A deadline armed while a Poll() blocks on its common path (nothing was
+// armed when it looked) wakes it, and the next Poll() fires it.
+TEST_F(NativeHarvest, DeadlineArmedDuringACommonPathWaitWakesIt) {
+  ASSERT_NO_FATAL_FAILURE(ParkBoth(1000));
+  const PollDescId pd = pairs_[0].second;
+  ASSERT_EQ(PollerAccess::Busy(*poller_), 0u);
+  std::vector<PollEvent> got;
+  int64_t took = 0;
+  std::thread poller([&] {
+    PollEvent ev[4];
+    int64_t t0 = Nanotime();
+    while (got.empty() && Nanotime() - t0 < 5000 * kMs) {
+      auto k = poller_->Poll(5000 * kMs, ev, 4);
+      if (!k.ok()) break;
+      got.insert(got.end(), ev, ev + *k);
+    }
+    took = Nanotime() - t0;
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  ASSERT_TRUE(poller_->SetDeadline(pd, 20 * kMs, PollMode::kRead).ok());
+  poller.join();
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].token, 1001u);
+  EXPECT_EQ(got[0].reason, PollReason::kDeadline);
+  EXPECT_LT(took, 2000 * kMs) << "the blocked poll missed the deadline";
+}
 #endif  // !_WIN32
 
 }  // namespace
