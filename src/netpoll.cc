@@ -340,6 +340,14 @@ class Poller::Impl {
   static constexpr uint64_t kQueuedMask = 0xffffffff;
   static constexpr uint64_t kOneTimer = uint64_t{1} << 32;
   // queue_.size(), read without the lock: handshake 3's load.
+  // busy_ != 0, tested as a signed value > 0 (the same: its top bit is
+  // never set, timers being fewer than 2^31): a test for equality with 0
+  // lets GCC reuse the register known to hold 0 for the zeros after the
+  // wait (the count of an empty harvest), which keeps it, spilled, across
+  // the wait.
+  bool Busy() const {
+    return static_cast<int64_t>(busy_.load(std::memory_order_seq_cst)) > 0;
+  }
   size_t Queued() const {
     return static_cast<size_t>(busy_.load(std::memory_order_seq_cst) &
                                kQueuedMask);
@@ -932,7 +940,7 @@ PollEvent* Poller::Impl::AfterWait(Sink sink) {
   // Nothing queued and no deadline timer (busy_ 0), in one test:
   // anything else is PollGeneral()'s prelude. A deadline armed after this
   // load wakes us (see busy_ and PollGeneral()).
-  if (busy_.load(std::memory_order_seq_cst) != 0) [[unlikely]] {
+  if (Busy()) [[unlikely]] {
     return PollGeneral(delay, out, n);
   }
   Harvester<OffsetSink> h{this, OffsetSink{out, 0, OffsetSink::LastFor(n)}};
@@ -961,7 +969,7 @@ PollEvent* Poller::Impl::AfterWait(Sink sink) {
   // Else PollGeneral()'s steps: a blocking poll with room left fires due
   // deadlines and takes the queue (AfterWait()); any other wakes another
   // poller for what is queued.
-  if (busy_.load(std::memory_order_seq_cst) != 0) [[unlikely]] {
+  if (Busy()) [[unlikely]] {
     if (delay != 0 && !h.sink.full()) {
       return static_cast<size_t>(AfterWait(h.sink.AsSink()) - out);
     }
