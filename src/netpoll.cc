@@ -314,6 +314,10 @@ class Poller::Impl {
   // `sink` and wakes another poller for what is left; returns the sink's
   // next free slot.
   GORT_NOINLINE PollEvent* AfterWait(Sink sink);
+  // Poll()'s common path's end when busy_ was not 0 after the wait: its
+  // result.
+  [[gnu::noinline, gnu::cold]] size_t BusyAfterWait(int64_t delay,
+                                                    OffsetSink sink);
 
   std::unique_ptr<internal::PollBackend> backend_;
   // backend_ itself when it is the OS's own: called without the virtual
@@ -968,19 +972,23 @@ PollEvent* Poller::Impl::AfterWait(Sink sink) {
   // Unconditionally: a wait that timed out adds 0, where a test would cost
   // every other call.
   events_.fetch_add(r.n, std::memory_order_relaxed);
-  const size_t used = h.sink.count();
   // Handshake 3's load, with the deadline test, in the same test as before
   // the wait (nothing queued, no deadline timer: the common case, done).
-  // Else PollGeneral()'s steps: a blocking poll with room left fires due
-  // deadlines and takes the queue (AfterWait()); any other wakes another
-  // poller for what is queued.
+  // Else PollGeneral()'s steps, out of line (BusyAfterWait()).
   if (Busy()) [[unlikely]] {
-    if (delay != 0 && !h.sink.full()) {
-      return static_cast<size_t>(AfterWait(h.sink.AsSink()) - out);
-    }
-    if (Queued() != 0) WakeForQueued();
+    return BusyAfterWait(delay, h.sink);
   }
-  return used;
+  return h.sink.count();
+}
+
+size_t Poller::Impl::BusyAfterWait(int64_t delay, OffsetSink sink) {
+  // A blocking poll with room left fires due deadlines and takes the queue
+  // (AfterWait()); any other wakes another poller for what is queued.
+  if (delay != 0 && !sink.full()) {
+    return static_cast<size_t>(AfterWait(sink.AsSink()) - sink.out);
+  }
+  if (Queued() != 0) WakeForQueued();
+  return sink.count();
 }
 
 // Go's netpollBreak: one signal until a blocking poll consumes it. A signal
