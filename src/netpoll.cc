@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cassert>
+#include <cstddef>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -74,10 +75,83 @@ uint32_t NextSeqBase() {
 // Where Poll() writes waiters; what does not fit goes to the poller's queue.
 // Two pointers (the next free slot, the end), not a base, a size and a
 // count: fewer registers in Poll()'s loop.
+// Writes `ev` to `*p`: the token, then mode and reason as one 64-bit word,
+// a constant where they are (one store of an immediate, not a constant
+// loaded from memory first).
+[[gnu::always_inline]] inline void Put(PollEvent* p, const PollEvent& ev) {
+  static_assert(sizeof(PollEvent) == 16 && offsetof(PollEvent, mode) == 8 &&
+                    offsetof(PollEvent, reason) == 12,
+                "PollEvent: a token, then two 32-bit words");
+  struct Tail {
+    PollMode mode;
+    PollReason reason;
+  } tail{ev.mode, ev.reason};
+  uint64_t word;
+  std::memcpy(&word, &tail, sizeof(word));
+  p->token = ev.token;
+  std::memcpy(&p->mode, &word, sizeof(word));
+}
+
+// Each sink has an unchecked form (full() is false: no test, and no call
+// of the queue path) for an event whose waiters are known to fit: one
+// event hands out at most two (Harvester::Fast()).
 struct Sink {
   PollEvent* next;
   PollEvent* end;
   bool full() const { return next == end; }
+  void Push(const PollEvent& ev) { Put(next++, ev); }
+  struct Unchecked {
+    PollEvent* next;
+    static constexpr bool full() { return false; }
+    void Push(const PollEvent& ev) { Put(next++, ev); }
+  };
+  bool RoomForTwo() const { return end - next >= 2; }
+  Unchecked unchecked() const { return {next}; }
+  void Resume(const Unchecked& u) { next = u.next; }
+};
+
+// Poll()'s common path's sink: the caller's array, the bytes of it used
+// and the last offset with room for two waiters, none of them a pointer
+// that moves. Only `out` and `last` are live across the wait (`used`
+// starts after it, at zero), where Sink's two moving pointers and the
+// `out` the result is counted from took three registers. In bytes: a
+// waiter is stored at out + used, with no scaling of an index, and the
+// room test of each event is one compare (signed: `last` is negative
+// when the array holds one waiter).
+struct OffsetSink {
+  static constexpr ptrdiff_t kSize = sizeof(PollEvent);
+  PollEvent* out;
+  ptrdiff_t used;
+  ptrdiff_t last;  // the array's bytes less two waiters'
+  static ptrdiff_t LastFor(size_t n) {
+    return static_cast<ptrdiff_t>(n) * kSize - 2 * kSize;
+  }
+  size_t count() const { return static_cast<size_t>(used) / kSize; }
+  // The array's length: from `last`, so that nothing else (n) need be
+  // kept across the wait for the rare paths.
+  size_t n() const { return static_cast<size_t>(last + 2 * kSize) / kSize; }
+  Sink AsSink() const { return Sink{At(used), At(last + 2 * kSize)}; }
+  PollEvent* At(ptrdiff_t off) const {
+    return reinterpret_cast<PollEvent*>(reinterpret_cast<char*>(out) + off);
+  }
+  bool full() const { return used == last + 2 * kSize; }
+  void Push(const PollEvent& ev) {
+    Put(At(used), ev);
+    used += kSize;
+  }
+  struct Unchecked {
+    PollEvent* out;
+    ptrdiff_t used;
+    static constexpr bool full() { return false; }
+    void Push(const PollEvent& ev) {
+      Put(reinterpret_cast<PollEvent*>(reinterpret_cast<char*>(out) + used),
+          ev);
+      used += kSize;
+    }
+  };
+  bool RoomForTwo() const { return used <= last; }
+  Unchecked unchecked() const { return {out, used}; }
+  void Resume(const Unchecked& u) { used = u.used; }
 };
 
 }  // namespace
@@ -88,7 +162,10 @@ class Poller::Impl {
   // calls it directly), else null (tests' scripted backends).
   Impl(std::unique_ptr<internal::PollBackend> backend,
        internal::NativePollBackend* native)
-      : backend_(std::move(backend)), native_(native), table_(NextSeqBase()) {
+      : backend_(std::move(backend)),
+        native_(native),
+        fast_room_(native != nullptr ? internal::kStackEvents : 0),
+        table_(NextSeqBase()) {
     deadlines_.SetEarlierHook(
         [](void* self) { (void)static_cast<Impl*>(self)->Wake(); }, this);
   }
@@ -114,6 +191,7 @@ class Poller::Impl {
   PollerStats stats() const;
   ~Impl();
   void ParkRawForTest(PollDescId id, PollMode mode, uintptr_t token);
+  uint64_t BusyForTest() const { return busy_.load(std::memory_order_seq_cst); }
   internal::PollDesc* DescOf(PollDescId id) const {
     Pin pd = table_.Acquire(id);
     return pd.get();  // unpinned: see PollerAccess::DescOf
@@ -137,11 +215,19 @@ class Poller::Impl {
   // with no token or room in `sink`; the queue is QueueOut()'s.
   // Always inlined: partly inlined (GCC splits off the queue path with
   // the sink's address), Poll()'s sink could not live in registers.
-  [[gnu::always_inline]] void HandOut(Sink* sink, uintptr_t token,
-                                      PollMode mode, PollReason reason) {
+  // `S`: Sink, OffsetSink, or their Unchecked forms.
+  template <typename S>
+  [[gnu::always_inline]] void HandOut(S* sink, uintptr_t token, PollMode mode,
+                                      PollReason reason) {
     if (token == 0) return;
+    HandOutToken(sink, token, mode, reason);
+  }
+  // HandOut() for a token known not to be 0.
+  template <typename S>
+  [[gnu::always_inline]] void HandOutToken(S* sink, uintptr_t token,
+                                           PollMode mode, PollReason reason) {
     if (sink != nullptr && !sink->full()) [[likely]] {
-      *sink->next++ = PollEvent{token, mode, reason};
+      sink->Push(PollEvent{token, mode, reason});
       return;
     }
     QueueOut(sink == nullptr, PollEvent{token, mode, reason});
@@ -149,14 +235,15 @@ class Poller::Impl {
   // Queues a waiter; `wake`: outside Poll(), so wake a poller for it.
   [[gnu::cold]] void QueueOut(bool wake, const PollEvent& ev);
   // Moves queued waiters into `sink` (by value, as RunDeadlines()); returns
-  // the sink's next free slot. Poll() calls it only when queued_ was not 0.
+  // the sink's next free slot. Poll() calls it only when Queued() was not 0.
   GORT_NOINLINE PollEvent* TakeQueuedLocked(Sink sink);
 #ifdef _WIN32
   // A completed operation record (its packet taken, or a start that queued
   // none): idle again, then the direction readied as its packet does.
   // Drops the record's reference on the pollDesc, freeing an unregistered
   // one with the last (see PollDesc::io_refs).
-  void CompleteOp(PollDesc* pd, internal::WinOp& op, uint64_t key, Sink* sink);
+  template <typename S>
+  void CompleteOp(PollDesc* pd, internal::WinOp& op, uint64_t key, S* sink);
   // Drops one of io_refs; the last one frees the (retired) pollDesc.
   void DropIoRef(PollDesc* pd);
 #endif
@@ -176,8 +263,32 @@ class Poller::Impl {
   // its directions, handing parked waiters to `sink`. Inline: Poll()'s
   // loop, through the native backend's Harvest() or over an array.
   // `Event`: BackendEvent, or a backend's own (see BackendEvent).
-  template <typename Event>
-  void OnEvent(const Event& ev, Sink* sink);
+  template <typename Event, typename S>
+  void OnEvent(const Event& ev, S* sink);
+  // The handler a native backend's Harvest() hands events to (see
+  // EveryEvent in netpoll_internal.h): OnEvent() into `sink`, unchecked
+  // (Fast(), inlined in the harvest loop: no call there) while the sink
+  // has room for an event's two waiters, else checked, with the queue
+  // behind it (Slow(), from the backend's loop out of line).
+  template <typename S>
+  struct Harvester {
+    Impl* self;
+    S sink;
+    template <typename Ev>
+    [[gnu::always_inline]] bool Fast(const Ev& ev) {
+      if (!sink.RoomForTwo()) [[unlikely]] {
+        return false;
+      }
+      typename S::Unchecked u = sink.unchecked();
+      self->OnEvent(ev, &u);
+      sink.Resume(u);
+      return true;
+    }
+    template <typename Ev>
+    void Slow(const Ev& ev) {
+      self->OnEvent(ev, &sink);
+    }
+  };
   // Poll()'s uncommon paths, out of line (see there).
   // HarvestOther returns the sink's next free slot, its error in *err.
   GORT_NOINLINE PollEvent* HarvestOther(int64_t wait, Sink sink,
@@ -194,18 +305,62 @@ class Poller::Impl {
   };
   GORT_NOINLINE PollPrelude Prelude(int64_t delay, Sink sink,
                                     const PollEvent* out);
+  // Poll() whenever its common path (see there) does not apply: the whole
+  // of Go's netpoll, out of line.
+  GORT_NOINLINE absl::StatusOr<size_t> PollGeneral(int64_t delay,
+                                                   PollEvent* out, size_t n);
+  // The common path's end when, after the wait, a deadline is armed or
+  // waiters are queued: fires the due deadlines, takes the queue into
+  // `sink` and wakes another poller for what is left; returns the sink's
+  // next free slot.
+  GORT_NOINLINE PollEvent* AfterWait(Sink sink);
+  // Poll()'s common path's end when busy_ was not 0 after the wait: its
+  // result.
+  [[gnu::noinline, gnu::cold]] size_t BusyAfterWait(int64_t delay,
+                                                    OffsetSink sink);
 
   std::unique_ptr<internal::PollBackend> backend_;
   // backend_ itself when it is the OS's own: called without the virtual
   // call and the StatusOr on every Poll().
   internal::NativePollBackend* const native_;
+  // The most waiters Poll()'s common path takes room for: kStackEvents
+  // over the OS's own backend, else 0 (never the common path), so that one
+  // compare tests both.
+  const size_t fast_room_;
   TimerHeap deadlines_;
   PollDescTable table_;
 
   std::mutex queue_mu_;
   std::vector<PollEvent> queue_;  // waiters handed out, not yet returned
-  // queue_.size(), read without the lock (handshake 3, see Poll()).
-  std::atomic<size_t> queued_{0};
+  // What keeps Poll() off its common path, in one word that one load tests
+  // (busy_ != 0): the low 32 bits are queue_.size() (handshake 3, see
+  // Poll()), the high 32 bits the deadline timers this poller holds in
+  // deadlines_ (started, not yet removed: at least those pending, so 0
+  // means NextWhen() is -1). Changed by seq_cst RMWs only: queue changes
+  // under queue_mu_; a timer is counted before Start() (a Poll() that
+  // loads 0 before the count is woken by the heap's earlier hook, as
+  // before) and uncounted after a Remove() that found it (RemoveTimer()).
+  std::atomic<uint64_t> busy_{0};
+  static constexpr uint64_t kQueuedMask = 0xffffffff;
+  static constexpr uint64_t kOneTimer = uint64_t{1} << 32;
+  // queue_.size(), read without the lock: handshake 3's load.
+  // busy_ != 0, tested as a signed value > 0 (the same: its top bit is
+  // never set, timers being fewer than 2^31): a test for equality with 0
+  // lets GCC reuse the register known to hold 0 for the zeros after the
+  // wait (the count of an empty harvest), which keeps it, spilled, across
+  // the wait.
+  bool Busy() const {
+    return static_cast<int64_t>(busy_.load(std::memory_order_seq_cst)) > 0;
+  }
+  size_t Queued() const {
+    return static_cast<size_t>(busy_.load(std::memory_order_seq_cst) &
+                               kQueuedMask);
+  }
+  void RemoveTimer(TimerId id) {
+    if (deadlines_.Remove(id).ok()) {
+      busy_.fetch_sub(kOneTimer, std::memory_order_seq_cst);
+    }
+  }
 
   std::atomic<uint32_t> wake_sig_{0};  // Go's netpollWakeSig
   // The big harvest buffer (Poll() with room for more than kStackEvents)
@@ -245,8 +400,8 @@ std::atomic<uint64_t> g_leaked_pollers{0};  // PollersLeakedWithOpsInFlight
 }  // namespace
 
 void Poller::Impl::StopTimers(PollDesc& pd) {
-  if (pd.rt != 0) (void)deadlines_.Remove(pd.rt);
-  if (pd.wt != 0) (void)deadlines_.Remove(pd.wt);
+  if (pd.rt != 0) RemoveTimer(pd.rt);
+  if (pd.wt != 0) RemoveTimer(pd.wt);
   pd.rt = pd.wt = 0;
 }
 
@@ -255,7 +410,11 @@ absl::StatusOr<TimerId> Poller::Impl::ArmTimer(const PollDesc& pd, int64_t when,
   TimerTarget t;
   t.token = (static_cast<uintptr_t>(pd.index) << 32) |
             (static_cast<uintptr_t>(seq & kSeqMask) << 2) | kind;
-  return deadlines_.Start(when, 0, t);
+  // Counted first: see busy_.
+  busy_.fetch_add(kOneTimer, std::memory_order_seq_cst);
+  absl::StatusOr<TimerId> id = deadlines_.Start(when, 0, t);
+  if (!id.ok()) busy_.fetch_sub(kOneTimer, std::memory_order_seq_cst);
+  return id;
 }
 
 void Poller::Impl::QueueOut(bool wake, const PollEvent& ev) {
@@ -263,8 +422,9 @@ void Poller::Impl::QueueOut(bool wake, const PollEvent& ev) {
     std::lock_guard<std::mutex> lock(queue_mu_);
     if (queue_.size() == queue_.capacity()) GrowQueueOrDie();
     queue_.push_back(ev);  // room is there: cannot throw
-    // Handshake 3 (see Poll()): this store, then Wake()'s CAS of wake_sig_.
-    queued_.store(queue_.size(), std::memory_order_seq_cst);
+    // Handshake 3 (see Poll()): this RMW (a store), then Wake()'s CAS of
+    // wake_sig_.
+    busy_.fetch_add(1, std::memory_order_seq_cst);
   }
   if (wake) (void)Wake();
 }
@@ -297,7 +457,7 @@ PollEvent* Poller::Impl::TakeQueuedLocked(Sink sink) {
   size_t k = std::min(queue_.size(), static_cast<size_t>(sink.end - sink.next));
   std::copy(queue_.begin(), queue_.begin() + k, sink.next);
   queue_.erase(queue_.begin(), queue_.begin() + k);
-  queued_.store(queue_.size(), std::memory_order_seq_cst);
+  if (k != 0) busy_.fetch_sub(k, std::memory_order_seq_cst);
   return sink.next + k;
 }
 
@@ -316,14 +476,14 @@ void Poller::Impl::FireDeadline(uintptr_t token, Sink* sink) {
     if (kind & kKindRead) {
       pd->rd = -1;
       if (pd->rt != 0 && kind != kKindWrite) {
-        (void)deadlines_.Remove(pd->rt);
+        RemoveTimer(pd->rt);
         pd->rt = 0;
       }
     }
     if (kind & kKindWrite) {
       pd->wd = -1;
       if (kind == kKindWrite && pd->wt != 0) {
-        (void)deadlines_.Remove(pd->wt);
+        RemoveTimer(pd->wt);
         pd->wt = 0;
       }
     }
@@ -339,6 +499,8 @@ PollEvent* Poller::Impl::RunDeadlines(int64_t now, Sink sink) {
   while (next >= 0 && next <= now) {
     size_t n = 0;
     next = deadlines_.Run(now, tokens, 64, &n);
+    // Fired, not removed: still counted in busy_ until FireDeadline()
+    // removes them (a fired timer's record stays until Remove()).
     for (size_t i = 0; i < n; ++i) FireDeadline(tokens[i], &sink);
   }
   return sink.next;
@@ -396,8 +558,8 @@ absl::Status Poller::Impl::Evict(PollDescId id) {
     pd->PublishAndUnblock(kPollRead | kPollWrite, &rg, &wg);
     StopTimers(*pd);
   }
-  HandOut(nullptr, rg, PollMode::kRead, PollReason::kClosing);
-  HandOut(nullptr, wg, PollMode::kWrite, PollReason::kClosing);
+  HandOut<Sink>(nullptr, rg, PollMode::kRead, PollReason::kClosing);
+  HandOut<Sink>(nullptr, wg, PollMode::kWrite, PollReason::kClosing);
   return absl::OkStatus();
 }
 
@@ -440,8 +602,8 @@ absl::Status Poller::Impl::Unregister(PollDescId id) {
   // a token here is a bug in gort (Go throws "blocked read on closing
   // polldesc"). Debug builds stop; release builds still hand it out.
   assert(rg == 0 && wg == 0 && "a waiter parked on a closing pollDesc");
-  HandOut(nullptr, rg, PollMode::kRead, PollReason::kClosing);
-  HandOut(nullptr, wg, PollMode::kWrite, PollReason::kClosing);
+  HandOut<Sink>(nullptr, rg, PollMode::kRead, PollReason::kClosing);
+  HandOut<Sink>(nullptr, wg, PollMode::kWrite, PollReason::kClosing);
   return removed;
 }
 
@@ -506,7 +668,7 @@ absl::Status Poller::Impl::SetDeadline(PollDescId id, int64_t d,
     bool combo = pd->rd > 0 && pd->rd == pd->wd;
     if (pd->rt != 0 ? (pd->rd != rd0 || combo != combo0) : pd->rd > 0) {
       pd->rseq++;
-      if (pd->rt != 0) (void)deadlines_.Remove(pd->rt);
+      if (pd->rt != 0) RemoveTimer(pd->rt);
       pd->rt = 0;
       if (pd->rd > 0) {
         absl::StatusOr<TimerId> t =
@@ -518,7 +680,7 @@ absl::Status Poller::Impl::SetDeadline(PollDescId id, int64_t d,
     if (pd->wt != 0 ? (pd->wd != wd0 || combo != combo0)
                     : (pd->wd > 0 && !combo)) {
       pd->wseq++;
-      if (pd->wt != 0) (void)deadlines_.Remove(pd->wt);
+      if (pd->wt != 0) RemoveTimer(pd->wt);
       pd->wt = 0;
       if (pd->wd > 0 && !combo) {
         absl::StatusOr<TimerId> t = ArmTimer(*pd, pd->wd, kKindWrite, pd->wseq);
@@ -531,16 +693,16 @@ absl::Status Poller::Impl::SetDeadline(PollDescId id, int64_t d,
         (pd->rd < 0 ? kPollRead : 0) | (pd->wd < 0 ? kPollWrite : 0);
     pd->PublishAndUnblock(expired, &rg, &wg);
   }
-  HandOut(nullptr, rg, PollMode::kRead, PollReason::kDeadline);
-  HandOut(nullptr, wg, PollMode::kWrite, PollReason::kDeadline);
+  HandOut<Sink>(nullptr, rg, PollMode::kRead, PollReason::kDeadline);
+  HandOut<Sink>(nullptr, wg, PollMode::kWrite, PollReason::kDeadline);
   if (!armed) return Err(GORT_ENOMEM, "netpoll set deadline: timer");
   return absl::OkStatus();
 }
 
 // The body of Go's netpoll loop, for one harvested event.
-template <typename Event>
+template <typename Event, typename S>
 [[gnu::always_inline]] inline void Poller::Impl::OnEvent(const Event& ev,
-                                                         Sink* sink) {
+                                                         S* sink) {
 #ifdef _WIN32
   if (ev.op != nullptr) {
     PollDesc* owner = table_.At(static_cast<uint32_t>(ev.key) - 1);
@@ -566,12 +728,17 @@ template <typename Event>
   }
   pd->SetEventErr(ev.ErrorOnly());
   if (ev.Readable()) {
-    HandOut(sink, pd->Ready(PollMode::kRead), PollMode::kRead,
-            PollReason::kReady);
+    pd->Ready(PollMode::kRead, [this, sink](uintptr_t token) {
+      HandOutToken(sink, token, PollMode::kRead, PollReason::kReady);
+    });
   }
   if (ev.Writable()) {
-    HandOut(sink, pd->Ready(PollMode::kWrite), PollMode::kWrite,
-            PollReason::kReady);
+    // Ready first: a writable descriptor's events mostly find its write
+    // direction ready already (no writer waits), as every event of an echo
+    // server's connection does (EPOLLIN | EPOLLOUT).
+    pd->template Ready<true>(PollMode::kWrite, [this, sink](uintptr_t token) {
+      HandOutToken(sink, token, PollMode::kWrite, PollReason::kReady);
+    });
   }
   PollDescTable::Unpin(pd);
 }
@@ -589,7 +756,7 @@ void Poller::Impl::WakeForQueued() { (void)Wake(); }
 
 Poller::Impl::PollPrelude Poller::Impl::Prelude(int64_t delay, Sink sink,
                                                 const PollEvent* out) {
-  if (queued_.load(std::memory_order_seq_cst) != 0) {
+  if (Queued() != 0) {
     sink.next = TakeQueuedLocked(sink);
   }
   // The clock is read only when a deadline is armed.
@@ -622,9 +789,10 @@ PollEvent* Poller::Impl::HarvestOther(int64_t wait, Sink sink,
   if (native_ != nullptr) {
     int e;
     do {
+      Harvester<Sink> h{this, sink};
       e = native_->Harvest(
-          wait, big_room ? room : std::min(room, internal::kStackEvents), r,
-          [this, &sink](const auto& ev) { OnEvent(ev, &sink); });
+          wait, big_room ? room : std::min(room, internal::kStackEvents), r, h);
+      sink = h.sink;
     } while (e == internal::kHarvestAgain);
     if (e != 0) *err = internal::NativePollBackend::WaitError(e);
     if (r->broke) native_->ConsumeWake();
@@ -648,20 +816,19 @@ PollEvent* Poller::Impl::HarvestOther(int64_t wait, Sink sink,
 }
 
 // Handshake 3: a token handed out by another thread must not sit in the
-// queue while every poller sleeps. HandOut() stores queued_, then Wake()
-// CASes wake_sig_ from 0; Poll() stores wake_sig_ = 0 after consuming the
-// wake-up, then loads queued_. All seq_cst (store then load on each side):
+// queue while every poller sleeps. HandOut() adds to busy_'s queue count
+// (an RMW: a store), then Wake() CASes wake_sig_ from 0; Poll() stores
+// wake_sig_ = 0 after consuming the wake-up, then loads busy_ (Queued()).
+// All seq_cst (store then load on each side):
 // either Poll() sees the token, or Wake() sees 0 and signals the backend
 // again. Waiters left in the queue when Poll() returns (more than `n`, or
 // queued while it ran) get a Wake() too, so another thread blocked in
 // Poll() takes them: Go's netpoll returns every ready goroutine and
 // injectglist starts idle Ps for them.
-// Always inlined into Poller::Poll(), its only caller (a call layer less
-// on every poll). The common case (nothing queued, no deadline armed, room
-// for the events on the stack, the OS's backend) runs straight through;
+// PollGeneral() is all of it; Poll() below is its common case alone.
 // `sink` never has its address taken here, so it lives in registers.
-[[gnu::always_inline]] inline absl::StatusOr<size_t> Poller::Impl::Poll(
-    int64_t delay, PollEvent* out, size_t n) {
+absl::StatusOr<size_t> Poller::Impl::PollGeneral(int64_t delay, PollEvent* out,
+                                                 size_t n) {
   if (out == nullptr || n == 0) [[unlikely]] {
     return PollInvalid();
   }
@@ -671,8 +838,7 @@ PollEvent* Poller::Impl::HarvestOther(int64_t wait, Sink sink,
   // fires those due, and bounds the wait by the next. A deadline armed
   // after our load of NextWhen() wakes us (the heap's earlier hook calls
   // Wake(), as Go's wakeNetPoller does): none armed needs no second look.
-  if (queued_.load(std::memory_order_seq_cst) != 0 ||
-      deadlines_.NextWhen() >= 0) [[unlikely]] {
+  if (Queued() != 0 || deadlines_.NextWhen() >= 0) [[unlikely]] {
     PollPrelude p = Prelude(delay, sink, out);
     sink.next = p.next;
     wait = p.wait;
@@ -689,9 +855,9 @@ PollEvent* Poller::Impl::HarvestOther(int64_t wait, Sink sink,
       // rare steps start over from native_ (kHarvestAgain, ConsumeWake),
       // so that nothing of the wait's own is kept across it.
       for (;;) {
-        int err = native_->Harvest(
-            wait, room, &r,
-            [this, &sink](const auto& ev) { OnEvent(ev, &sink); });
+        Harvester<Sink> h{this, sink};
+        int err = native_->Harvest(wait, room, &r, h);
+        sink = h.sink;
         if (err == 0) [[likely]] {
           break;
         }
@@ -708,7 +874,7 @@ PollEvent* Poller::Impl::HarvestOther(int64_t wait, Sink sink,
       r = got;
     }
     // After the events, as Go's netpoll stores netpollWakeSig in its loop:
-    // the load of queued_ below (handshake 3) still comes after this store.
+    // the load of busy_ below (handshake 3) still comes after this store.
     if (r.broke) [[unlikely]] {
       wake_sig_.store(0, std::memory_order_seq_cst);
     }
@@ -726,15 +892,103 @@ PollEvent* Poller::Impl::HarvestOther(int64_t wait, Sink sink,
       // below too: a waiter queued after this load is another thread's to
       // wake for (QueueOut() outside Poll() calls Wake(); a Poll() that
       // overflowed its sink checks before it returns, as we do).
-      if (queued_.load(std::memory_order_seq_cst) == 0) [[likely]] {
+      if (Queued() == 0) [[likely]] {
         return static_cast<size_t>(sink.next - out);
       }
       sink.next = TakeQueuedLocked(sink);
     }
   }
 check_queue:
-  if (queued_.load(std::memory_order_seq_cst) != 0) WakeForQueued();
+  if (Queued() != 0) WakeForQueued();
   return static_cast<size_t>(sink.next - out);
+}
+
+PollEvent* Poller::Impl::AfterWait(Sink sink) {
+  // PollGeneral()'s steps after the wait, in its order.
+  int64_t next = deadlines_.NextWhen();
+  if (next >= 0) {
+    int64_t now = Nanotime();
+    if (next <= now) sink.next = RunDeadlines(now, sink);
+  }
+  if (Queued() != 0) {
+    sink.next = TakeQueuedLocked(sink);
+    if (Queued() != 0) WakeForQueued();
+  }
+  return sink.next;
+}
+
+// Poll()'s common case, PollGeneral() with what it cannot meet taken out:
+// the OS's own backend, room for 1 to kStackEvents waiters (the stack
+// array), nothing queued and no deadline timer before the wait. Always
+// inlined into Poller::Poll(), its only caller (a call layer less on every
+// poll); anything else is one call to PollGeneral(), before any work.
+// After the wait the same steps as PollGeneral()'s, in the same order (the
+// wake flag cleared, then handshake 3's load of busy_), with the rare
+// ones in AfterWait(). Fewer values live across the wait than in
+// PollGeneral() (no separate `wait`, no prelude's results): fewer
+// callee-saved registers and spills on every call.
+[[gnu::always_inline]] inline absl::StatusOr<size_t> Poller::Impl::Poll(
+    int64_t delay, PollEvent* out, size_t n) {
+  // n - 1 wraps for n == 0: one compare for "no room", "more room than
+  // the stack array" and "not the OS's own backend" (fast_room_ 0;
+  // PollGeneral() answers the first with EINVAL). native_ is loaded once,
+  // before the atomic loads below (after which the compiler would load it
+  // again).
+  internal::NativePollBackend* const native = native_;
+  if (out == nullptr || n - 1 >= fast_room_) [[unlikely]] {
+    return PollGeneral(delay, out, n);
+  }
+  // fast_room_ <= kStackEvents: the backend's test for its bigger array
+  // goes.
+  if (n > internal::kStackEvents) __builtin_unreachable();
+  // Nothing queued and no deadline timer (busy_ 0), in one test:
+  // anything else is PollGeneral()'s prelude. A deadline armed after this
+  // load wakes us (see busy_ and PollGeneral()).
+  if (Busy()) [[unlikely]] {
+    return PollGeneral(delay, out, n);
+  }
+  Harvester<OffsetSink> h{this, OffsetSink{out, 0, OffsetSink::LastFor(n)}};
+  internal::BackendWaitResult r;
+  int err = native->Harvest(delay, n, &r, h);
+  if (err != 0) [[unlikely]] {
+    // Interrupted before any event was handled (an untimed wait): wait
+    // again, as PollGeneral() would, which starts over from the queue and
+    // the deadlines (the same as a Poll() called again: nothing is lost).
+    // Nothing of this wait's is then live across epoll_wait for a retry.
+    if (err == internal::kHarvestAgain) {
+      return PollGeneral(delay, out, h.sink.n());
+    }
+    return PollWaitError(err);
+  }
+  if (r.broke) [[unlikely]] {
+    native_->ConsumeWake();
+    wake_sig_.store(0, std::memory_order_seq_cst);
+  }
+  // IOCP: packets for foreign keys (never set by the other backends, so
+  // the test goes where the compiler sees that).
+  if (r.foreign != 0) [[unlikely]] {
+    foreign_events_.fetch_add(r.foreign, std::memory_order_relaxed);
+  }
+  // Unconditionally: a wait that timed out adds 0, where a test would cost
+  // every other call.
+  events_.fetch_add(r.n, std::memory_order_relaxed);
+  // Handshake 3's load, with the deadline test, in the same test as before
+  // the wait (nothing queued, no deadline timer: the common case, done).
+  // Else PollGeneral()'s steps, out of line (BusyAfterWait()).
+  if (Busy()) [[unlikely]] {
+    return BusyAfterWait(delay, h.sink);
+  }
+  return h.sink.count();
+}
+
+size_t Poller::Impl::BusyAfterWait(int64_t delay, OffsetSink sink) {
+  // A blocking poll with room left fires due deadlines and takes the queue
+  // (AfterWait()); any other wakes another poller for what is queued.
+  if (delay != 0 && !sink.full()) {
+    return static_cast<size_t>(AfterWait(sink.AsSink()) - sink.out);
+  }
+  if (Queued() != 0) WakeForQueued();
+  return sink.count();
 }
 
 // Go's netpollBreak: one signal until a blocking poll consumes it. A signal
@@ -764,12 +1018,13 @@ void Poller::Impl::DropIoRef(PollDesc* pd) {
   uintptr_t rg, wg;
   table_.Free(pd, &rg, &wg);
   deferred_frees_.fetch_sub(1, std::memory_order_relaxed);
-  HandOut(nullptr, rg, PollMode::kRead, PollReason::kClosing);
-  HandOut(nullptr, wg, PollMode::kWrite, PollReason::kClosing);
+  HandOut<Sink>(nullptr, rg, PollMode::kRead, PollReason::kClosing);
+  HandOut<Sink>(nullptr, wg, PollMode::kWrite, PollReason::kClosing);
 }
 
+template <typename S>
 void Poller::Impl::CompleteOp(PollDesc* raw, internal::WinOp& op, uint64_t key,
-                              Sink* sink) {
+                              S* sink) {
   PollMode mode = op.mode == kPollRead ? PollMode::kRead : PollMode::kWrite;
   // Idle first, then ready: a waiter handed its token below must find the
   // result in the record and may start the next operation at once. (A
@@ -846,7 +1101,7 @@ absl::Status Poller::Impl::OverlappedNotQueued(PollDescId id, PollMode mode,
   }
   op.bytes = result.bytes;
   op.error = result.error;
-  CompleteOp(pd, op, id, nullptr);
+  CompleteOp<Sink>(pd, op, id, nullptr);
   return absl::OkStatus();
 #else
   (void)id;
@@ -980,6 +1235,10 @@ uint64_t internal::PollersLeakedWithOpsInFlight() {
 
 internal::PollDesc* internal::PollerAccess::DescOf(Poller& p, PollDescId pd) {
   return p.impl_->DescOf(pd);
+}
+
+uint64_t internal::PollerAccess::Busy(Poller& p) {
+  return p.impl_->BusyForTest();
 }
 
 void internal::PollerAccess::ParkRaw(Poller& p, PollDescId pd, PollMode mode,

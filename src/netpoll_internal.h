@@ -106,6 +106,35 @@ class PollBackend {
                                                  size_t n) = 0;
 };
 
+// What a native backend's Harvest() hands each event to: a handler `h`
+// with two member templates, called with the backend's event type.
+//   bool h.Fast(ev): handles `ev` and returns true, or returns false
+//     having done nothing (Poll(): its sink may have no room for the
+//     event's waiters). Inlined into the harvest loop, it makes no call, so
+//     that the loop's values need no callee-saved registers.
+//   void h.Slow(ev): handles `ev`, whatever it takes (Poll(): queues the
+//     waiters its sink has no room for). After Fast() declined an event,
+//     the backend hands that event and every later one of the harvest to
+//     Slow() instead, which a backend may do from a loop out of line
+//     (epoll), taking the handler by value and giving it back.
+// Handlers are copied and assigned. EveryEvent makes a handler of a
+// callable (by its address) that takes every event.
+template <typename F>
+struct EveryEvent {
+  F* f;
+  template <typename Ev>
+  bool Fast(const Ev& ev) {
+    (*f)(ev);
+    return true;
+  }
+  template <typename Ev>
+  void Slow(const Ev& ev) {
+    (*f)(ev);
+  }
+};
+template <typename F>
+EveryEvent(F*) -> EveryEvent<F>;
+
 // A native backend's Harvest() result (see netpoll_epoll.h): nothing was
 // harvested and the wait is to start over (Go's EINTR rule, an untimed
 // wait). Errors are positive.
@@ -168,6 +197,9 @@ struct PollerAccess {
   // never freed before their Poller, so between the two the pointer needs
   // no pin and no sequence check. nullptr for a stale handle.
   static PollDesc* DescOf(Poller& p, PollDescId pd);
+  // The word Poll()'s common path tests (0: taken): waiters queued in the
+  // low 32 bits, deadline timers held in the high 32.
+  static uint64_t Busy(Poller& p);
 };
 
 // Pollers destroyed with an operation record in flight, whose pollDescs
@@ -180,8 +212,18 @@ absl::StatusOr<std::unique_ptr<PollBackend>> NewPollBackend();
 const char* PollBackendName();
 
 #ifdef __linux__
-// epoll_wait's timeout for a delay, rounded as Go rounds it.
-int EpollDelayMillis(int64_t delay);
+// epoll_wait's timeout for a delay, rounded as Go rounds it
+// (netpoll_epoll.go): < 0 blocks, 0 polls, under 1 ms waits 1 ms, else
+// whole milliseconds; from 1e15 ns (11.5 days) on, 1e9 ms. Inline: a call
+// in Poll() before epoll_wait made the values live across it need
+// callee-saved registers earlier.
+inline int EpollDelayMillis(int64_t delay) {
+  if (delay < 0) return -1;
+  if (delay == 0) return 0;
+  if (delay < 1000000) return 1;
+  if (delay < 1000000000000000) return static_cast<int>(delay / 1000000);
+  return 1000000000;
+}
 #endif
 
 }  // namespace gort::internal

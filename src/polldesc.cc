@@ -30,6 +30,39 @@ std::atomic<BlockHook> g_block_hook{nullptr};
 // info before the sc of the CAS is visible, and the closer's load of rg/wg
 // before its store of info: both miss, the waiter parks on a closed
 // pollDesc and nothing ever hands its token out.
+namespace {
+
+// SetWait() for one direction: a path of its own per direction, so that
+// each has its own constants.
+template <PollMode kMode>
+[[gnu::always_inline]] inline int SetWaitFor(PollDesc* pd) {
+  uintptr_t expected = kPdNil;
+  if (!pd->g(kMode).compare_exchange_strong(expected, kPdWait,
+                                            std::memory_order_seq_cst,
+                                            std::memory_order_relaxed)) {
+    return kSetWaitNotNil;
+  }
+  // CheckErr(): the common case returns the zero it tested (no constant
+  // of its own).
+  const uint32_t bits =
+      pd->info.load(std::memory_order_seq_cst) & PollDesc::Reported(kMode);
+  if (bits != 0) [[unlikely]] {
+    return PollDesc::ErrorOf(bits, kMode);
+  }
+  return static_cast<int>(bits);
+}
+
+// SetWait() with a test's hook set: the same, then the hook.
+[[gnu::noinline, gnu::cold]] int SetWaitHooked(PollDesc* pd, PollMode mode,
+                                               BlockHook hook) {
+  int err = mode == PollMode::kRead ? SetWaitFor<PollMode::kRead>(pd)
+                                    : SetWaitFor<PollMode::kWrite>(pd);
+  if (err != kSetWaitNotNil) hook(pd, mode);
+  return err;
+}
+
+}  // namespace
+
 int PollDesc::SetWait(PollMode mode) {
   // Tests' interleaving point, here rather than in the inline Block(): the
   // callers' park paths then carry neither the load nor the call. Loaded
@@ -37,17 +70,11 @@ int PollDesc::SetWait(PollMode mode) {
   // (tests/check_fences.py) rejects on arm64, and the hook, set before the
   // test's threads start, needs no ordering.
   BlockHook hook = g_block_hook.load(std::memory_order_relaxed);
-  uintptr_t expected = kPdNil;
-  if (!g(mode).compare_exchange_strong(expected, kPdWait,
-                                       std::memory_order_seq_cst,
-                                       std::memory_order_relaxed)) {
-    return kSetWaitNotNil;
-  }
-  int err = CheckErr(mode);
   if (hook != nullptr) [[unlikely]] {
-    hook(this, mode);
+    return SetWaitHooked(this, mode, hook);
   }
-  return err;
+  return mode == PollMode::kRead ? SetWaitFor<PollMode::kRead>(this)
+                                 : SetWaitFor<PollMode::kWrite>(this);
 }
 
 // Handshake 1, the closer's side: see SetWait.

@@ -131,14 +131,16 @@ struct PollDesc {
   int CheckErr(PollMode mode) const {
     return ErrorOf(info.load(std::memory_order_seq_cst), mode);
   }
+  // The info bits a direction reports an error for.
+  static constexpr uint32_t Reported(PollMode mode) {
+    return mode == PollMode::kRead
+               ? kInfoClosing | kInfoExpiredRead | kInfoEventErr
+               : kInfoClosing | kInfoExpiredWrite;
+  }
   static int ErrorOf(uint32_t info_bits, PollMode mode) {
     // The common case, no error, in one test of the bits `mode` reports
     // (every Read, Write and park runs this; the tests below take three).
-    const uint32_t reported =
-        mode == PollMode::kRead
-            ? kInfoClosing | kInfoExpiredRead | kInfoEventErr
-            : kInfoClosing | kInfoExpiredWrite;
-    if ((info_bits & reported) == 0) return 0;
+    if ((info_bits & Reported(mode)) == 0) return 0;
     if (info_bits & kInfoClosing) return GORT_ECANCELED;
     if ((mode == PollMode::kRead && (info_bits & kInfoExpiredRead)) ||
         (mode == PollMode::kWrite && (info_bits & kInfoExpiredWrite))) {
@@ -184,19 +186,41 @@ struct PollDesc {
                                        uintptr_t* wg_token);
 
   // Go's netpollunblock(ioready=true), from Poll() for a harvested event:
-  // readies the direction, or takes and returns a parked token (which then
-  // consumes the notification).
-  uintptr_t Ready(PollMode mode) {
+  // readies the direction, or takes a parked token (which then consumes
+  // the notification) and calls `take(token)` with it.
+  // The parked waiter first, with its own CAS: the common case where Poll()
+  // finds a direction waited on (a waiter parks, then its event comes).
+  // `take` is called on that path alone, so the token needs no test
+  // against 0 after the CAS (a returned token would). `kReadyFirst`: test
+  // for a direction already ready before that (Poll()'s write direction,
+  // which mostly stays writable, no writer waiting), the same steps in
+  // another order.
+  template <bool kReadyFirst = false, typename Take>
+  [[gnu::always_inline]] void Ready(PollMode mode, Take&& take) {
     std::atomic<uintptr_t>& gp = g(mode);
     uintptr_t old = gp.load(std::memory_order_acquire);
     for (;;) {
-      if (old == kPdReady) return 0;
-      uintptr_t next = old <= kPdWait ? kPdReady : kPdNil;
-      if (gp.compare_exchange_weak(old, next, std::memory_order_acq_rel,
+      if (kReadyFirst && old == kPdReady) return;
+      if (old > kPdWait) {
+        if (gp.compare_exchange_weak(old, kPdNil, std::memory_order_acq_rel,
+                                     std::memory_order_acquire)) {
+          take(old);
+          return;
+        }
+        continue;
+      }
+      if (old == kPdReady) return;
+      if (gp.compare_exchange_weak(old, kPdReady, std::memory_order_acq_rel,
                                    std::memory_order_acquire)) {
-        return old > kPdWait ? old : 0;
+        return;
       }
     }
+  }
+  // The same, returning the token taken (0: none).
+  uintptr_t Ready(PollMode mode) {
+    uintptr_t token = 0;
+    Ready(mode, [&token](uintptr_t t) { token = t; });
+    return token;
   }
 
   // Go's setEventErr: only an event that is nothing but an error marks

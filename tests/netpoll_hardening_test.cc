@@ -438,5 +438,207 @@ TEST(PollDescTableTest, TaggedKeysNameTheirPollDescAndGoStale) {
   }
 }
 
+#ifndef _WIN32
+// The OS's own backend's harvest (Poller::Poll()'s common path): an event
+// is handled in the harvest loop while the caller's array has room for
+// both its waiters; the first that may not fit, the wake-up's event and
+// all after them are handled out of line, with the queue behind the array.
+// Whatever the room, every waiter comes out exactly once, the events are
+// counted, and a wake-up seen by a blocking poll is consumed.
+class NativeHarvest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto p = Poller::Open();
+    ASSERT_TRUE(p.ok()) << p.status();
+    poller_ = std::move(*p);
+  }
+  void TearDown() override {
+    for (auto& [pair, pd] : pairs_) {
+      (void)poller_->Unregister(pd);
+      testing::ClosePair(&pair);
+    }
+  }
+
+  // A socketpair end with both directions parked (tokens `base` + 1 for
+  // reading, + 2 for writing). Its peer's write then makes one event that
+  // readies both (EPOLLIN | EPOLLOUT, edge-triggered).
+  void ParkBoth(uintptr_t base) {
+    testing::Pair pair;
+    ASSERT_TRUE(testing::MakePair(&pair));
+    auto pd = poller_->Register(pair.a);
+    ASSERT_TRUE(pd.ok()) << pd.status();
+    pairs_.push_back({pair, *pd});
+    // The registration's event (writable) readies the write direction:
+    // take it, forget it, then park.
+    PollEvent ev[8];
+    ASSERT_TRUE(poller_->Poll(0, ev, 8).ok());
+    ASSERT_TRUE(poller_->Prepare(*pd, PollMode::kWrite).ok());
+    ASSERT_EQ(*poller_->Wait(*pd, PollMode::kRead, base + 1),
+              WaitResult::kParked);
+    ASSERT_EQ(*poller_->Wait(*pd, PollMode::kWrite, base + 2),
+              WaitResult::kParked);
+  }
+  void Ready(size_t i) {
+    ASSERT_TRUE(testing::Send(pairs_[i].first.b, "x", 1));
+  }
+
+  // Polls with room for `n` until `want` waiters came out (the first poll
+  // waits up to `delay`); their tokens, each with kReady and its mode.
+  std::multiset<uintptr_t> Drain(int64_t delay, size_t n, size_t want) {
+    std::multiset<uintptr_t> got;
+    std::vector<PollEvent> ev(n);
+    for (int round = 0; round < 20 && got.size() < want; ++round) {
+      auto k = poller_->Poll(round == 0 ? delay : 100 * kMs, ev.data(), n);
+      EXPECT_TRUE(k.ok()) << k.status();
+      if (!k.ok()) break;
+      EXPECT_LE(*k, n);
+      for (size_t i = 0; i < *k; ++i) {
+        EXPECT_EQ(ev[i].reason, PollReason::kReady);
+        EXPECT_EQ(ev[i].mode,
+                  ev[i].token % 2 == 1 ? PollMode::kRead : PollMode::kWrite);
+        got.insert(ev[i].token);
+      }
+    }
+    return got;
+  }
+
+  std::unique_ptr<Poller> poller_;
+  std::vector<std::pair<testing::Pair, PollDescId>> pairs_;
+};
+
+// Room for one: the event's second waiter goes to the queue, and the next
+// poll hands it out.
+TEST_F(NativeHarvest, RoomForOneQueuesTheSecondWaiter) {
+  ASSERT_NO_FATAL_FAILURE(ParkBoth(1000));
+  uint64_t events0 = poller_->stats().events;
+  ASSERT_NO_FATAL_FAILURE(Ready(0));
+  PollEvent one[1];
+  auto k = poller_->Poll(1000 * kMs, one, 1);
+  ASSERT_TRUE(k.ok()) << k.status();
+  ASSERT_EQ(*k, 1u);
+  EXPECT_EQ(poller_->stats().events, events0 + 1);
+  std::multiset<uintptr_t> got = Drain(0, 1, 1);
+  got.insert(one[0].token);
+  EXPECT_EQ(got, (std::multiset<uintptr_t>{1001, 1002}));
+}
+
+// Room for three, three events of two waiters: the first event is handled
+// in the loop, the second fills the array out of line and queues one, the
+// third queues both; all six come out.
+TEST_F(NativeHarvest, EventsPastTheRoomGoOutOfLine) {
+  for (uintptr_t i = 0; i < 3; ++i) {
+    ASSERT_NO_FATAL_FAILURE(ParkBoth(1000 * (i + 1)));
+  }
+  uint64_t events0 = poller_->stats().events;
+  for (size_t i = 0; i < 3; ++i) ASSERT_NO_FATAL_FAILURE(Ready(i));
+  std::multiset<uintptr_t> got = Drain(1000 * kMs, 3, 6);
+  EXPECT_EQ(got,
+            (std::multiset<uintptr_t>{1001, 1002, 2001, 2002, 3001, 3002}));
+  EXPECT_EQ(poller_->stats().events, events0 + 3);
+}
+
+// A wake-up harvested with events: the events' waiters come out, the
+// wake-up's event is not counted as one, and a blocking poll consumes the
+// signal (the next one waits its whole delay).
+TEST_F(NativeHarvest, WakeUpAmongEventsIsConsumed) {
+  ASSERT_NO_FATAL_FAILURE(ParkBoth(1000));
+  ASSERT_NO_FATAL_FAILURE(ParkBoth(2000));
+  uint64_t events0 = poller_->stats().events;
+  ASSERT_NO_FATAL_FAILURE(Ready(0));
+  ASSERT_TRUE(poller_->Wake().ok());
+  ASSERT_NO_FATAL_FAILURE(Ready(1));
+  std::multiset<uintptr_t> got = Drain(1000 * kMs, 8, 4);
+  EXPECT_EQ(got, (std::multiset<uintptr_t>{1001, 1002, 2001, 2002}));
+  EXPECT_EQ(poller_->stats().events, events0 + 2);
+  PollEvent ev[8];
+  int64_t t0 = Nanotime();
+  auto k = poller_->Poll(30 * kMs, ev, 8);
+  ASSERT_TRUE(k.ok()) << k.status();
+  EXPECT_EQ(*k, 0u);
+  EXPECT_GE(Nanotime() - t0, 25 * kMs) << "a consumed wake-up woke us";
+}
+// Poll()'s common path is taken only with nothing queued and no deadline
+// timer held (PollerAccess::Busy() 0): a timer counts from before it is
+// started until it is removed (fired, cleared, moved, or its pollDesc
+// unregistered), a queued waiter until a poll takes it. Each step below
+// returns the count to where it was; a count left behind would keep every
+// Poll() off its common path, one taken twice would let a Poll() wait
+// past a deadline.
+TEST_F(NativeHarvest, BusyCountsTimersAndQueuedWaiters) {
+  constexpr uint64_t kTimer = uint64_t{1} << 32;
+  ASSERT_NO_FATAL_FAILURE(ParkBoth(1000));
+  const PollDescId pd = pairs_[0].second;
+  EXPECT_EQ(PollerAccess::Busy(*poller_), 0u);
+  // Equal deadlines share one timer; clearing them removes it.
+  ASSERT_TRUE(poller_->SetDeadline(pd, 10000 * kMs, PollMode::kReadWrite).ok());
+  EXPECT_EQ(PollerAccess::Busy(*poller_), kTimer);
+  ASSERT_TRUE(poller_->SetDeadline(pd, 20000 * kMs, PollMode::kWrite).ok());
+  EXPECT_EQ(PollerAccess::Busy(*poller_), 2 * kTimer);
+  ASSERT_TRUE(poller_->SetDeadline(pd, 0, PollMode::kReadWrite).ok());
+  EXPECT_EQ(PollerAccess::Busy(*poller_), 0u);
+  // A deadline that fires: counted until the poll that fires it is done.
+  ASSERT_TRUE(poller_->SetDeadline(pd, 20 * kMs, PollMode::kRead).ok());
+  EXPECT_EQ(PollerAccess::Busy(*poller_), kTimer);
+  std::multiset<uintptr_t> got;
+  PollEvent ev[1];
+  for (int i = 0; i < 100 && got.empty(); ++i) {
+    auto k = poller_->Poll(1000 * kMs, ev, 1);
+    ASSERT_TRUE(k.ok()) << k.status();
+    for (size_t j = 0; j < *k; ++j) {
+      EXPECT_EQ(ev[j].reason, PollReason::kDeadline);
+      got.insert(ev[j].token);
+    }
+  }
+  EXPECT_EQ(got, std::multiset<uintptr_t>{1001});
+  EXPECT_EQ(PollerAccess::Busy(*poller_), 0u);
+  // A waiter left queued by a poll with room for one: counted until taken.
+  ASSERT_NO_FATAL_FAILURE(ParkBoth(2000));
+  ASSERT_NO_FATAL_FAILURE(Ready(1));
+  auto k = poller_->Poll(1000 * kMs, ev, 1);
+  ASSERT_TRUE(k.ok()) << k.status();
+  ASSERT_EQ(*k, 1u);
+  EXPECT_EQ(PollerAccess::Busy(*poller_), 1u);
+  k = poller_->Poll(0, ev, 1);
+  ASSERT_TRUE(k.ok()) << k.status();
+  ASSERT_EQ(*k, 1u);
+  EXPECT_EQ(PollerAccess::Busy(*poller_), 0u);
+  // Timers of an unregistered pollDesc are removed with it.
+  const PollDescId pd2 = pairs_[1].second;
+  ASSERT_TRUE(poller_->SetDeadline(pd2, 10000 * kMs, PollMode::kRead).ok());
+  ASSERT_TRUE(poller_->SetDeadline(pd2, 20000 * kMs, PollMode::kWrite).ok());
+  EXPECT_EQ(PollerAccess::Busy(*poller_), 2 * kTimer);
+  ASSERT_TRUE(poller_->Unregister(pd2).ok());
+  pairs_[1].second = 0;  // TearDown's Unregister then fails harmlessly
+  EXPECT_EQ(PollerAccess::Busy(*poller_) & ~uint64_t{0xffffffff}, 0u);
+}
+
+// A deadline armed while a Poll() blocks on its common path (nothing was
+// armed when it looked) wakes it, and the next Poll() fires it.
+TEST_F(NativeHarvest, DeadlineArmedDuringACommonPathWaitWakesIt) {
+  ASSERT_NO_FATAL_FAILURE(ParkBoth(1000));
+  const PollDescId pd = pairs_[0].second;
+  ASSERT_EQ(PollerAccess::Busy(*poller_), 0u);
+  std::vector<PollEvent> got;
+  int64_t took = 0;
+  std::thread poller([&] {
+    PollEvent ev[4];
+    int64_t t0 = Nanotime();
+    while (got.empty() && Nanotime() - t0 < 5000 * kMs) {
+      auto k = poller_->Poll(5000 * kMs, ev, 4);
+      if (!k.ok()) break;
+      got.insert(got.end(), ev, ev + *k);
+    }
+    took = Nanotime() - t0;
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  ASSERT_TRUE(poller_->SetDeadline(pd, 20 * kMs, PollMode::kRead).ok());
+  poller.join();
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].token, 1001u);
+  EXPECT_EQ(got[0].reason, PollReason::kDeadline);
+  EXPECT_LT(took, 2000 * kMs) << "the blocked poll missed the deadline";
+}
+#endif  // !_WIN32
+
 }  // namespace
 }  // namespace gort

@@ -92,8 +92,9 @@ absl::StatusOr<BackendWaitResult> KqueueBackend::Wait(int64_t delay,
                                                       size_t n) {
   BackendWaitResult r;
   size_t k = 0;
-  int err = Harvest(delay, n, &r,
-                    [out, &k](const BackendEvent& ev) { out[k++] = ev; });
+  auto put = [out, &k](const BackendEvent& ev) { out[k++] = ev; };
+  EveryEvent h{&put};
+  int err = Harvest(delay, n, &r, h);
   if (err != 0) return WaitError(err);
   return r;
 }

@@ -38,12 +38,13 @@ class KqueueBackend final : public PollBackend {
                                          size_t n) override;
 
   // Go's netpoll: PollBackend::Wait()'s contract, but each event goes to
-  // `on` (called with a const BackendEvent&) as it is translated, and the
+  // the handler `h` (see EveryEvent in netpoll_internal.h; called with a
+  // const BackendEvent&) as it is translated, and the
   // result is an errno (0: done; *r says what was seen). Inline, for
   // Poll(); WaitError() makes the Status of a failure.
-  template <typename OnEvent>
+  template <typename Handler>
   [[gnu::always_inline]] inline int Harvest(int64_t delay, size_t n,
-                                            BackendWaitResult* r, OnEvent&& on);
+                                            BackendWaitResult* r, Handler& h);
   static absl::Status WaitError(int err);
   // Harvest() has consumed the wake-up it reports (r->broke) already:
   // nothing is left to read. (The epoll backend's is an eventfd.)
@@ -76,9 +77,9 @@ class KqueueBackend final : public PollBackend {
 // The backend Poller::Open() makes on this OS.
 using NativePollBackend = KqueueBackend;
 
-template <typename OnEvent>
+template <typename Handler>
 inline int KqueueBackend::Harvest(int64_t delay, size_t n, BackendWaitResult* r,
-                                  OnEvent&& on) {
+                                  Handler& h) {
   struct kevent stack[kStackEvents];
   size_t cap;
   struct kevent* evs = harvest_.Get(stack, n, &cap);
@@ -95,6 +96,7 @@ inline int KqueueBackend::Harvest(int64_t delay, size_t n, BackendWaitResult* r,
     // recompute its delay; an endless or non-blocking one goes on.
     if (delay > 0) return 0;
   }
+  bool fast = true;  // until the handler's Fast() declines an event
   for (int i = 0; i < k; ++i) {
     const struct kevent& ev = evs[i];
     if (ev.filter == EVFILT_USER) {
@@ -121,9 +123,10 @@ inline int KqueueBackend::Harvest(int64_t delay, size_t n, BackendWaitResult* r,
     // Go: pd.setEventErr(ev.flags == _EV_ERROR, tag): only flags that are
     // EV_ERROR and nothing else mark an error.
     ++r->n;
-    on(BackendEvent{
+    const BackendEvent be{
         static_cast<uint64_t>(reinterpret_cast<uintptr_t>(ev.udata)), modes,
-        ev.flags == EV_ERROR, nullptr});
+        ev.flags == EV_ERROR, nullptr};
+    if (!fast || !(fast = h.Fast(be))) h.Slow(be);
   }
   return 0;
 }

@@ -65,10 +65,12 @@ absl::StatusOr<BackendWaitResult> EpollBackend::Wait(int64_t delay,
   BackendWaitResult r;
   size_t k = 0;
   int err;
+  auto put = [out, &k](const EpollEvent& ev) {
+    out[k++] = ev.ToBackendEvent();
+  };
+  EveryEvent h{&put};
   do {
-    err = Harvest(delay, n, &r, [out, &k](const EpollEvent& ev) {
-      out[k++] = ev.ToBackendEvent();
-    });
+    err = Harvest(delay, n, &r, h);
   } while (err == kHarvestAgain);
   if (err != 0) return WaitError(err);
   if (r.broke) ConsumeWake();
@@ -87,16 +89,6 @@ void EpollBackend::ConsumeWake() {
 
 absl::Status EpollBackend::WaitError(int err) {
   return SysErr(err, "epoll_wait");
-}
-
-// Go's delay rounding (netpoll_epoll.go): < 0 blocks, 0 polls, under 1 ms
-// waits 1 ms, else whole milliseconds; from 1e15 ns (11.5 days) on, 1e9 ms.
-int EpollDelayMillis(int64_t delay) {
-  if (delay < 0) return -1;
-  if (delay == 0) return 0;
-  if (delay < 1000000) return 1;
-  if (delay < 1000000000000000) return static_cast<int>(delay / 1000000);
-  return 1000000000;
 }
 
 absl::StatusOr<std::unique_ptr<EpollBackend>> EpollBackend::Open() {

@@ -35,20 +35,22 @@ class IocpBackend final : public PollBackend {
                                          size_t n) override;
 
   // Go's netpoll: PollBackend::Wait()'s contract, but each event goes to
-  // `on` (called with a const BackendEvent&), and the result is a Win32
+  // the handler `h` (see EveryEvent in netpoll_internal.h; called with a
+  // const BackendEvent&), and the result is a Win32
   // error (0: done; *r says what was seen). Inline, for Poll(); the
   // packets themselves are taken out of line (WaitInto). WaitError()
   // makes the Status of a failure.
-  template <typename OnEvent>
+  template <typename Handler>
   [[gnu::always_inline]] inline int Harvest(int64_t delay, size_t n,
-                                            BackendWaitResult* r,
-                                            OnEvent&& on) {
+                                            BackendWaitResult* r, Handler& h) {
     BackendEvent stack[kStackEvents];
     size_t cap;
     BackendEvent* out = events_.Get(stack, n, &cap);
     int err = WaitInto(delay, out, cap, r);
     if (err != 0) return err;
-    for (size_t i = 0; i < r->n; ++i) on(out[i]);
+    size_t i = 0;
+    while (i < r->n && h.Fast(out[i])) ++i;
+    for (; i < r->n; ++i) h.Slow(out[i]);
     return 0;
   }
   static absl::Status WaitError(int err);
