@@ -4,8 +4,10 @@
 // internal/poll/fd_unix.go's FD.Read loop, with the goroutine parked by
 // netpollblock).
 //
-// The protocol of docs/design.md, "The embedding protocol": the operation
-// is first called from await_suspend, once the coroutine is suspended,
+// Read and Write first try without a token from await_ready
+// (Fd::TryRead/TryWrite), so one that ends at once never suspends. Else,
+// the protocol of docs/design.md, "The embedding protocol": the operation
+// is called from await_suspend, once the coroutine is suspended,
 // because the moment it parks its token may come out of another worker's
 // Poll(). If it finishes at once (done or an error), await_suspend returns
 // false and the coroutine goes on inline: no trip through the scheduler.
@@ -50,7 +52,26 @@ class IoAwait : public Waiter {
   IoAwait(const IoAwait&) = delete;
   IoAwait& operator=(const IoAwait&) = delete;
 
-  bool await_ready() const noexcept { return false; }
+  // Read and Write try first (Fd::TryRead/TryWrite; Go: the first
+  // syscall of FD.Read's loop): an operation that ends at once never
+  // suspends the coroutine, stores no handle and names no token. Only on
+  // kWouldBlock does await_suspend() make the parking call, which tries
+  // again before it parks (so nothing that arrived in between is lost).
+  bool await_ready() {
+    if constexpr (requires(Op & op, gort::IoResult * r) { op.Try(r); }) {
+      gort::IoResult r;
+      absl::Status s = static_cast<Op*>(this)->Try(&r);
+      if (s.ok() && r.state == gort::IoState::kWouldBlock) {
+        static_cast<Op*>(this)->Blocked(r.n);
+        return false;
+      }
+      new (&status_) absl::Status(std::move(s));
+      n_ = r.n;
+      return true;
+    } else {
+      return false;
+    }
+  }
   bool await_suspend(std::coroutine_handle<> h) {
     h_ = h;
     return !Step();  // parked: stay suspended
@@ -100,6 +121,8 @@ class ReadAwait : public IoAwait<ReadAwait> {
   absl::Status Call(uintptr_t token, gort::IoResult* r) {
     return fd_.Read(buf_, n_, token, r);
   }
+  absl::Status Try(gort::IoResult* r) { return fd_.TryRead(buf_, n_, r); }
+  void Blocked(size_t) {}
 
  private:
   // n_ between the two pointers: GCC packs stores of two adjacent pointers
@@ -113,14 +136,23 @@ class WriteAwait : public IoAwait<WriteAwait> {
  public:
   WriteAwait(gort::Fd& fd, const void* buf, size_t n)
       : fd_(fd), n_(n), buf_(buf) {}
+  // The rest after TryWrite's bytes (sent_, set by Blocked()); the count
+  // includes them once the operation has ended (not when it parked: then
+  // another thread may be ending it, and *this is not ours to read).
   absl::Status Call(uintptr_t token, gort::IoResult* r) {
-    return fd_.Write(buf_, n_, token, r);
+    absl::Status s =
+        fd_.Write(static_cast<const char*>(buf_) + sent_, n_ - sent_, token, r);
+    if (!s.ok() || r->state != gort::IoState::kParked) r->n += sent_;
+    return s;
   }
+  absl::Status Try(gort::IoResult* r) { return fd_.TryWrite(buf_, n_, r); }
+  void Blocked(size_t sent) { sent_ = sent; }
 
  private:
   gort::Fd& fd_;
   size_t n_;  // between the pointers, as ReadAwait's
   const void* buf_;
+  size_t sent_ = 0;  // by TryWrite, before it would block
 };
 
 class AcceptAwait : public IoAwait<AcceptAwait> {
