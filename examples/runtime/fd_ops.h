@@ -45,7 +45,9 @@ struct IoOutcome {
 template <typename Op>
 class IoAwait : public Waiter {
  public:
-  IoAwait() : Waiter(&Again) {}
+  // Nothing stored until the operation would block (await_suspend): the
+  // Waiter's function and the handle are set there.
+  IoAwait() {}
   // status_ lives from the operation's end to await_resume() only (see
   // below): a frame destroyed while parked never made one.
   ~IoAwait() {}
@@ -73,7 +75,8 @@ class IoAwait : public Waiter {
     }
   }
   bool await_suspend(std::coroutine_handle<> h) {
-    h_ = h;
+    set_run(&Again);
+    new (&h_) std::coroutine_handle<>(h);
     return !Step();  // parked: stay suspended
   }
   IoOutcome await_resume() {
@@ -102,7 +105,9 @@ class IoAwait : public Waiter {
     if (self->Step()) self->h_.resume();
   }
 
-  std::coroutine_handle<> h_;
+  union {  // set by await_suspend(), not constructed before (see above)
+    std::coroutine_handle<> h_;
+  };
   // The outcome, written by Step() once the operation finished, after the
   // call: so where the inline path meets the resumed one, the compiler
   // knows the inline path's status instead of reloading it (the call may
@@ -152,7 +157,7 @@ class WriteAwait : public IoAwait<WriteAwait> {
   gort::Fd& fd_;
   size_t n_;  // between the pointers, as ReadAwait's
   const void* buf_;
-  size_t sent_ = 0;  // by TryWrite, before it would block
+  size_t sent_;  // by TryWrite, set by Blocked() before any Call()
 };
 
 class AcceptAwait : public IoAwait<AcceptAwait> {
