@@ -725,6 +725,52 @@ TEST_F(FdTest, TryReadAndTryWriteNeverPark) {
   EXPECT_TRUE(server.Destroyed());
 }
 
+// fd.h: Read, Write, TryRead and TryWrite write both fields of a non-null
+// IoResult on every return, errors included, WaitRead on every return but
+// EINVAL (the example runtime passes one it has not initialised).
+TEST_F(FdTest, EveryReturnWritesBothFieldsOfTheResult) {
+  MakePair();
+  Fd& fd = *pair_.server;
+  char buf[4];
+  IoResult r;
+  auto poisoned = [&r]() -> IoResult* {
+    r = IoResult{IoState::kParked, 9};
+    return &r;
+  };
+  auto expect_done_0 = [&r](int line) {
+    EXPECT_EQ(r.state, IoState::kDone) << "line " << line;
+    EXPECT_EQ(r.n, 0u) << "line " << line;
+  };
+  EXPECT_EQ(CodeOf(fd.Read(nullptr, 4, kTokA, poisoned())), GORT_EINVAL);
+  expect_done_0(__LINE__);
+  EXPECT_EQ(CodeOf(fd.Read(buf, 4, 0, poisoned())), GORT_EINVAL);
+  expect_done_0(__LINE__);
+  EXPECT_EQ(CodeOf(fd.Write(nullptr, 4, kTokA, poisoned())), GORT_EINVAL);
+  expect_done_0(__LINE__);
+  EXPECT_EQ(CodeOf(fd.Write(buf, 4, 1, poisoned())), GORT_EINVAL);
+  expect_done_0(__LINE__);
+  EXPECT_EQ(CodeOf(fd.TryRead(nullptr, 4, poisoned())), GORT_EINVAL);
+  expect_done_0(__LINE__);
+  EXPECT_EQ(CodeOf(fd.TryWrite(nullptr, 4, poisoned())), GORT_EINVAL);
+  expect_done_0(__LINE__);
+  // (WaitRead's EINVAL leaves *r alone: ErrorStatusesKeep... tests it.)
+  ASSERT_TRUE(fd.Close().ok());
+  EXPECT_EQ(CodeOf(fd.Read(buf, 4, kTokA, poisoned())), GORT_ECANCELED);
+  expect_done_0(__LINE__);
+  EXPECT_EQ(CodeOf(fd.Write(buf, 4, kTokA, poisoned())), GORT_ECANCELED);
+  expect_done_0(__LINE__);
+  EXPECT_EQ(CodeOf(fd.TryRead(buf, 4, poisoned())), GORT_ECANCELED);
+  expect_done_0(__LINE__);
+  EXPECT_EQ(CodeOf(fd.TryWrite(buf, 4, poisoned())), GORT_ECANCELED);
+  expect_done_0(__LINE__);
+#ifdef _WIN32
+  EXPECT_EQ(CodeOf(fd.WaitRead(kTokA, poisoned())), GORT_ENOTSUP);
+#else
+  EXPECT_EQ(CodeOf(fd.WaitRead(kTokA, poisoned())), GORT_ECANCELED);
+#endif
+  expect_done_0(__LINE__);
+}
+
 // Whether descriptor `fd` is open: fcntl on Unix; on Windows whether the
 // SOCKET still names a socket (getsockopt fails with WSAENOTSOCK once it
 // was closed).

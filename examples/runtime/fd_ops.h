@@ -35,6 +35,23 @@
 
 namespace rt {
 
+// Storage for an IoResult, not initialised: Fd's TryRead, TryWrite and
+// WaitRead write both its fields on every return (fd.h; WaitRead but on
+// EINVAL, where Readable() does not read it), so
+// the two stores of IoResult's defaults before each call are not needed.
+// IoResult is an aggregate, an implicit-lifetime type: the array's
+// storage holds one (C++20 [intro.object]) for get() to point at.
+class RawIoResult {
+ public:
+  RawIoResult() {}
+  gort::IoResult* get() {
+    return std::launder(reinterpret_cast<gort::IoResult*>(bytes_));
+  }
+
+ private:
+  alignas(gort::IoResult) unsigned char bytes_[sizeof(gort::IoResult)];
+};
+
 struct IoOutcome {
   absl::Status status;
   size_t n = 0;  // bytes (for Write: also those written before an error)
@@ -61,7 +78,8 @@ class IoAwait : public Waiter {
   // again before it parks (so nothing that arrived in between is lost).
   bool await_ready() {
     if constexpr (requires(Op & op, gort::IoResult * r) { op.Try(r); }) {
-      gort::IoResult r;
+      RawIoResult raw;
+      gort::IoResult& r = *raw.get();
       absl::Status s = static_cast<Op*>(this)->Try(&r);
       if (s.ok() && r.state == gort::IoState::kWouldBlock) {
         static_cast<Op*>(this)->Blocked(r.n);
@@ -91,7 +109,7 @@ class IoAwait : public Waiter {
   // thread may already be running it again. The result is this call's own
   // for that reason (a member could be written by that thread meanwhile).
   bool Step() {
-    gort::IoResult r;
+    gort::IoResult r;  // (Accept's and Connect's EINVAL leave it alone)
     absl::Status s = static_cast<Op*>(this)->Call(
         reinterpret_cast<uintptr_t>(static_cast<Waiter*>(this)), &r);
     if (s.ok() && r.state == gort::IoState::kParked) return false;

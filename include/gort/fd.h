@@ -94,7 +94,12 @@ enum class IoState : int32_t {
   kWouldBlock = 2,
 };
 
-/// The result of one operation call.
+/// The result of one operation call. Read(), Write(), TryRead() and
+/// TryWrite() write both fields of a non-null *r on every return, errors
+/// included, and WaitRead() on every return but EINVAL (a refused call
+/// leaves *r alone), so a caller may pass one it has not initialised
+/// (storage for it, say: the example runtime does, to spare two stores
+/// per call); the defaults are for everyone else.
 struct IoResult {
   IoState state = IoState::kDone;  ///< done, or parked (call again)
   /// Bytes transferred. For Write also on error: the bytes written before
@@ -178,7 +183,7 @@ class Fd {
   /// n > 0), ECANCELED once closing, EBUSY while a read operation holds
   /// the direction, ETIMEDOUT past the read deadline, the OS's error. It
   /// takes and releases the read direction as a Read() that ends at once
-  /// does. On every return but EINVAL it has written both fields of *r.
+  /// does.
   /// Windows: kWouldBlock always after the argument checks and ECANCELED
   /// once closing (Read() then reports EBUSY or a deadline): overlapped
   /// I/O has no non-parking attempt.
@@ -274,8 +279,8 @@ class Fd {
   // WaitRead's: 0 parked (*r says so), kWaitReadReady done, else an error
   // code. It sets only r->n and, before it parks, r->state; WaitRead()
   // marks any other result done in *r itself (but kWaitReadBadArgs, which
-  // leaves *r alone), so that the body need not keep r across the call
-  // into the poller it makes.
+  // leaves *r alone), so that the body
+  // need not keep r across the call into the poller it makes.
   int WaitReadCode(uintptr_t token, IoResult* r);
   // TryRead()'s and TryWrite()'s, as ReadCode()'s.
   int TryReadCode(void* buf, size_t n, IoResult* r);

@@ -505,7 +505,10 @@ int Fd::Impl::Destroy() {
 }
 
 int Fd::Impl::ReadAll(void* buf, size_t n, uintptr_t token, IoResult* r) {
-  if (!IoArgsOk(buf, n, token, r)) return IoCode(GORT_EINVAL, IoWhere::kRead);
+  if (!IoArgsOk(buf, n, token, r)) {
+    if (r != nullptr) *r = IoResult{};  // fd.h: both fields on every return
+    return IoCode(GORT_EINVAL, IoWhere::kRead);
+  }
   *r = IoResult{};
   bool started = false;
   if (int rc = Begin(PollMode::kRead, token, &started); rc != 0) {
@@ -596,7 +599,10 @@ int Fd::Impl::TryBegin(int dir) {
 }
 
 int Fd::Impl::TryReadAll(void* buf, size_t n, IoResult* r) {
-  if (!IoArgsOk(buf, n, 3, r)) return IoCode(GORT_EINVAL, IoWhere::kRead);
+  if (!IoArgsOk(buf, n, 3, r)) {
+    if (r != nullptr) *r = IoResult{};  // fd.h: both fields on every return
+    return IoCode(GORT_EINVAL, IoWhere::kRead);
+  }
   *r = IoResult{};
   if (int rc = TryBegin(FdMutex::kRead); rc != 0) {
     return IoCode(-rc, IoWhere::kRead);
@@ -662,7 +668,10 @@ int Fd::Impl::TryReadRest(void* buf, size_t n, int first, IoResult* r) {
 }
 
 int Fd::Impl::TryWriteAll(const void* buf, size_t n, IoResult* r) {
-  if (!IoArgsOk(buf, n, 3, r)) return IoCode(GORT_EINVAL, IoWhere::kWrite);
+  if (!IoArgsOk(buf, n, 3, r)) {
+    if (r != nullptr) *r = IoResult{};  // fd.h: both fields on every return
+    return IoCode(GORT_EINVAL, IoWhere::kWrite);
+  }
   *r = IoResult{};
   if (int rc = TryBegin(FdMutex::kWrite); rc != 0) {
     return IoCode(-rc, IoWhere::kWrite);
@@ -785,7 +794,10 @@ inline int Fd::Impl::WaitRead(uintptr_t token, IoResult* r) {
 
 int Fd::Impl::WriteAll(const void* buf, size_t n, uintptr_t token,
                        IoResult* r) {
-  if (!IoArgsOk(buf, n, token, r)) return IoCode(GORT_EINVAL, IoWhere::kWrite);
+  if (!IoArgsOk(buf, n, token, r)) {
+    if (r != nullptr) *r = IoResult{};  // fd.h: both fields on every return
+    return IoCode(GORT_EINVAL, IoWhere::kWrite);
+  }
   *r = IoResult{};
   bool started = false;
   if (int rc = Begin(PollMode::kWrite, token, &started); rc != 0) {

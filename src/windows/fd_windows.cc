@@ -414,6 +414,7 @@ Fd::~Fd() {
 
 absl::Status Fd::Read(void* buf, size_t n, uintptr_t token, IoResult* r) {
   if (absl::Status s = CheckIoArgs(buf, n, token, r, "fd read"); !s.ok()) {
+    if (r != nullptr) *r = IoResult{};  // fd.h: both fields on every return
     return s;
   }
   r->state = IoState::kDone;
@@ -461,6 +462,7 @@ absl::Status Fd::Read(void* buf, size_t n, uintptr_t token, IoResult* r) {
 // with Read()/Write() (which reports EBUSY and the deadline).
 absl::Status Fd::TryRead(void* buf, size_t n, IoResult* r) {
   if (absl::Status s = CheckIoArgs(buf, n, 3, r, "fd read"); !s.ok()) {
+    if (r != nullptr) *r = IoResult{};  // fd.h: both fields on every return
     return s;
   }
   r->state = IoState::kDone;
@@ -472,6 +474,7 @@ absl::Status Fd::TryRead(void* buf, size_t n, IoResult* r) {
 }
 absl::Status Fd::TryWrite(const void* buf, size_t n, IoResult* r) {
   if (absl::Status s = CheckIoArgs(buf, n, 3, r, "fd write"); !s.ok()) {
+    if (r != nullptr) *r = IoResult{};  // fd.h: both fields on every return
     return s;
   }
   r->state = IoState::kDone;
@@ -485,6 +488,7 @@ absl::Status Fd::TryWrite(const void* buf, size_t n, IoResult* r) {
 absl::Status Fd::Write(const void* buf, size_t n, uintptr_t token,
                        IoResult* r) {
   if (absl::Status s = CheckIoArgs(buf, n, token, r, "fd write"); !s.ok()) {
+    if (r != nullptr) *r = IoResult{};  // fd.h: both fields on every return
     return s;
   }
   r->state = IoState::kDone;
