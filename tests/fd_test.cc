@@ -631,6 +631,146 @@ TEST_F(FdTest, SecondTokenIsBusyAndCloseCancelsTheParkedOne) {
   EXPECT_TRUE(pair_.server->Destroyed());
 }
 
+// TryRead/TryWrite: the first attempt with no token, which never parks.
+// Unix: done when the bytes moved, kWouldBlock (nothing parked, the
+// direction free again) when the socket is empty or full, TryWrite with
+// the bytes it did send; the errors of Read/Write. Windows: kWouldBlock
+// always, after the argument checks (overlapped I/O).
+TEST_F(FdTest, TryReadAndTryWriteNeverPark) {
+  MakePair();
+  Fd& server = *pair_.server;
+  Fd& client = *pair_.client;
+  char buf[16];
+  IoResult r;
+  EXPECT_EQ(CodeOf(server.TryRead(nullptr, 4, &r)), GORT_EINVAL);
+  EXPECT_EQ(CodeOf(server.TryRead(buf, 4, nullptr)), GORT_EINVAL);
+  EXPECT_EQ(CodeOf(client.TryWrite(nullptr, 4, &r)), GORT_EINVAL);
+  EXPECT_EQ(CodeOf(client.TryWrite(buf, 4, nullptr)), GORT_EINVAL);
+  r = IoResult{IoState::kParked, 9};
+  ASSERT_TRUE(server.TryRead(buf, sizeof(buf), &r).ok());
+  EXPECT_EQ(r.state, IoState::kWouldBlock);
+  EXPECT_EQ(r.n, 0u);
+#ifdef _WIN32
+  ASSERT_TRUE(client.TryWrite("hello", 5, &r).ok());
+  EXPECT_EQ(r.state, IoState::kWouldBlock);
+  EXPECT_EQ(r.n, 0u);
+  IoResult w;
+  ASSERT_TRUE(client.Write("hello", 5, kTokB, &w).ok());
+  if (w.state == IoState::kParked) {
+    EXPECT_EQ(driver_->Next(kTokB).reason, PollReason::kReady);
+    ASSERT_TRUE(client.Write("hello", 5, kTokB, &w).ok());
+  }
+  ASSERT_EQ(w.state, IoState::kDone);
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  ASSERT_TRUE(server.TryRead(buf, sizeof(buf), &r).ok());
+  EXPECT_EQ(r.state, IoState::kWouldBlock);  // even with bytes there
+  EXPECT_EQ(r.n, 0u);
+#else
+  // Nothing parked: a Read with a token finds the direction free.
+  ASSERT_TRUE(server.Read(buf, sizeof(buf), kTokA, &r).ok());
+  ASSERT_EQ(r.state, IoState::kParked);
+  // ... and a try while it is parked is EBUSY, as a second Read.
+  EXPECT_EQ(CodeOf(server.TryRead(buf, sizeof(buf), &r)), GORT_EBUSY);
+  r = IoResult{IoState::kParked, 9};
+  ASSERT_TRUE(client.TryWrite("hello", 5, &r).ok());
+  EXPECT_EQ(r.state, IoState::kDone);
+  EXPECT_EQ(r.n, 5u);
+  EXPECT_EQ(driver_->Next(kTokA).reason, PollReason::kReady);
+  ASSERT_TRUE(server.Read(buf, sizeof(buf), kTokA, &r).ok());
+  ASSERT_EQ(r.state, IoState::kDone);
+  EXPECT_EQ(std::string(buf, r.n), "hello");
+  ASSERT_TRUE(client.TryWrite("world", 5, &r).ok());
+  ASSERT_EQ(r.state, IoState::kDone);
+  for (int i = 0; i < 100; ++i) {  // loopback: there at once, or nearly
+    r = IoResult{IoState::kParked, 9};
+    ASSERT_TRUE(server.TryRead(buf, sizeof(buf), &r).ok());
+    if (r.state == IoState::kDone) break;
+    EXPECT_EQ(r.state, IoState::kWouldBlock);
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  ASSERT_EQ(r.state, IoState::kDone);
+  EXPECT_EQ(std::string(buf, r.n), "world");
+  // A zero-byte try is done at once.
+  ASSERT_TRUE(server.TryRead(buf, 0, &r).ok());
+  EXPECT_EQ(r.state, IoState::kDone);
+  EXPECT_EQ(r.n, 0u);
+  // Filling the socket: kWouldBlock with what went, then 0 more.
+  constexpr size_t kTotal = 8 << 20;
+  std::vector<unsigned char> data(kTotal, 7);
+  ASSERT_TRUE(client.TryWrite(data.data(), kTotal, &r).ok());
+  EXPECT_EQ(r.state, IoState::kWouldBlock);
+  EXPECT_GT(r.n, 0u);
+  EXPECT_LT(r.n, kTotal);
+  ASSERT_TRUE(client.TryWrite(data.data(), kTotal, &r).ok());
+  EXPECT_EQ(r.state, IoState::kWouldBlock);
+  EXPECT_EQ(r.n, 0u);
+  // The write direction is free: a Write with a token parks.
+  IoResult w;
+  ASSERT_TRUE(client.Write(data.data(), kTotal, kTokB, &w).ok());
+  EXPECT_EQ(w.state, IoState::kParked);
+  EXPECT_EQ(CodeOf(client.TryWrite(data.data(), 1, &r)), GORT_EBUSY);
+  // A passed deadline.
+  ASSERT_TRUE(server.SetDeadline(int64_t{-1}, PollMode::kRead).ok());
+  EXPECT_EQ(CodeOf(server.TryRead(buf, sizeof(buf), &r)), GORT_ETIMEDOUT);
+  ASSERT_TRUE(server.SetDeadline(int64_t{0}, PollMode::kRead).ok());
+  ASSERT_TRUE(client.Close().ok());
+  EXPECT_EQ(driver_->Next(kTokB).reason, PollReason::kClosing);
+  EXPECT_EQ(CodeOf(client.Write(data.data(), kTotal, kTokB, &w)),
+            GORT_ECANCELED);
+#endif
+  // Closing: ECANCELED.
+  ASSERT_TRUE(server.Close().ok());
+  EXPECT_EQ(CodeOf(server.TryRead(buf, sizeof(buf), &r)), GORT_ECANCELED);
+  EXPECT_EQ(CodeOf(server.TryWrite("x", 1, &r)), GORT_ECANCELED);
+  EXPECT_TRUE(server.Destroyed());
+}
+
+// fd.h: Read, Write, TryRead and TryWrite write both fields of a non-null
+// IoResult on every return, errors included, WaitRead on every return but
+// EINVAL (the example runtime passes one it has not initialised).
+TEST_F(FdTest, EveryReturnWritesBothFieldsOfTheResult) {
+  MakePair();
+  Fd& fd = *pair_.server;
+  char buf[4];
+  IoResult r;
+  auto poisoned = [&r]() -> IoResult* {
+    r = IoResult{IoState::kParked, 9};
+    return &r;
+  };
+  auto expect_done_0 = [&r](int line) {
+    EXPECT_EQ(r.state, IoState::kDone) << "line " << line;
+    EXPECT_EQ(r.n, 0u) << "line " << line;
+  };
+  EXPECT_EQ(CodeOf(fd.Read(nullptr, 4, kTokA, poisoned())), GORT_EINVAL);
+  expect_done_0(__LINE__);
+  EXPECT_EQ(CodeOf(fd.Read(buf, 4, 0, poisoned())), GORT_EINVAL);
+  expect_done_0(__LINE__);
+  EXPECT_EQ(CodeOf(fd.Write(nullptr, 4, kTokA, poisoned())), GORT_EINVAL);
+  expect_done_0(__LINE__);
+  EXPECT_EQ(CodeOf(fd.Write(buf, 4, 1, poisoned())), GORT_EINVAL);
+  expect_done_0(__LINE__);
+  EXPECT_EQ(CodeOf(fd.TryRead(nullptr, 4, poisoned())), GORT_EINVAL);
+  expect_done_0(__LINE__);
+  EXPECT_EQ(CodeOf(fd.TryWrite(nullptr, 4, poisoned())), GORT_EINVAL);
+  expect_done_0(__LINE__);
+  // (WaitRead's EINVAL leaves *r alone: ErrorStatusesKeep... tests it.)
+  ASSERT_TRUE(fd.Close().ok());
+  EXPECT_EQ(CodeOf(fd.Read(buf, 4, kTokA, poisoned())), GORT_ECANCELED);
+  expect_done_0(__LINE__);
+  EXPECT_EQ(CodeOf(fd.Write(buf, 4, kTokA, poisoned())), GORT_ECANCELED);
+  expect_done_0(__LINE__);
+  EXPECT_EQ(CodeOf(fd.TryRead(buf, 4, poisoned())), GORT_ECANCELED);
+  expect_done_0(__LINE__);
+  EXPECT_EQ(CodeOf(fd.TryWrite(buf, 4, poisoned())), GORT_ECANCELED);
+  expect_done_0(__LINE__);
+#ifdef _WIN32
+  EXPECT_EQ(CodeOf(fd.WaitRead(kTokA, poisoned())), GORT_ENOTSUP);
+#else
+  EXPECT_EQ(CodeOf(fd.WaitRead(kTokA, poisoned())), GORT_ECANCELED);
+#endif
+  expect_done_0(__LINE__);
+}
+
 // Whether descriptor `fd` is open: fcntl on Unix; on Windows whether the
 // SOCKET still names a socket (getsockopt fails with WSAENOTSOCK once it
 // was closed).

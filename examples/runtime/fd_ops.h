@@ -4,8 +4,10 @@
 // internal/poll/fd_unix.go's FD.Read loop, with the goroutine parked by
 // netpollblock).
 //
-// The protocol of docs/design.md, "The embedding protocol": the operation
-// is first called from await_suspend, once the coroutine is suspended,
+// Read and Write first try without a token from await_ready
+// (Fd::TryRead/TryWrite), so one that ends at once never suspends. Else,
+// the protocol of docs/design.md, "The embedding protocol": the operation
+// is called from await_suspend, once the coroutine is suspended,
 // because the moment it parks its token may come out of another worker's
 // Poll(). If it finishes at once (done or an error), await_suspend returns
 // false and the coroutine goes on inline: no trip through the scheduler.
@@ -33,6 +35,23 @@
 
 namespace rt {
 
+// Storage for an IoResult, not initialised: Fd's TryRead, TryWrite and
+// WaitRead write both its fields on every return (fd.h; WaitRead but on
+// EINVAL, where Readable() does not read it), so
+// the two stores of IoResult's defaults before each call are not needed.
+// IoResult is an aggregate, an implicit-lifetime type: the array's
+// storage holds one (C++20 [intro.object]) for get() to point at.
+class RawIoResult {
+ public:
+  RawIoResult() {}
+  gort::IoResult* get() {
+    return std::launder(reinterpret_cast<gort::IoResult*>(bytes_));
+  }
+
+ private:
+  alignas(gort::IoResult) unsigned char bytes_[sizeof(gort::IoResult)];
+};
+
 struct IoOutcome {
   absl::Status status;
   size_t n = 0;  // bytes (for Write: also those written before an error)
@@ -43,16 +62,39 @@ struct IoOutcome {
 template <typename Op>
 class IoAwait : public Waiter {
  public:
-  IoAwait() : Waiter(&Again) {}
+  // Nothing stored until the operation would block (await_suspend): the
+  // Waiter's function and the handle are set there.
+  IoAwait() {}
   // status_ lives from the operation's end to await_resume() only (see
   // below): a frame destroyed while parked never made one.
   ~IoAwait() {}
   IoAwait(const IoAwait&) = delete;
   IoAwait& operator=(const IoAwait&) = delete;
 
-  bool await_ready() const noexcept { return false; }
+  // Read and Write try first (Fd::TryRead/TryWrite; Go: the first
+  // syscall of FD.Read's loop): an operation that ends at once never
+  // suspends the coroutine, stores no handle and names no token. Only on
+  // kWouldBlock does await_suspend() make the parking call, which tries
+  // again before it parks (so nothing that arrived in between is lost).
+  bool await_ready() {
+    if constexpr (requires(Op & op, gort::IoResult * r) { op.Try(r); }) {
+      RawIoResult raw;
+      gort::IoResult& r = *raw.get();
+      absl::Status s = static_cast<Op*>(this)->Try(&r);
+      if (s.ok() && r.state == gort::IoState::kWouldBlock) {
+        static_cast<Op*>(this)->Blocked(r.n);
+        return false;
+      }
+      new (&status_) absl::Status(std::move(s));
+      n_ = r.n;
+      return true;
+    } else {
+      return false;
+    }
+  }
   bool await_suspend(std::coroutine_handle<> h) {
-    h_ = h;
+    set_run(&Again);
+    new (&h_) std::coroutine_handle<>(h);
     return !Step();  // parked: stay suspended
   }
   IoOutcome await_resume() {
@@ -67,7 +109,7 @@ class IoAwait : public Waiter {
   // thread may already be running it again. The result is this call's own
   // for that reason (a member could be written by that thread meanwhile).
   bool Step() {
-    gort::IoResult r;
+    gort::IoResult r;  // (Accept's and Connect's EINVAL leave it alone)
     absl::Status s = static_cast<Op*>(this)->Call(
         reinterpret_cast<uintptr_t>(static_cast<Waiter*>(this)), &r);
     if (s.ok() && r.state == gort::IoState::kParked) return false;
@@ -81,7 +123,9 @@ class IoAwait : public Waiter {
     if (self->Step()) self->h_.resume();
   }
 
-  std::coroutine_handle<> h_;
+  union {  // set by await_suspend(), not constructed before (see above)
+    std::coroutine_handle<> h_;
+  };
   // The outcome, written by Step() once the operation finished, after the
   // call: so where the inline path meets the resumed one, the compiler
   // knows the inline path's status instead of reloading it (the call may
@@ -100,6 +144,8 @@ class ReadAwait : public IoAwait<ReadAwait> {
   absl::Status Call(uintptr_t token, gort::IoResult* r) {
     return fd_.Read(buf_, n_, token, r);
   }
+  absl::Status Try(gort::IoResult* r) { return fd_.TryRead(buf_, n_, r); }
+  void Blocked(size_t) {}
 
  private:
   // n_ between the two pointers: GCC packs stores of two adjacent pointers
@@ -113,14 +159,23 @@ class WriteAwait : public IoAwait<WriteAwait> {
  public:
   WriteAwait(gort::Fd& fd, const void* buf, size_t n)
       : fd_(fd), n_(n), buf_(buf) {}
+  // The rest after TryWrite's bytes (sent_, set by Blocked()); the count
+  // includes them once the operation has ended (not when it parked: then
+  // another thread may be ending it, and *this is not ours to read).
   absl::Status Call(uintptr_t token, gort::IoResult* r) {
-    return fd_.Write(buf_, n_, token, r);
+    absl::Status s =
+        fd_.Write(static_cast<const char*>(buf_) + sent_, n_ - sent_, token, r);
+    if (!s.ok() || r->state != gort::IoState::kParked) r->n += sent_;
+    return s;
   }
+  absl::Status Try(gort::IoResult* r) { return fd_.TryWrite(buf_, n_, r); }
+  void Blocked(size_t sent) { sent_ = sent; }
 
  private:
   gort::Fd& fd_;
   size_t n_;  // between the pointers, as ReadAwait's
   const void* buf_;
+  size_t sent_;  // by TryWrite, set by Blocked() before any Call()
 };
 
 class AcceptAwait : public IoAwait<AcceptAwait> {

@@ -24,6 +24,7 @@
 #include <cstdint>
 
 #include "absl/status/status.h"
+#include "fd_ops.h"
 #include "gort/fd.h"
 #include "scheduler.h"
 #include "task.h"
@@ -52,7 +53,10 @@ class ReadableAwait {
   bool await_suspend(std::coroutine_handle<Task::promise_type> h) {
     // r is this call's own: kParked is written before the token can be
     // published (and another worker resume the coroutine), nothing after.
-    gort::IoResult r;
+    // Not initialised: WaitRead writes both fields on every return but
+    // EINVAL, where r is not read (s is not OK).
+    RawIoResult raw;
+    gort::IoResult& r = *raw.get();
     absl::Status s = fd_.WaitRead(
         reinterpret_cast<uintptr_t>(static_cast<Waiter*>(&h.promise())), &r);
     return s.ok() && r.state == gort::IoState::kParked;

@@ -203,6 +203,46 @@ TEST(ExampleRuntime, CloseEndsAParkedReadWithECANCELED) {
   EXPECT_EQ(code.load(), GORT_ECANCELED);
 }
 
+// A write larger than the socket buffers: its first attempt (TryWrite)
+// sends part and would block, the parking Write goes on from there, and
+// the outcome counts every byte once; the reader gets them all, in order.
+rt::Task BigWriter(Pair* p, const std::vector<unsigned char>* data,
+                   std::atomic<int64_t>* n) {
+  rt::IoOutcome o = co_await rt::Write(*p->client, data->data(), data->size());
+  EXPECT_TRUE(o.status.ok()) << o.status;
+  n->store(static_cast<int64_t>(o.n));
+}
+
+rt::Task BigReader(Pair* p, std::vector<unsigned char>* got, size_t total) {
+  std::vector<unsigned char> buf(64 << 10);
+  while (got->size() < total) {
+    rt::IoOutcome o = co_await rt::Read(*p->server, buf.data(), buf.size());
+    if (!o.status.ok() || o.n == 0) break;
+    got->insert(got->end(), buf.begin(), buf.begin() + o.n);
+  }
+}
+
+TEST(ExampleRuntime, WriteLargerThanTheBuffersGoesOnAfterItsFirstTry) {
+  std::unique_ptr<rt::Scheduler> s = NewScheduler(1);
+  ASSERT_NE(s, nullptr);
+  Pair p = Connected(s.get());
+  ASSERT_NE(p.server, nullptr);
+  constexpr size_t kTotal = 8 << 20;
+  std::vector<unsigned char> data(kTotal);
+  for (size_t i = 0; i < kTotal; ++i) {
+    data[i] = static_cast<unsigned char>(i * 7 + i / 4096);
+  }
+  std::vector<unsigned char> got;
+  got.reserve(kTotal);
+  std::atomic<int64_t> n{-1};
+  rt::Spawn(*s, BigWriter(&p, &data, &n));
+  rt::Spawn(*s, BigReader(&p, &got, kTotal));
+  s->Run();
+  EXPECT_EQ(n.load(), static_cast<int64_t>(kTotal));
+  ASSERT_EQ(got.size(), kTotal);
+  EXPECT_TRUE(got == data);
+}
+
 // Stop() from another thread while the workers block in Poll(): Run()
 // returns with the task still parked; the next Run() goes on from there.
 rt::Task ReadOne(Pair* p, std::atomic<bool>* started, std::atomic<int>* n) {

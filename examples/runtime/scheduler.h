@@ -40,6 +40,11 @@ namespace rt {
 class Waiter {
  public:
   explicit Waiter(void (*run)(Waiter*)) : run_(run) {}
+  // A waiter whose function is set later (set_run(), before it is first
+  // handed out): an awaitable that usually finishes without waiting
+  // stores nothing until it waits.
+  Waiter() {}
+  void set_run(void (*run)(Waiter*)) { run_ = run; }
   void Run() { run_(this); }
 
  private:

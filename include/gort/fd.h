@@ -89,9 +89,17 @@ enum class FdKind : int32_t {
 enum class IoState : int32_t {
   kDone = 0,    ///< finished; IoResult::n holds its count
   kParked = 1,  ///< the token comes out of Poll() later: call again
+  /// TryRead()/TryWrite() only: nothing more can move now (EAGAIN, or on
+  /// Windows always); nothing was parked. Go on with Read()/Write().
+  kWouldBlock = 2,
 };
 
-/// The result of one operation call.
+/// The result of one operation call. Read(), Write(), TryRead() and
+/// TryWrite() write both fields of a non-null *r on every return, errors
+/// included, and WaitRead() on every return but EINVAL (a refused call
+/// leaves *r alone), so a caller may pass one it has not initialised
+/// (storage for it, say: the example runtime does, to spare two stores
+/// per call); the defaults are for everyone else.
 struct IoResult {
   IoState state = IoState::kDone;  ///< done, or parked (call again)
   /// Bytes transferred. For Write also on error: the bytes written before
@@ -165,6 +173,29 @@ class Fd {
   /// Writes all `n` bytes (Go's FD.Write: kDone means all of them); on
   /// error, r->n holds the bytes written before it.
   absl::Status Write(const void* buf, size_t n, uintptr_t token, IoResult* r);
+
+  /// Read()'s first attempt alone, with no token: it never parks (Go:
+  /// the first syscall of internal/poll's FD.Read loop, before
+  /// pd.waitRead). kDone with r->n bytes as Read(); kWouldBlock when
+  /// nothing can be read now (EAGAIN): then call Read() with a token,
+  /// which tries again before it parks, so readiness that arrives in
+  /// between is not lost. Errors as Read(): EINVAL (null r, null buf with
+  /// n > 0), ECANCELED once closing, EBUSY while a read operation holds
+  /// the direction, ETIMEDOUT past the read deadline, the OS's error. It
+  /// takes and releases the read direction as a Read() that ends at once
+  /// does.
+  /// Windows: kWouldBlock always after the argument checks and ECANCELED
+  /// once closing (Read() then reports EBUSY or a deadline): overlapped
+  /// I/O has no non-parking attempt.
+  absl::Status TryRead(void* buf, size_t n, IoResult* r);
+
+  /// Write()'s first attempt alone, with no token: sends until every byte
+  /// went (kDone, r->n == n) or the socket is full (kWouldBlock: r->n
+  /// bytes, maybe 0, went; write the remaining n - r->n with Write()), or
+  /// an error (r->n: the bytes written before it). Never parks. Errors,
+  /// direction and Windows as TryRead(): on Windows kWouldBlock with
+  /// r->n == 0 always.
+  absl::Status TryWrite(const void* buf, size_t n, IoResult* r);
 
   /// Waits until the descriptor may be readable, without reading (Go's
   /// pd.waitRead, what FD.RawRead parks on between tries). kDone at once
@@ -248,9 +279,12 @@ class Fd {
   // WaitRead's: 0 parked (*r says so), kWaitReadReady done, else an error
   // code. It sets only r->n and, before it parks, r->state; WaitRead()
   // marks any other result done in *r itself (but kWaitReadBadArgs, which
-  // leaves *r alone), so that the body need not keep r across the call
-  // into the poller it makes.
+  // leaves *r alone), so that the body
+  // need not keep r across the call into the poller it makes.
   int WaitReadCode(uintptr_t token, IoResult* r);
+  // TryRead()'s and TryWrite()'s, as ReadCode()'s.
+  int TryReadCode(void* buf, size_t n, IoResult* r);
+  int TryWriteCode(const void* buf, size_t n, IoResult* r);
   // Neither is a code CodeStatus() reads (those are below -8 or above 8).
   static constexpr int kWaitReadReady = 1;
   static constexpr int kWaitReadBadArgs = 2;  // EINVAL
@@ -285,6 +319,26 @@ inline absl::Status Fd::Read(void* buf, size_t n, uintptr_t token,
 inline absl::Status Fd::Write(const void* buf, size_t n, uintptr_t token,
                               IoResult* r) {
   const int code = WriteCode(buf, n, token, r);
+  if (ABSL_PREDICT_FALSE(code != 0)) {
+    absl::Status s = CodeStatus(code);
+    const bool ok = s.ok();  // (no call in clang's __builtin_assume)
+    ABSL_ASSUME(!ok);        // see CodeStatus()
+    return s;
+  }
+  return absl::OkStatus();
+}
+inline absl::Status Fd::TryRead(void* buf, size_t n, IoResult* r) {
+  const int code = TryReadCode(buf, n, r);
+  if (ABSL_PREDICT_FALSE(code != 0)) {
+    absl::Status s = CodeStatus(code);
+    const bool ok = s.ok();  // (no call in clang's __builtin_assume)
+    ABSL_ASSUME(!ok);        // see CodeStatus()
+    return s;
+  }
+  return absl::OkStatus();
+}
+inline absl::Status Fd::TryWrite(const void* buf, size_t n, IoResult* r) {
+  const int code = TryWriteCode(buf, n, r);
   if (ABSL_PREDICT_FALSE(code != 0)) {
     absl::Status s = CodeStatus(code);
     const bool ok = s.ok();  // (no call in clang's __builtin_assume)

@@ -163,6 +163,19 @@ class Fd::Impl {
   int Read(void* buf, size_t n, uintptr_t token, IoResult* r);
   int Write(const void* buf, size_t n, uintptr_t token, IoResult* r);
   int WaitRead(uintptr_t token, IoResult* r);
+  // Fd::TryReadCode() and TryWriteCode(), as Read() and Write() without
+  // a token: their inline parts, then the out-of-line rest.
+  int TryRead(void* buf, size_t n, IoResult* r);
+  int TryWrite(const void* buf, size_t n, IoResult* r);
+  GORT_NOINLINE int TryReadAll(void* buf, size_t n, IoResult* r);
+  GORT_NOINLINE int TryReadRest(void* buf, size_t n, int first, IoResult* r);
+  GORT_NOINLINE int TryWriteAll(const void* buf, size_t n, IoResult* r);
+  // `put`: what the inline send() returned (-errno on failure), or kNoSend.
+  GORT_NOINLINE int TryWriteRest(const void* buf, size_t n, ssize_t put,
+                                 IoResult* r);
+  // TryStart(), or why not: 0, or -GORT_ECANCELED / -GORT_EBUSY as
+  // Begin() (a try has no token, so it never continues an operation).
+  int TryBegin(int dir);
   // Read's and Write's every case but the common one (see Read()), from
   // where the inline part left off, with the call's fdMutex slot taken
   // over (`started`: claimed by this call, maybe unnamed): `first` is 0
@@ -492,7 +505,10 @@ int Fd::Impl::Destroy() {
 }
 
 int Fd::Impl::ReadAll(void* buf, size_t n, uintptr_t token, IoResult* r) {
-  if (!IoArgsOk(buf, n, token, r)) return IoCode(GORT_EINVAL, IoWhere::kRead);
+  if (!IoArgsOk(buf, n, token, r)) {
+    if (r != nullptr) *r = IoResult{};  // fd.h: both fields on every return
+    return IoCode(GORT_EINVAL, IoWhere::kRead);
+  }
   *r = IoResult{};
   bool started = false;
   if (int rc = Begin(PollMode::kRead, token, &started); rc != 0) {
@@ -542,6 +558,166 @@ inline int Fd::Impl::ReadSlow(void* buf, size_t n, uintptr_t token, IoResult* r,
       continue;
     }
     return IoCode(err, IoWhere::kRead);
+  }
+}
+
+// Fd::TryRead(): Read()'s first attempt without a token, never parking
+// (Go: the first syscall of FD.Read's loop, before pd.waitRead). The same
+// inline part as Read()'s; EAGAIN ends it with kWouldBlock and the slot
+// released, so the caller's Read() that follows is a new operation: its
+// Prepare and read() again see anything that arrived in between (the
+// edge of an edge-triggered poller is not lost: the data is there).
+[[gnu::always_inline]] inline int Fd::Impl::TryRead(void* buf, size_t n,
+                                                    IoResult* r) {
+  if (SignOfAny(r, buf) || n - 1 >= internal::kMaxRW ||
+      !fdmu_.TryStart(FdMutex::kRead)) [[unlikely]] {
+    return TryReadAll(buf, n, r);
+  }
+  if (!ReadyFast(PollMode::kRead)) [[unlikely]] {
+    return TryReadRest(buf, n, 0, r);
+  }
+  ssize_t got = internal::FastRead(sysfd(), buf, n);
+  if (got < 0) [[unlikely]] {
+    return TryReadRest(buf, n, static_cast<int>(-got), r);
+  }
+  r->state = IoState::kDone;
+  r->n = static_cast<size_t>(got);
+  if (fdmu_.Finish(FdMutex::kRead)) [[unlikely]] {
+    (void)Destroy();
+  }
+  return 0;
+}
+
+int Fd::Impl::TryBegin(int dir) {
+  for (;;) {
+    if (fdmu_.TryStart(dir)) return 0;
+    // Lost a race, or closed, or held: look again (a race means progress
+    // elsewhere, so this ends).
+    if (fdmu_.closed()) return -GORT_ECANCELED;
+    if (fdmu_.held(dir)) return -GORT_EBUSY;
+  }
+}
+
+int Fd::Impl::TryReadAll(void* buf, size_t n, IoResult* r) {
+  if (!IoArgsOk(buf, n, 3, r)) {
+    if (r != nullptr) *r = IoResult{};  // fd.h: both fields on every return
+    return IoCode(GORT_EINVAL, IoWhere::kRead);
+  }
+  *r = IoResult{};
+  if (int rc = TryBegin(FdMutex::kRead); rc != 0) {
+    return IoCode(-rc, IoWhere::kRead);
+  }
+  return TryReadRest(buf, n, -1, r);
+}
+
+// From a claimed (unnamed) slot: `first` as ReadSlow()'s, or -1 when
+// TryReadAll() has checked nothing yet.
+int Fd::Impl::TryReadRest(void* buf, size_t n, int first, IoResult* r) {
+  Call<PollMode::kRead> call(this);  // never parks: ends the slot
+  *r = IoResult{};
+  if (first <= 0) {
+    if (first < 0 && n == 0) return 0;  // Go: at once, without the poller
+    first = Ready(PollMode::kRead, true);
+    if (first < 0) return IoCode(first, IoWhere::kNetpollPrepare);
+  }
+  if (kind() == FdKind::kStream && n > internal::kMaxRW) n = internal::kMaxRW;
+  for (;;) {
+    int err = first;
+    first = 0;
+    if (err == 0) {
+      ssize_t got = read(sysfd(), buf, n);
+      if (got >= 0) {
+        r->n = static_cast<size_t>(got);
+        return 0;
+      }
+      err = errno;
+    }
+    if (err == EINTR) continue;
+    if (err == EAGAIN || err == EWOULDBLOCK) {
+      r->state = IoState::kWouldBlock;
+      return 0;
+    }
+    return IoCode(err, IoWhere::kRead);
+  }
+}
+
+// Fd::TryWrite(): Write()'s first attempt without a token. Sends until
+// every byte went, the socket is full (kWouldBlock with the count sent:
+// the caller's Write() goes on from there as a new operation) or an
+// error; never parks.
+[[gnu::always_inline]] inline int Fd::Impl::TryWrite(const void* buf, size_t n,
+                                                     IoResult* r) {
+  const int fd = write_fd_;  // -1 for a pipe: TryWriteAll
+  if (SignOfAny(r, buf, fd) || n - 1 >= internal::kMaxRW ||
+      !fdmu_.TryStart(FdMutex::kWrite)) [[unlikely]] {
+    return TryWriteAll(buf, n, r);
+  }
+  r->state = IoState::kDone;
+  r->n = n;
+  if (!WriteReadyFast()) [[unlikely]] {
+    return TryWriteRest(buf, n, kNoSend, r);
+  }
+  ssize_t put = internal::FastSend(fd, buf, n, kSendFlags);
+  if (static_cast<size_t>(put) != n) [[unlikely]] {  // part, none, or -errno
+    return TryWriteRest(buf, n, put, r);
+  }
+  if (fdmu_.Finish(FdMutex::kWrite)) [[unlikely]] {
+    (void)Destroy();
+  }
+  return 0;
+}
+
+int Fd::Impl::TryWriteAll(const void* buf, size_t n, IoResult* r) {
+  if (!IoArgsOk(buf, n, 3, r)) {
+    if (r != nullptr) *r = IoResult{};  // fd.h: both fields on every return
+    return IoCode(GORT_EINVAL, IoWhere::kWrite);
+  }
+  *r = IoResult{};
+  if (int rc = TryBegin(FdMutex::kWrite); rc != 0) {
+    return IoCode(-rc, IoWhere::kWrite);
+  }
+  return TryWriteRest(buf, n, kNoSend, r);
+}
+
+// From a claimed (unnamed) slot, as WriteSlow() without parking.
+int Fd::Impl::TryWriteRest(const void* buf, size_t n, ssize_t first_put,
+                           IoResult* r) {
+  Call<PollMode::kWrite> call(this);  // never parks: ends the slot
+  size_t done = 0;
+  *r = IoResult{};
+  int first = 0;
+  if (first_put == kNoSend) {
+    first = Ready(PollMode::kWrite, true);
+    if (first < 0) return IoCode(first, IoWhere::kNetpollPrepare);
+  }
+  const FdKind k = kind();
+  const char* p = static_cast<const char*>(buf);
+  for (;;) {
+    ssize_t put;
+    int err;
+    if (first_put != kNoSend) {  // the inline send(), taken over (-errno)
+      put = first_put < 0 ? -1 : first_put;
+      err = first_put < 0 ? static_cast<int>(-first_put) : 0;
+      first_put = kNoSend;
+    } else {
+      size_t len = n - done;
+      if (k == FdKind::kStream && len > internal::kMaxRW) {
+        len = internal::kMaxRW;
+      }
+      put = k == FdKind::kPipe ? WritePipe(sysfd(), p + done, len)
+                               : send(sysfd(), p + done, len, kSendFlags);
+      err = put < 0 ? errno : 0;
+    }
+    if (put > 0) done += static_cast<size_t>(put);
+    r->n = done;
+    if (done == n && put >= 0) return 0;
+    if (put < 0 && err == EINTR) continue;
+    if (put < 0 && (err == EAGAIN || err == EWOULDBLOCK)) {
+      r->state = IoState::kWouldBlock;
+      return 0;
+    }
+    if (put < 0) return IoCode(err, IoWhere::kWrite);
+    if (put == 0) return IoCode(GORT_EIO, IoWhere::kWriteNoBytes);
   }
 }
 
@@ -618,7 +794,10 @@ inline int Fd::Impl::WaitRead(uintptr_t token, IoResult* r) {
 
 int Fd::Impl::WriteAll(const void* buf, size_t n, uintptr_t token,
                        IoResult* r) {
-  if (!IoArgsOk(buf, n, token, r)) return IoCode(GORT_EINVAL, IoWhere::kWrite);
+  if (!IoArgsOk(buf, n, token, r)) {
+    if (r != nullptr) *r = IoResult{};  // fd.h: both fields on every return
+    return IoCode(GORT_EINVAL, IoWhere::kWrite);
+  }
   *r = IoResult{};
   bool started = false;
   if (int rc = Begin(PollMode::kWrite, token, &started); rc != 0) {
@@ -1053,6 +1232,12 @@ int Fd::ReadCode(void* buf, size_t n, uintptr_t token, IoResult* r) {
 }
 int Fd::WriteCode(const void* buf, size_t n, uintptr_t token, IoResult* r) {
   return impl_->Write(buf, n, token, r);
+}
+int Fd::TryReadCode(void* buf, size_t n, IoResult* r) {
+  return impl_->TryRead(buf, n, r);
+}
+int Fd::TryWriteCode(const void* buf, size_t n, IoResult* r) {
+  return impl_->TryWrite(buf, n, r);
 }
 int Fd::WaitReadCode(uintptr_t token, IoResult* r) {
   return impl_->WaitRead(token, r);

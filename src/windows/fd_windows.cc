@@ -414,6 +414,7 @@ Fd::~Fd() {
 
 absl::Status Fd::Read(void* buf, size_t n, uintptr_t token, IoResult* r) {
   if (absl::Status s = CheckIoArgs(buf, n, token, r, "fd read"); !s.ok()) {
+    if (r != nullptr) *r = IoResult{};  // fd.h: both fields on every return
     return s;
   }
   r->state = IoState::kDone;
@@ -455,9 +456,39 @@ absl::Status Fd::Read(void* buf, size_t n, uintptr_t token, IoResult* r) {
   return call.Finish(absl::OkStatus(), o, r);
 }
 
+// Fd::TryRead() and TryWrite(): overlapped I/O has no attempt that does
+// not start an operation (and so park), so after the argument checks and
+// ECANCELED once closing, both report kWouldBlock, and the caller goes on
+// with Read()/Write() (which reports EBUSY and the deadline).
+absl::Status Fd::TryRead(void* buf, size_t n, IoResult* r) {
+  if (absl::Status s = CheckIoArgs(buf, n, 3, r, "fd read"); !s.ok()) {
+    if (r != nullptr) *r = IoResult{};  // fd.h: both fields on every return
+    return s;
+  }
+  r->state = IoState::kDone;
+  r->n = 0;
+  if (impl_->mu_.closed()) return Err(GORT_ECANCELED, "fd read");
+  r->state = IoState::kWouldBlock;
+  r->n = 0;
+  return absl::OkStatus();
+}
+absl::Status Fd::TryWrite(const void* buf, size_t n, IoResult* r) {
+  if (absl::Status s = CheckIoArgs(buf, n, 3, r, "fd write"); !s.ok()) {
+    if (r != nullptr) *r = IoResult{};  // fd.h: both fields on every return
+    return s;
+  }
+  r->state = IoState::kDone;
+  r->n = 0;
+  if (impl_->mu_.closed()) return Err(GORT_ECANCELED, "fd write");
+  r->state = IoState::kWouldBlock;
+  r->n = 0;
+  return absl::OkStatus();
+}
+
 absl::Status Fd::Write(const void* buf, size_t n, uintptr_t token,
                        IoResult* r) {
   if (absl::Status s = CheckIoArgs(buf, n, token, r, "fd write"); !s.ok()) {
+    if (r != nullptr) *r = IoResult{};  // fd.h: both fields on every return
     return s;
   }
   r->state = IoState::kDone;
