@@ -12,8 +12,8 @@ namespace gort::internal {
 bool FdMutex::IncrefAndClose() {
   uint64_t s = state_.load(std::memory_order_relaxed);
   do {
-    if ((s & kClosed) != 0) return false;
-  } while (!state_.compare_exchange_weak(s, (s | kClosed) + kRef,
+    if ((s & kOpen) == 0) return false;
+  } while (!state_.compare_exchange_weak(s, (s & ~kOpen) + kRef,
                                          std::memory_order_acq_rel,
                                          std::memory_order_relaxed));
   return true;

@@ -9,9 +9,16 @@
 // waitRead holds its rwlock, so the descriptor is destroyed (closed) only
 // once every call has returned and every operation has ended.
 //
-// The state word: bit 0 closed, bits 1 and 2 the read and write slots
-// held, the rest a count of references (each kRef). Claiming a slot sets
-// its bit and takes the call's and the slot's references in one CAS that
+// The state word: bit 0 open, bits 1 and 2 the read and write slots
+// held, the rest a count of references (each kRef). Go's word has a
+// closed bit (mutexClosed), set by close; gort's bit is set from the
+// start and cleared by close, so that a closed mutex with no reference
+// left is the word 0 (a held slot holds a reference, so its bit is clear
+// by then): releasing references is one atomic subtract whose result's
+// zero flag says whether the caller now destroys the descriptor (one
+// `lock sub` and a branch on x86-64, where Go's test of the closed bit
+// after the subtract needs the old value back and a compare). Claiming a slot
+// sets its bit and takes the call's and the slot's references in one CAS that
 // also checks the closed bit, so a new operation costs one atomic
 // read-modify-write to begin and one to end; the holder's token is stored
 // beside the word (slot_) once the slot is claimed, and cleared before the
@@ -19,8 +26,8 @@
 // operations end in the call that began them, and only one that may be
 // continued (one about to park) needs its token in slot_ (Name()). The
 // descriptor is destroyed by whoever drops the count to
-// zero with the closed bit set, exactly once (a held slot holds a
-// reference, so its bit is clear by then).
+// zero with the open bit clear (the word to 0), exactly once (a held slot holds
+// a reference, so its bit is clear by then).
 #ifndef GORT_SRC_FD_MUTEX_H_
 #define GORT_SRC_FD_MUTEX_H_
 
@@ -98,7 +105,7 @@ class FdMutex {
   }
 
   bool closed() const {
-    return (state_.load(std::memory_order_acquire) & kClosed) != 0;
+    return (state_.load(std::memory_order_acquire) & kOpen) == 0;
   }
   // Whether an operation holds `dir`'s slot. Read after IncrefAndClose(),
   // it is exact: a Begin() that claimed the slot before the close set its
@@ -108,11 +115,11 @@ class FdMutex {
   }
   // True once destroyed: closed and no reference left.
   bool idle_and_closed() const {
-    return state_.load(std::memory_order_acquire) == kClosed;
+    return state_.load(std::memory_order_acquire) == 0;
   }
 
  private:
-  static constexpr uint64_t kClosed = 1;
+  static constexpr uint64_t kOpen = 1;  // Go's mutexClosed, inverted
   static constexpr uint64_t kHeldRead = 2;
   static constexpr uint64_t kHeldWrite = 4;
   static constexpr uint64_t kRef = 8;
@@ -122,7 +129,7 @@ class FdMutex {
 
   bool Drop(uint64_t refs);  // true: the count reached zero while closed
 
-  std::atomic<uint64_t> state_{0};
+  std::atomic<uint64_t> state_{kOpen};
   std::atomic<uintptr_t> slot_[2] = {};
 };
 
@@ -145,7 +152,7 @@ inline int FdMutex::Begin(int dir, uintptr_t token, Op* op) {
   const uint64_t held = HeldBit(dir);
   uint64_t s = state_.load(std::memory_order_relaxed);
   do {
-    if ((s & kClosed) != 0) return -GORT_ECANCELED;
+    if ((s & kOpen) == 0) return -GORT_ECANCELED;
     if ((s & held) != 0) return -GORT_EBUSY;
   } while (!state_.compare_exchange_weak(s, s + 2 * kRef + held,
                                          std::memory_order_acq_rel,
@@ -158,11 +165,13 @@ inline int FdMutex::Begin(int dir, uintptr_t token, Op* op) {
 
 inline bool FdMutex::TryStart(int dir) {
   const uint64_t held = HeldBit(dir);
-  uint64_t s = state_.load(std::memory_order_relaxed);
   // Open and free: then nobody holds the slot, so no token can be
   // continuing an operation (Begin()'s first test), and this is Begin()'s
-  // CAS with its tests already passed. A failed CAS changed nothing.
-  if ((s & (kClosed | held)) != 0) return false;
+  // CAS with its tests already passed. The tests are the CAS's own: it
+  // expects the word read with the open bit set and the slot's clear,
+  // which it is not when closed or held (then it fails, as it does when
+  // it lost a race). A failed CAS changed nothing.
+  uint64_t s = (state_.load(std::memory_order_relaxed) | kOpen) & ~held;
   return state_.compare_exchange_strong(s, s + 2 * kRef + held,
                                         std::memory_order_acq_rel,
                                         std::memory_order_relaxed);
@@ -181,7 +190,7 @@ inline bool FdMutex::End(int dir, bool finished) {
 inline bool FdMutex::Incref() {
   uint64_t s = state_.load(std::memory_order_relaxed);
   do {
-    if ((s & kClosed) != 0) return false;
+    if ((s & kOpen) == 0) return false;
   } while (!state_.compare_exchange_weak(s, s + kRef, std::memory_order_acq_rel,
                                          std::memory_order_relaxed));
   return true;
@@ -189,9 +198,10 @@ inline bool FdMutex::Incref() {
 
 inline bool FdMutex::Decref() { return Drop(kRef); }
 
+// The word reaches 0 only closed with no reference left (see the top):
+// the subtract's own zero flag.
 inline bool FdMutex::Drop(uint64_t refs) {
-  uint64_t old = state_.fetch_sub(refs, std::memory_order_acq_rel);
-  return old - refs == kClosed;
+  return state_.fetch_sub(refs, std::memory_order_acq_rel) == refs;
 }
 
 }  // namespace gort::internal

@@ -178,7 +178,7 @@ class Poller::Impl {
                                   uintptr_t token);
   absl::Status Check(PollDescId id, PollMode mode);
   absl::Status SetDeadline(PollDescId id, int64_t d, PollMode mode);
-  absl::StatusOr<size_t> Poll(int64_t delay, PollEvent* out, size_t n);
+  ptrdiff_t Poll(int64_t delay, PollEvent* out, size_t n);  // PollCode()
   absl::Status Wake();
   absl::StatusOr<void*> Overlapped(PollDescId id, PollMode mode);
   absl::Status OverlappedNotQueued(PollDescId id, PollMode mode,
@@ -307,8 +307,8 @@ class Poller::Impl {
                                     const PollEvent* out);
   // Poll() whenever its common path (see there) does not apply: the whole
   // of Go's netpoll, out of line.
-  GORT_NOINLINE absl::StatusOr<size_t> PollGeneral(int64_t delay,
-                                                   PollEvent* out, size_t n);
+  // Both return PollCode()'s result: the count or an error code.
+  GORT_NOINLINE ptrdiff_t PollGeneral(int64_t delay, PollEvent* out, size_t n);
   // The common path's end when, after the wait, a deadline is armed or
   // waiters are queued: fires the due deadlines, takes the queue into
   // `sink` and wakes another poller for what is left; returns the sink's
@@ -743,13 +743,59 @@ template <typename Event, typename S>
   PollDescTable::Unpin(pd);
 }
 
-// Poll()'s cold exits, out of line so that building a Status costs its
-// hot path nothing (no registers kept for it, no Status destructor).
-GORT_NOINLINE static absl::StatusOr<size_t> PollInvalid() {
-  return Err(GORT_EINVAL, "netpoll poll");
+namespace {
+
+// Poll()'s errors, as PollCode() returns them (netpoll.h): its arguments
+// (EINVAL), the OS backend's wait failing with errno e (kPollWaitFailed -
+// e: e > 0, see Harvest()), or another backend's (tests') status, kept
+// for PollError() in the calling thread's slot below. Only codes: the
+// status is made by PollError(), out of line, so that the hot path keeps
+// nothing for it (no registers, no Status destructor).
+constexpr ptrdiff_t kPollBadArgs = -1;
+constexpr ptrdiff_t kPollStashed = -2;
+constexpr ptrdiff_t kPollWaitFailed = -2;  // less the errno: <= -3
+
+ptrdiff_t PollWaitError(int err) { return kPollWaitFailed - err; }
+
+// A status of a backend other than the OS's between PollCode() and
+// PollError(), which Poll() calls at once on the same thread (a status of
+// any code and context, which no code could carry). Raw storage, so that
+// the thread_local has no destructor to register (nor to run at thread
+// exit): PollError() moves the status out and destroys it.
+alignas(absl::Status) thread_local unsigned char t_poll_status[sizeof(
+    absl::Status)];
+
+GORT_NOINLINE ptrdiff_t StashPollStatus(absl::Status s) {
+  new (t_poll_status) absl::Status(std::move(s));
+  return kPollStashed;
 }
-GORT_NOINLINE static absl::StatusOr<size_t> PollWaitError(int err) {
-  return internal::NativePollBackend::WaitError(err);
+
+absl::Status TakePollStatus() {
+  absl::Status* p =
+      std::launder(reinterpret_cast<absl::Status*>(t_poll_status));
+  absl::Status s = std::move(*p);
+  p->~Status();
+  return s;
+}
+
+}  // namespace
+
+absl::Status Poller::PollError(ptrdiff_t code) {
+  absl::Status s;
+  if (code == kPollBadArgs) {
+    s = Err(GORT_EINVAL, "netpoll poll");
+  } else if (code == kPollStashed) {
+    s = TakePollStatus();
+  } else {
+    s = internal::NativePollBackend::WaitError(
+        static_cast<int>(kPollWaitFailed - code));
+  }
+  // Never OK (Poll() assumes it): none of the three is; this only makes
+  // it sure.
+  if (s.ok()) [[unlikely]] {
+    s = Err(GORT_EUNKNOWN, "netpoll poll");
+  }
+  return s;
 }
 
 void Poller::Impl::WakeForQueued() { (void)Wake(); }
@@ -827,10 +873,9 @@ PollEvent* Poller::Impl::HarvestOther(int64_t wait, Sink sink,
 // injectglist starts idle Ps for them.
 // PollGeneral() is all of it; Poll() below is its common case alone.
 // `sink` never has its address taken here, so it lives in registers.
-absl::StatusOr<size_t> Poller::Impl::PollGeneral(int64_t delay, PollEvent* out,
-                                                 size_t n) {
+ptrdiff_t Poller::Impl::PollGeneral(int64_t delay, PollEvent* out, size_t n) {
   if (out == nullptr || n == 0) [[unlikely]] {
-    return PollInvalid();
+    return kPollBadArgs;
   }
   Sink sink{out, out + n};
   int64_t wait = delay;
@@ -870,7 +915,7 @@ absl::StatusOr<size_t> Poller::Impl::PollGeneral(int64_t delay, PollEvent* out,
       internal::BackendWaitResult got;
       absl::Status err;
       sink.next = HarvestOther(wait, sink, &got, &err);
-      if (!err.ok()) return err;
+      if (!err.ok()) return StashPollStatus(std::move(err));
       r = got;
     }
     // After the events, as Go's netpoll stores netpollWakeSig in its loop:
@@ -893,14 +938,14 @@ absl::StatusOr<size_t> Poller::Impl::PollGeneral(int64_t delay, PollEvent* out,
       // wake for (QueueOut() outside Poll() calls Wake(); a Poll() that
       // overflowed its sink checks before it returns, as we do).
       if (Queued() == 0) [[likely]] {
-        return static_cast<size_t>(sink.next - out);
+        return sink.next - out;
       }
       sink.next = TakeQueuedLocked(sink);
     }
   }
 check_queue:
   if (Queued() != 0) WakeForQueued();
-  return static_cast<size_t>(sink.next - out);
+  return sink.next - out;
 }
 
 PollEvent* Poller::Impl::AfterWait(Sink sink) {
@@ -927,8 +972,9 @@ PollEvent* Poller::Impl::AfterWait(Sink sink) {
 // ones in AfterWait(). Fewer values live across the wait than in
 // PollGeneral() (no separate `wait`, no prelude's results): fewer
 // callee-saved registers and spills on every call.
-[[gnu::always_inline]] inline absl::StatusOr<size_t> Poller::Impl::Poll(
-    int64_t delay, PollEvent* out, size_t n) {
+[[gnu::always_inline]] inline ptrdiff_t Poller::Impl::Poll(int64_t delay,
+                                                           PollEvent* out,
+                                                           size_t n) {
   // n - 1 wraps for n == 0: one compare for "no room", "more room than
   // the stack array" and "not the OS's own backend" (fast_room_ 0;
   // PollGeneral() answers the first with EINVAL). native_ is loaded once,
@@ -976,9 +1022,9 @@ PollEvent* Poller::Impl::AfterWait(Sink sink) {
   // the wait (nothing queued, no deadline timer: the common case, done).
   // Else PollGeneral()'s steps, out of line (BusyAfterWait()).
   if (Busy()) [[unlikely]] {
-    return BusyAfterWait(delay, h.sink);
+    return static_cast<ptrdiff_t>(BusyAfterWait(delay, h.sink));
   }
-  return h.sink.count();
+  return static_cast<ptrdiff_t>(h.sink.count());
 }
 
 size_t Poller::Impl::BusyAfterWait(int64_t delay, OffsetSink sink) {
@@ -1275,7 +1321,7 @@ absl::Status Poller::SetDeadline(PollDescId pd, absl::Duration d,
   if (ns == 0) ns = -1;  // "now" has passed by the time it is set
   return impl_->SetDeadline(pd, ns, mode);
 }
-absl::StatusOr<size_t> Poller::Poll(int64_t delay, PollEvent* out, size_t n) {
+ptrdiff_t Poller::PollCode(PollEvent* out, size_t n, int64_t delay) {
   return impl_->Poll(delay, out, n);
 }
 absl::Status Poller::Wake() { return impl_->Wake(); }

@@ -245,18 +245,23 @@ inline int PollDesc::Block(PollMode mode, uintptr_t token, bool waitio) {
   std::atomic<uintptr_t>& gp = g(mode);
   for (;;) {
     int err = SetWait(mode);
-    if (err == kSetWaitNotNil) {
-      uintptr_t old = gp.load(std::memory_order_acquire);
-      if (old == kPdReady) {
-        if (gp.compare_exchange_weak(old, kPdNil, std::memory_order_acq_rel)) {
-          return kBlockReady;
+    // 0 first (pdWait set, no error: the common park), one test; the rest
+    // is rare.
+    if (err != 0) [[unlikely]] {
+      if (err == kSetWaitNotNil) {
+        uintptr_t old = gp.load(std::memory_order_acquire);
+        if (old == kPdReady) {
+          if (gp.compare_exchange_weak(old, kPdNil,
+                                       std::memory_order_acq_rel)) {
+            return kBlockReady;
+          }
+          continue;
         }
-        continue;
+        if (old == kPdNil) continue;  // changed under us: try again
+        return GORT_EBUSY;            // pdWait or a token: another waiter
       }
-      if (old == kPdNil) continue;  // changed under us: try again
-      return GORT_EBUSY;            // pdWait or a token: another waiter
+      if (waitio) err = 0;  // Go: park if waitio || no error
     }
-    if (waitio) err = 0;  // Go: park if waitio || no error
     if (err == 0) {
       // Go's netpollblockcommit: publish the token unless something
       // unblocked the direction since SetWait.

@@ -90,6 +90,35 @@ TEST(FdMutex, TryStartClaimsUnnamedUntilNamed) {
   EXPECT_TRUE(mu.idle_and_closed());
 }
 
+// The word keeps an open bit (Go's mutexClosed inverted): a fresh mutex
+// is open, and only a closed one with no reference left is idle (the word
+// 0, which the last release's subtract tells). A TryStart() refused for a
+// held slot or a closed mutex (its CAS expects the word open and the slot
+// free) changes nothing: the counts still balance to one destruction.
+TEST(FdMutex, OpenBitAndRefusedTryStartsChangeNothing) {
+  FdMutex mu;
+  EXPECT_FALSE(mu.closed());
+  EXPECT_FALSE(mu.idle_and_closed());
+  ASSERT_TRUE(mu.TryStart(FdMutex::kRead));
+  ASSERT_TRUE(mu.TryStart(FdMutex::kWrite));
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_FALSE(mu.TryStart(FdMutex::kRead));
+    EXPECT_FALSE(mu.TryStart(FdMutex::kWrite));
+  }
+  ASSERT_TRUE(mu.IncrefAndClose());
+  EXPECT_TRUE(mu.closed());
+  EXPECT_FALSE(mu.TryStart(FdMutex::kRead));  // closed and held
+  EXPECT_FALSE(mu.Finish(FdMutex::kRead));
+  EXPECT_FALSE(mu.TryStart(FdMutex::kRead));  // closed, free
+  EXPECT_TRUE(mu.held(FdMutex::kWrite));
+  EXPECT_FALSE(mu.held(FdMutex::kRead));
+  EXPECT_FALSE(mu.Decref());
+  EXPECT_FALSE(mu.idle_and_closed());
+  EXPECT_TRUE(mu.Finish(FdMutex::kWrite));
+  EXPECT_TRUE(mu.idle_and_closed());
+  EXPECT_FALSE(mu.held(FdMutex::kWrite));
+}
+
 TEST(FdMutex, InvalidArguments) {
   FdMutex mu;
   Op op;

@@ -8,18 +8,26 @@
 // tests/check_fences.py.
 #include <gtest/gtest.h>
 
+#ifdef __linux__
+#include <fcntl.h>
+#include <unistd.h>
+#endif
+
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
+#include <cstdio>
 #include <deque>
 #include <memory>
 #include <mutex>
 #include <set>
+#include <string>
 #include <thread>
 #include <utility>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "gort.h"
 #include "gort/errno.h"
 #include "gort/netpoll.h"
@@ -437,6 +445,108 @@ TEST(PollDescTableTest, TaggedKeysNameTheirPollDescAndGoStale) {
     table.Free(p, &rg, &wg);
   }
 }
+
+// Poll() returns its count in a register and makes its status out of line
+// (Poller::PollCode(), PollError()): an error still comes out as the same
+// status, code and context, from a bad argument and from another
+// backend's failed wait (any status, kept for the one thread that made
+// it), and the next Poll() is not affected by the one before.
+class FailingWaitBackend final : public internal::PollBackend {
+ public:
+  absl::Status Add(intptr_t, uint64_t) override { return absl::OkStatus(); }
+  absl::Status Remove(intptr_t) override { return absl::OkStatus(); }
+  absl::Status Break() override { return absl::OkStatus(); }
+  absl::StatusOr<BackendWaitResult> Wait(int64_t delay, BackendEvent*,
+                                         size_t) override {
+    if (delay == 1) return BackendWaitResult{};
+    return absl::DataLossError(absl::StrCat("scripted wait ", delay));
+  }
+};
+
+TEST(NetpollHardening, PollErrorsKeepTheirStatus) {
+  auto p = PollerAccess::Open(std::make_unique<FailingWaitBackend>());
+  ASSERT_TRUE(p.ok()) << p.status();
+  PollEvent ev[4];
+  const absl::Status einval =
+      Error::FromCode(GORT_EINVAL).ToStatus("netpoll poll");
+  EXPECT_EQ((*p)->Poll(0, nullptr, 4).status(), einval);
+  EXPECT_EQ((*p)->Poll(0, ev, 0).status(), einval);
+  EXPECT_EQ((*p)->Poll(7, ev, 4).status(),
+            absl::DataLossError("scripted wait 7"));
+  auto ok = (*p)->Poll(1, ev, 4);
+  ASSERT_TRUE(ok.ok()) << ok.status();
+  EXPECT_EQ(*ok, 0u);
+  // Several threads failing at once each get their own status.
+  std::vector<std::thread> threads;
+  std::atomic<int> wrong{0};
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&, t] {
+      PollEvent mine[2];
+      for (int i = 0; i < 1000; ++i) {
+        const int64_t delay = 2 + t * 1000 + i;
+        auto r = (*p)->Poll(delay, mine, 2);
+        if (r.status() !=
+            absl::DataLossError(absl::StrCat("scripted wait ", delay))) {
+          wrong.fetch_add(1, std::memory_order_relaxed);
+        }
+      }
+    });
+  }
+  for (std::thread& t : threads) t.join();
+  EXPECT_EQ(wrong.load(), 0);
+  auto native = Poller::Open();
+  ASSERT_TRUE(native.ok()) << native.status();
+  EXPECT_EQ((*native)->Poll(0, nullptr, 4).status(), einval);
+  EXPECT_EQ((*native)->Poll(0, ev, 0).status(), einval);
+}
+
+#ifdef __linux__
+// The OS's own wait failing (epoll_wait on a descriptor that is not an
+// epoll instance any more: EINVAL) is the errno with epoll_wait's context,
+// on Poll()'s common path and on its general one (a deadline armed).
+TEST(NetpollHardening, EpollWaitErrorKeepsItsStatus) {
+  auto eventpolls = [] {
+    std::set<int> fds;
+    for (int fd = 0; fd < 1024; ++fd) {
+      char path[64], link[64] = {};
+      std::snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+      ssize_t k = readlink(path, link, sizeof(link) - 1);
+      if (k > 0 && std::string(link, static_cast<size_t>(k)) ==
+                       "anon_inode:[eventpoll]") {
+        fds.insert(fd);
+      }
+    }
+    return fds;
+  };
+  const std::set<int> before = eventpolls();
+  auto p = Poller::Open();
+  ASSERT_TRUE(p.ok()) << p.status();
+  std::set<int> ours = eventpolls();
+  for (int fd : before) ours.erase(fd);
+  ASSERT_EQ(ours.size(), 1u);
+  const int epfd = *ours.begin();
+  testing::Pair pair;
+  ASSERT_TRUE(testing::MakePair(&pair));
+  auto pd = (*p)->Register(pair.a);
+  ASSERT_TRUE(pd.ok()) << pd.status();
+  // Another descriptor in its place: epoll_wait fails with EINVAL.
+  const int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
+  ASSERT_GE(null, 0);
+  ASSERT_EQ(dup3(null, epfd, O_CLOEXEC), epfd);
+  close(null);
+  const absl::Status want = Error::FromSys(EINVAL).ToStatus("epoll_wait");
+  PollEvent ev[4];
+  EXPECT_EQ((*p)->Poll(0, ev, 4).status(), want);
+  EXPECT_EQ((*p)->Poll(-1, ev, 4).status(), want);
+  std::vector<PollEvent> big(internal::kStackEvents + 1);
+  EXPECT_EQ((*p)->Poll(0, big.data(), big.size()).status(), want);
+  ASSERT_TRUE((*p)->SetDeadline(*pd, 10000 * kMs, PollMode::kRead).ok());
+  ASSERT_NE(PollerAccess::Busy(**p), 0u);
+  EXPECT_EQ((*p)->Poll(0, ev, 4).status(), want);
+  (void)(*p)->Unregister(*pd);
+  testing::ClosePair(&pair);
+}
+#endif  // __linux__
 
 #ifndef _WIN32
 // The OS's own backend's harvest (Poller::Poll()'s common path): an event

@@ -83,6 +83,7 @@
 #include <cstdint>
 #include <memory>
 
+#include "absl/base/optimization.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
@@ -216,6 +217,7 @@ class Poller {
   /// waiter parked, or the pollDesc closed since). Waiters that do not fit
   /// in `out` are kept for the next call, and a Poll() blocked on another
   /// thread is woken to take them. EINVAL if `out` is null or `n` is 0.
+  /// (Inline, below: see PollCode().)
   absl::StatusOr<size_t> Poll(int64_t delay, PollEvent* out, size_t n);
 
   /// Makes a blocked Poll() return (or the next blocking one). Wake-ups
@@ -279,8 +281,31 @@ class Poller {
  private:
   friend struct internal::PollerAccess;
   explicit Poller(std::unique_ptr<Impl> impl);
+  // Poll() without its StatusOr (#16): the count, or a negative code that
+  // only PollError() reads. So the common case returns in a register (a
+  // StatusOr<size_t> is returned through memory: the caller's stack slot,
+  // stored here and loaded back there), and the status is made, out of
+  // line, only for an error. As fd.h's Read() over ReadCode().
+  ptrdiff_t PollCode(PollEvent* out, size_t n, int64_t delay);
+  // The error status a negative PollCode() stands for: never OK, which
+  // Poll() tells the compiler (ABSL_ASSUME), so that a caller that tests
+  // the result and destroys it knows it OK on the OK path (as fd.h's
+  // CodeStatus()). Called at once after PollCode(), on the same thread.
+  ABSL_ATTRIBUTE_COLD static absl::Status PollError(ptrdiff_t code);
   std::unique_ptr<Impl> impl_;
 };
+
+inline absl::StatusOr<size_t> Poller::Poll(int64_t delay, PollEvent* out,
+                                           size_t n) {
+  const ptrdiff_t got = PollCode(out, n, delay);
+  if (ABSL_PREDICT_FALSE(got < 0)) {
+    absl::Status s = PollError(got);
+    const bool ok = s.ok();  // (no call in clang's __builtin_assume)
+    ABSL_ASSUME(!ok);        // see PollError()
+    return s;
+  }
+  return static_cast<size_t>(got);
+}
 
 }  // namespace gort
 
