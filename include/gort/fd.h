@@ -297,6 +297,10 @@ class Fd {
   // WaitRead()'s errors: marks *r done (but for kWaitReadBadArgs), then
   // makes the status.
   ABSL_ATTRIBUTE_COLD static absl::Status WaitReadError(int code, IoResult* r);
+  // `s`, which the caller knows is an error, told to the compiler as such.
+  static absl::Status NotOk(absl::Status s);
+  // OK for a code of 0, else CodeStatus(code): the wrappers' one body.
+  static absl::Status StatusOf(int code);
 #endif
   std::unique_ptr<Impl> impl_;
 };
@@ -305,47 +309,28 @@ class Fd {
 // Unix: the hot operations are inline, so that their success is a test of
 // a register where it is used, not a status passed through memory and
 // read back (#16). Windows keeps them out of line (fd_windows.cc).
+inline absl::Status Fd::NotOk(absl::Status s) {
+  const bool ok = s.ok();  // (no call in clang's __builtin_assume)
+  ABSL_ASSUME(!ok);        // see CodeStatus()
+  return s;
+}
+inline absl::Status Fd::StatusOf(int code) {
+  if (ABSL_PREDICT_FALSE(code != 0)) return NotOk(CodeStatus(code));
+  return absl::OkStatus();
+}
 inline absl::Status Fd::Read(void* buf, size_t n, uintptr_t token,
                              IoResult* r) {
-  const int code = ReadCode(buf, n, token, r);
-  if (ABSL_PREDICT_FALSE(code != 0)) {
-    absl::Status s = CodeStatus(code);
-    const bool ok = s.ok();  // (no call in clang's __builtin_assume)
-    ABSL_ASSUME(!ok);        // see CodeStatus()
-    return s;
-  }
-  return absl::OkStatus();
+  return StatusOf(ReadCode(buf, n, token, r));
 }
 inline absl::Status Fd::Write(const void* buf, size_t n, uintptr_t token,
                               IoResult* r) {
-  const int code = WriteCode(buf, n, token, r);
-  if (ABSL_PREDICT_FALSE(code != 0)) {
-    absl::Status s = CodeStatus(code);
-    const bool ok = s.ok();  // (no call in clang's __builtin_assume)
-    ABSL_ASSUME(!ok);        // see CodeStatus()
-    return s;
-  }
-  return absl::OkStatus();
+  return StatusOf(WriteCode(buf, n, token, r));
 }
 inline absl::Status Fd::TryRead(void* buf, size_t n, IoResult* r) {
-  const int code = TryReadCode(buf, n, r);
-  if (ABSL_PREDICT_FALSE(code != 0)) {
-    absl::Status s = CodeStatus(code);
-    const bool ok = s.ok();  // (no call in clang's __builtin_assume)
-    ABSL_ASSUME(!ok);        // see CodeStatus()
-    return s;
-  }
-  return absl::OkStatus();
+  return StatusOf(TryReadCode(buf, n, r));
 }
 inline absl::Status Fd::TryWrite(const void* buf, size_t n, IoResult* r) {
-  const int code = TryWriteCode(buf, n, r);
-  if (ABSL_PREDICT_FALSE(code != 0)) {
-    absl::Status s = CodeStatus(code);
-    const bool ok = s.ok();  // (no call in clang's __builtin_assume)
-    ABSL_ASSUME(!ok);        // see CodeStatus()
-    return s;
-  }
-  return absl::OkStatus();
+  return StatusOf(TryWriteCode(buf, n, r));
 }
 inline absl::Status Fd::WaitRead(uintptr_t token, IoResult* r) {
   const int code = WaitReadCode(token, r);
@@ -354,10 +339,7 @@ inline absl::Status Fd::WaitRead(uintptr_t token, IoResult* r) {
     r->state = IoState::kDone;
     return absl::OkStatus();
   }
-  absl::Status s = WaitReadError(code, r);
-  const bool ok = s.ok();  // (no call in clang's __builtin_assume)
-  ABSL_ASSUME(!ok);        // see CodeStatus()
-  return s;
+  return NotOk(WaitReadError(code, r));
 }
 #endif
 
