@@ -169,6 +169,8 @@ class Fd::Impl {
   int TryWrite(const void* buf, size_t n, IoResult* r);
   GORT_NOINLINE int TryReadAll(void* buf, size_t n, IoResult* r);
   GORT_NOINLINE int TryReadRest(void* buf, size_t n, int first, IoResult* r);
+  template <typename Again>
+  int ReadLoop(void* buf, size_t n, int first, IoResult* r, Again again);
   GORT_NOINLINE int TryWriteAll(const void* buf, size_t n, IoResult* r);
   // `put`: what the inline send() returned (-errno on failure), or kNoSend.
   GORT_NOINLINE int TryWriteRest(const void* buf, size_t n, ssize_t put,
@@ -536,29 +538,14 @@ inline int Fd::Impl::ReadSlow(void* buf, size_t n, uintptr_t token, IoResult* r,
     first = Ready(PollMode::kRead, started);
   }
   if (first < 0) return IoCode(first, IoWhere::kNetpollPrepare);
-  if (kind() == FdKind::kStream && n > internal::kMaxRW) n = internal::kMaxRW;
-  for (;;) {
-    int err = first;  // the inline part's read() failed with it
-    first = 0;
-    if (err == 0) {
-      ssize_t got = read(sysfd(), buf, n);
-      if (got >= 0) {
-        r->n = static_cast<size_t>(got);
-        return 0;
-      }
-      err = errno;
-    }
-    if (err == EINTR) continue;
-    if (err == EAGAIN || err == EWOULDBLOCK) {
-      int code = Park(token, r, &call);
-      if (code == internal::kBlockParked) return 0;
-      if (code != internal::kBlockReady) {
-        return IoCode(code, IoWhere::kNetpollWait);
-      }
-      continue;
-    }
-    return IoCode(err, IoWhere::kRead);
-  }
+  return ReadLoop(buf, n, first, r, [&](int* result) {
+    int code = Park(token, r, &call);
+    if (code == internal::kBlockReady) return true;  // read again
+    *result = code == internal::kBlockParked
+                  ? 0
+                  : IoCode(code, IoWhere::kNetpollWait);
+    return false;
+  });
 }
 
 // Fd::TryRead(): Read()'s first attempt without a token, never parking
@@ -620,6 +607,20 @@ int Fd::Impl::TryReadRest(void* buf, size_t n, int first, IoResult* r) {
     first = Ready(PollMode::kRead, true);
     if (first < 0) return IoCode(first, IoWhere::kNetpollPrepare);
   }
+  return ReadLoop(buf, n, first, r, [r](int* result) {
+    r->state = IoState::kWouldBlock;
+    *result = 0;
+    return false;
+  });
+}
+
+// Go's FD.Read loop past its first attempt: read() (first == 0) or take
+// the inline part's error (first > 0); EINTR reads again; on EAGAIN,
+// `again(&result)` says whether to read again, or sets the result to end
+// with (ReadSlow() parks, TryReadRest() would block).
+template <typename Again>
+int Fd::Impl::ReadLoop(void* buf, size_t n, int first, IoResult* r,
+                       Again again) {
   if (kind() == FdKind::kStream && n > internal::kMaxRW) n = internal::kMaxRW;
   for (;;) {
     int err = first;
@@ -634,8 +635,9 @@ int Fd::Impl::TryReadRest(void* buf, size_t n, int first, IoResult* r) {
     }
     if (err == EINTR) continue;
     if (err == EAGAIN || err == EWOULDBLOCK) {
-      r->state = IoState::kWouldBlock;
-      return 0;
+      int result;
+      if (again(&result)) continue;
+      return result;
     }
     return IoCode(err, IoWhere::kRead);
   }
