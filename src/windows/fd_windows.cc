@@ -460,29 +460,28 @@ absl::Status Fd::Read(void* buf, size_t n, uintptr_t token, IoResult* r) {
 // not start an operation (and so park), so after the argument checks and
 // ECANCELED once closing, both report kWouldBlock, and the caller goes on
 // with Read()/Write() (which reports EBUSY and the deadline).
-absl::Status Fd::TryRead(void* buf, size_t n, IoResult* r) {
-  if (absl::Status s = CheckIoArgs(buf, n, 3, r, "fd read"); !s.ok()) {
+namespace {
+// Both tries' one body: `closed` is the fdMutex's state, `what` the
+// operation's context.
+absl::Status TryOverlapped(const void* buf, size_t n, IoResult* r, bool closed,
+                           const char* what) {
+  if (absl::Status s = CheckIoArgs(buf, n, 3, r, what); !s.ok()) {
     if (r != nullptr) *r = IoResult{};  // fd.h: both fields on every return
     return s;
   }
   r->state = IoState::kDone;
   r->n = 0;
-  if (impl_->mu_.closed()) return Err(GORT_ECANCELED, "fd read");
+  if (closed) return Err(GORT_ECANCELED, what);
   r->state = IoState::kWouldBlock;
-  r->n = 0;
   return absl::OkStatus();
 }
+}  // namespace
+
+absl::Status Fd::TryRead(void* buf, size_t n, IoResult* r) {
+  return TryOverlapped(buf, n, r, impl_->mu_.closed(), "fd read");
+}
 absl::Status Fd::TryWrite(const void* buf, size_t n, IoResult* r) {
-  if (absl::Status s = CheckIoArgs(buf, n, 3, r, "fd write"); !s.ok()) {
-    if (r != nullptr) *r = IoResult{};  // fd.h: both fields on every return
-    return s;
-  }
-  r->state = IoState::kDone;
-  r->n = 0;
-  if (impl_->mu_.closed()) return Err(GORT_ECANCELED, "fd write");
-  r->state = IoState::kWouldBlock;
-  r->n = 0;
-  return absl::OkStatus();
+  return TryOverlapped(buf, n, r, impl_->mu_.closed(), "fd write");
 }
 
 absl::Status Fd::Write(const void* buf, size_t n, uintptr_t token,
