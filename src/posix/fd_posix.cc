@@ -171,6 +171,9 @@ class Fd::Impl {
   GORT_NOINLINE int TryReadRest(void* buf, size_t n, int first, IoResult* r);
   template <typename Again>
   int ReadLoop(void* buf, size_t n, int first, IoResult* r, Again again);
+  template <typename Again>
+  int WriteLoop(const void* buf, size_t n, size_t done, ssize_t first_put,
+                int first_err, IoResult* r, Again again);
   GORT_NOINLINE int TryWriteAll(const void* buf, size_t n, IoResult* r);
   // `put`: what the inline send() returned (-errno on failure), or kNoSend.
   GORT_NOINLINE int TryWriteRest(const void* buf, size_t n, ssize_t put,
@@ -692,35 +695,16 @@ int Fd::Impl::TryWriteRest(const void* buf, size_t n, ssize_t first_put,
     first = Ready(PollMode::kWrite, true);
     if (first < 0) return IoCode(first, IoWhere::kNetpollPrepare);
   }
-  const FdKind k = kind();
-  const char* p = static_cast<const char*>(buf);
-  for (;;) {
-    ssize_t put;
-    int err;
-    if (first_put != kNoSend) {  // the inline send(), taken over (-errno)
-      put = first_put < 0 ? -1 : first_put;
-      err = first_put < 0 ? static_cast<int>(-first_put) : 0;
-      first_put = kNoSend;
-    } else {
-      size_t len = n - done;
-      if (k == FdKind::kStream && len > internal::kMaxRW) {
-        len = internal::kMaxRW;
-      }
-      put = k == FdKind::kPipe ? WritePipe(sysfd(), p + done, len)
-                               : send(sysfd(), p + done, len, kSendFlags);
-      err = put < 0 ? errno : 0;
-    }
-    if (put > 0) done += static_cast<size_t>(put);
-    r->n = done;
-    if (done == n && put >= 0) return 0;
-    if (put < 0 && err == EINTR) continue;
-    if (put < 0 && (err == EAGAIN || err == EWOULDBLOCK)) {
-      r->state = IoState::kWouldBlock;
-      return 0;
-    }
-    if (put < 0) return IoCode(err, IoWhere::kWrite);
-    if (put == 0) return IoCode(GORT_EIO, IoWhere::kWriteNoBytes);
-  }
+  // The inline send()'s result, taken over: bytes, or -errno.
+  const int first_err =
+      first_put < 0 && first_put != kNoSend ? static_cast<int>(-first_put) : 0;
+  if (first_err != 0) first_put = -1;
+  return WriteLoop(buf, n, done, first_put, first_err, r,
+                   [r](size_t, int* result) {
+                     r->state = IoState::kWouldBlock;
+                     *result = 0;
+                     return false;
+                   });
 }
 
 // Go's pd.waitRead (FD.RawRead's wait): no Prepare, so readiness that came
@@ -830,14 +814,36 @@ inline int Fd::Impl::WriteSlow(const void* buf, size_t n, uintptr_t token,
     if (first == 0) first = Ready(PollMode::kWrite, started);
     if (first < 0) return IoCode(first, IoWhere::kNetpollPrepare);
   }
+  return WriteLoop(buf, n, done, first_put, first, r,
+                   [&](size_t so_far, int* result) {
+                     written_ = so_far;  // before Wait(): then another
+                                         // thread may go on
+                     int code = Park(token, r, &call);
+                     if (code == internal::kBlockReady) return true;
+                     *result = code == internal::kBlockParked
+                                   ? 0
+                                   : IoCode(code, IoWhere::kNetpollWait);
+                     return false;
+                   });
+}
+
+// Go's FD.Write loop: send() (or take over the inline part's result:
+// first_put bytes, or -1 with first_err) until all `n` bytes went from
+// `done` on; EINTR sends again; on EAGAIN, `again(done, &result)` says
+// whether to send again, or sets the result to end with (WriteSlow()
+// parks, TryWriteRest() would block). r->n follows the bytes written.
+template <typename Again>
+int Fd::Impl::WriteLoop(const void* buf, size_t n, size_t done,
+                        ssize_t first_put, int first_err, IoResult* r,
+                        Again again) {
   const FdKind k = kind();
   const char* p = static_cast<const char*>(buf);
   for (;;) {
     ssize_t put;
     int err;
-    if (first_put != kNoSend) {  // the inline part's send(), taken over
+    if (first_put != kNoSend) {
       put = first_put;
-      err = first;
+      err = first_err;
       first_put = kNoSend;
     } else {
       size_t len = n - done;
@@ -850,22 +856,14 @@ inline int Fd::Impl::WriteSlow(const void* buf, size_t n, uintptr_t token,
     }
     if (put > 0) done += static_cast<size_t>(put);
     r->n = done;
-    if (done == n && put >= 0) {
-      return 0;
-    }
+    if (done == n && put >= 0) return 0;
     if (put < 0 && err == EINTR) continue;
     if (put < 0 && (err == EAGAIN || err == EWOULDBLOCK)) {
-      written_ = done;  // before Wait(): then another thread may go on
-      int code = Park(token, r, &call);
-      if (code == internal::kBlockParked) return 0;
-      if (code != internal::kBlockReady) {
-        return IoCode(code, IoWhere::kNetpollWait);
-      }
-      continue;
+      int result;
+      if (again(done, &result)) continue;
+      return result;
     }
-    if (put < 0) {
-      return IoCode(err, IoWhere::kWrite);
-    }
+    if (put < 0) return IoCode(err, IoWhere::kWrite);
     if (put == 0) {  // Go: io.ErrUnexpectedEOF
       return IoCode(GORT_EIO, IoWhere::kWriteNoBytes);
     }
